@@ -1,0 +1,168 @@
+// RecordBatch v2 (magic 2): the unit stored in segments and carried on the Kafka wire, byte for byte.
+//
+// Batch header (61 bytes, all big-endian):
+//   offset  width  field
+//   0       8      baseOffset            rewritten by the log on append
+//   8       4      batchLength           bytes after this field (total size = 12 + batchLength)
+//   12      4      partitionLeaderEpoch  rewritten by the log on append (not covered by the CRC)
+//   16      1      magic                 must be 2
+//   17      4      crc                   CRC-32C (Castagnoli) of bytes [21, end)
+//   21      2      attributes            bits 0-2 compression (0 none,1 gzip,2 snappy,3 lz4,4 zstd),
+//                                        bit 3 timestampType (1 = LogAppendTime), bit 4 transactional,
+//                                        bit 5 control, bit 6 hasDeleteHorizonMs
+//   23      4      lastOffsetDelta
+//   27      8      baseTimestamp         (firstTimestamp)
+//   35      8      maxTimestamp
+//   43      8      producerId            -1 when not idempotent
+//   51      2      producerEpoch
+//   53      4      baseSequence
+//   57      4      recordCount
+//   61      ...    records (compressed as a whole when compression != 0)
+// Record (inside records, zigzag varints):
+//   length varint, attributes int8 (unused, 0), timestampDelta varlong, offsetDelta varint,
+//   keyLength varint (-1 = null key), key, valueLength varint (-1 = null), value,
+//   headerCount varint, then per header: keyLength varint, key (UTF-8), valueLength varint (-1 = null), value.
+// Because baseOffset and partitionLeaderEpoch sit before the CRC'd range, the log rewrites them without
+// recomputing the CRC: stored bytes = wire bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/coding.h"
+#include "engine/result.h"
+#include "engine/types.h"
+
+namespace streamctl::engine {
+
+inline constexpr size_t kBatchHeaderSize = 61;
+// Offset of the fields in the header (see the byte table above).
+inline constexpr size_t kBatchLengthOffset = 8;
+inline constexpr size_t kLeaderEpochOffset = 12;
+inline constexpr size_t kMagicOffset = 16;
+inline constexpr size_t kCrcOffset = 17;
+inline constexpr size_t kAttributesOffset = 21;
+// baseOffset (8) + batchLength (4): the part of a batch not counted in batchLength.
+inline constexpr size_t kLogOverhead = 12;
+inline constexpr int8_t kMagicV2 = 2;
+
+enum class Compression : int8_t { kNone = 0, kGzip = 1, kSnappy = 2, kLz4 = 3, kZstd = 4 };
+
+// "none", "gzip", "snappy", "lz4", "zstd".
+const char* compression_name(Compression c);
+// Parses a codec name (as above); kInvalidArgument naming the valid choices otherwise.
+Result<Compression> parse_compression(const std::string& name);
+
+// The fixed header of a batch, decoded.
+struct RecordBatchHeader {
+  Offset base_offset;
+  int32_t batch_length = 0;  // bytes after the batchLength field
+  LeaderEpoch leader_epoch = kNoLeaderEpoch;
+  int8_t magic = 0;
+  uint32_t crc = 0;
+  int16_t attributes = 0;
+  int32_t last_offset_delta = 0;
+  Timestamp base_timestamp;
+  Timestamp max_timestamp;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
+  int32_t record_count = 0;
+
+  Compression compression() const { return Compression(attributes & 0x07); }
+  TimestampType timestamp_type() const { return TimestampType((attributes >> 3) & 1); }
+  bool is_transactional() const { return attributes & 0x10; }
+  bool is_control() const { return attributes & 0x20; }
+  // Total bytes of the batch (header included).
+  size_t size_bytes() const { return kLogOverhead + size_t(batch_length); }
+  Offset last_offset() const { return base_offset + last_offset_delta; }
+  Offset next_offset() const { return base_offset + int64_t(last_offset_delta) + 1; }
+};
+
+// Decodes the first kBatchHeaderSize bytes. Requires bytes.size() >= kBatchHeaderSize.
+// Checks nothing beyond the size; see validate_batch.
+RecordBatchHeader parse_batch_header(ByteSpan bytes);
+
+// Full validation of one batch occupying exactly `bytes`: batch length matches, magic 2, CRC-32C, record
+// count >= 0, lastOffsetDelta >= 0 (and == recordCount - 1 for uncompressed-visible counts when records
+// are decoded by the caller). Error kCorruption with a message naming the field, or kNotSupported for
+// magic 0/1.
+Result<RecordBatchHeader> validate_batch(ByteSpan bytes);
+
+// CRC-32C of the batch's CRC'd range ([21, end)), for writing or checking.
+uint32_t compute_batch_crc(ByteSpan batch);
+
+// Overwrites baseOffset and partitionLeaderEpoch in place (no CRC change needed).
+void set_batch_base_offset(std::span<std::byte> batch, Offset base);
+void set_batch_leader_epoch(std::span<std::byte> batch, LeaderEpoch epoch);
+
+// One header of a record. A null value is represented by value == std::nullopt.
+struct RecordHeader {
+  std::string key;
+  std::optional<std::string> value;
+  auto operator<=>(const RecordHeader&) const = default;
+};
+
+// A record to append (no offset yet) or a decoded record (with its absolute offset and timestamp).
+struct Record {
+  Offset offset;                     // absolute (decoded) or ignored (to append)
+  Timestamp timestamp = kNoTimestamp;  // absolute ms; kNoTimestamp when appending means "now"
+  std::optional<std::string> key;    // nullopt = null key
+  std::optional<std::string> value;  // nullopt = null value (tombstone)
+  std::vector<RecordHeader> headers;
+};
+
+struct BatchBuildOptions {
+  Compression compression = Compression::kNone;
+  int32_t compression_level = -1;  // codec default when < 0
+  TimestampType timestamp_type = TimestampType::kCreateTime;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
+  LeaderEpoch leader_epoch = kNoLeaderEpoch;
+};
+
+// Builds one batch holding `records` in order, with offset deltas 0..n-1 and base offset `base`.
+// Timestamps: each record's own (kNoTimestamp is an error here: the caller fills in "now").
+// REQUIRES: !records.empty().
+Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options);
+
+// Decodes the records of one validated batch (decompressing when needed), with absolute offsets and
+// timestamps (LogAppendTime batches report maxTimestamp for every record, as Kafka does).
+// kCorruption on a malformed record, naming the batch base offset and the record index.
+Result<std::vector<Record>> decode_records(ByteSpan batch);
+
+// Iterates over consecutive batches in a byte range (a segment slice or a fetch response's records).
+// Stops at the end, at a partial trailing batch (not an error: a reader may see a torn tail that the
+// writer is still writing), or at a batch that fails validation (status() says why).
+class BatchIterator {
+ public:
+  explicit BatchIterator(ByteSpan bytes, bool verify_crc = true) : bytes_(bytes), verify_crc_(verify_crc) {}
+  // Advances to the next complete batch; false at the end or on error.
+  bool next();
+  const RecordBatchHeader& header() const { return header_; }
+  // The current batch's bytes (header included).
+  ByteSpan batch() const { return batch_; }
+  // Byte position of the current batch within the range.
+  size_t position() const { return position_; }
+  // Bytes consumed by complete, valid batches so far.
+  size_t valid_bytes() const { return next_position_; }
+  // Ok, or why iteration stopped early (kCorruption naming the position).
+  const Status& status() const { return status_; }
+  // True when iteration stopped at an incomplete trailing batch.
+  bool truncated_tail() const { return truncated_tail_; }
+
+ private:
+  ByteSpan bytes_;
+  bool verify_crc_;
+  RecordBatchHeader header_;
+  ByteSpan batch_;
+  size_t position_ = 0;
+  size_t next_position_ = 0;
+  Status status_;
+  bool truncated_tail_ = false;
+};
+
+}  // namespace streamctl::engine
