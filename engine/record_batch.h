@@ -24,6 +24,8 @@
 //   headerCount varint, then per header: keyLength varint, key (UTF-8), valueLength varint (-1 = null), value.
 // Because baseOffset and partitionLeaderEpoch sit before the CRC'd range, the log rewrites them without
 // recomputing the CRC: stored bytes = wire bytes.
+// Ownership and threads: free functions over caller-owned bytes; BatchIterator views a caller-owned span
+// that must outlive it. All functions are thread-safe (no shared state); a BatchIterator is not.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,11 @@ inline constexpr size_t kAttributesOffset = 21;
 // baseOffset (8) + batchLength (4): the part of a batch not counted in batchLength.
 inline constexpr size_t kLogOverhead = 12;
 inline constexpr int8_t kMagicV2 = 2;
+// The smallest legal batchLength: the header after the batchLength field, with no records.
+inline constexpr int32_t kMinBatchLength = int32_t(kBatchHeaderSize - kLogOverhead);  // 49
+// Default cap on the decompressed size of one batch's records section (decode_records), so that a
+// hostile batch (a zip bomb) cannot make the reader allocate unbounded memory.
+inline constexpr size_t kMaxDecompressedBatchBytes = size_t(64) << 20;  // 64 MiB
 
 enum class Compression : int8_t { kNone = 0, kGzip = 1, kSnappy = 2, kLz4 = 3, kZstd = 4 };
 
@@ -89,12 +96,19 @@ RecordBatchHeader parse_batch_header(ByteSpan bytes);
 // count >= 0, lastOffsetDelta >= 0 (and == recordCount - 1 for uncompressed-visible counts when records
 // are decoded by the caller). Error kCorruption with a message naming the field, or kNotSupported for
 // magic 0/1.
+// Also rejected: batchLength < kMinBatchLength, recordCount > lastOffsetDelta + 1 (more records than
+// offsets), and compression ids 5-7 (kNotSupported). Messages name the field, the expected and found
+// values, and the batch's base offset, e.g.
+//   "record batch at base offset 42: crc mismatch: stored 0x1a2b3c4d, computed 0x5e6f7a8b over [21, 180)".
+// Does not decode the records (see decode_records).
 Result<RecordBatchHeader> validate_batch(ByteSpan bytes);
 
 // CRC-32C of the batch's CRC'd range ([21, end)), for writing or checking.
+// REQUIRES: batch.size() >= kAttributesOffset.
 uint32_t compute_batch_crc(ByteSpan batch);
 
 // Overwrites baseOffset and partitionLeaderEpoch in place (no CRC change needed).
+// REQUIRES: batch.size() >= kBatchHeaderSize.
 void set_batch_base_offset(std::span<std::byte> batch, Offset base);
 void set_batch_leader_epoch(std::span<std::byte> batch, LeaderEpoch epoch);
 
@@ -126,17 +140,32 @@ struct BatchBuildOptions {
 
 // Builds one batch holding `records` in order, with offset deltas 0..n-1 and base offset `base`.
 // Timestamps: each record's own (kNoTimestamp is an error here: the caller fills in "now").
-// REQUIRES: !records.empty().
+// baseTimestamp is the first record's timestamp (deltas may be negative), maxTimestamp the largest; for
+// kLogAppendTime the attribute bit is set and the caller passes the append time as every record's timestamp.
+// When options.compression != kNone the records section is compressed as a whole (Kafka framing, see
+// compression.h) and the codec is recorded in the attributes. The returned batch has a valid CRC.
+// REQUIRES: !records.empty() (kInvalidArgument otherwise). kRecordTooLarge when the batch would not fit
+// an int32 batchLength.
 Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options);
 
 // Decodes the records of one validated batch (decompressing when needed), with absolute offsets and
 // timestamps (LogAppendTime batches report maxTimestamp for every record, as Kafka does).
 // kCorruption on a malformed record, naming the batch base offset and the record index.
-Result<std::vector<Record>> decode_records(ByteSpan batch);
+// Safe on arbitrary bytes (the CRC is not re-checked, but every length and varint is bounds-checked):
+// the number of records must equal recordCount, offset deltas must be strictly increasing within
+// [0, lastOffsetDelta], each record must use exactly its declared length, and no bytes may follow the last
+// record. The decompressed records section may not exceed max_decompressed_bytes (kRecordTooLarge).
+Result<std::vector<Record>> decode_records(ByteSpan batch,
+                                           size_t max_decompressed_bytes = kMaxDecompressedBatchBytes);
 
 // Iterates over consecutive batches in a byte range (a segment slice or a fetch response's records).
 // Stops at the end, at a partial trailing batch (not an error: a reader may see a torn tail that the
 // writer is still writing), or at a batch that fails validation (status() says why).
+// A batch is partial when fewer than 12 bytes remain or its batchLength reaches past the range. With
+// verify_crc == false every check of validate_batch except the CRC still runs.
+// Worked example: range = [batch A (100 B)][batch B (80 B)][first 30 B of batch C]:
+//   next() -> true (A, position 0); next() -> true (B, position 100);
+//   next() -> false, truncated_tail() == true, status().ok(), valid_bytes() == 180.
 class BatchIterator {
  public:
   explicit BatchIterator(ByteSpan bytes, bool verify_crc = true) : bytes_(bytes), verify_crc_(verify_crc) {}

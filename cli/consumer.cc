@@ -1,0 +1,401 @@
+#include "cli/consumer.h"
+
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cli/json_record.h"
+#include "engine/coding.h"
+
+namespace streamctl::cli {
+
+using engine::ByteReader;
+using engine::ByteSpan;
+using engine::Error;
+using engine::Offset;
+using engine::Result;
+using engine::Status;
+
+namespace {
+
+std::string_view view_of(ByteSpan b) { return engine::as_string_view(b); }
+
+}  // namespace
+
+// ---- BatchDecoder
+
+Status BatchDecoder::reset(ByteSpan batch, const engine::RecordBatchHeader& header, bool want_headers) {
+  header_ = header;
+  want_headers_ = want_headers;
+  pos_ = 0;
+  index_ = 0;
+  owned_.clear();
+  status_ = engine::ok_status();
+  compressed_ = header.compression() != engine::Compression::kNone;
+  if (!compressed_) {
+    records_ = batch.subspan(engine::kBatchHeaderSize);
+    return engine::ok_status();
+  }
+  auto decoded = engine::decode_records(batch);
+  if (!decoded.ok()) {
+    status_ = decoded.error();
+    return status_;
+  }
+  owned_ = std::move(decoded).value();
+  return engine::ok_status();
+}
+
+bool BatchDecoder::next(RecordView* out) {
+  if (!status_.ok()) return false;
+  headers_.clear();
+  if (compressed_) {
+    if (size_t(index_) >= owned_.size()) return false;
+    const engine::Record& r = owned_[size_t(index_++)];
+    out->offset = r.offset.value;
+    out->timestamp = r.timestamp.value;
+    out->key = r.key ? std::optional<std::string_view>(*r.key) : std::nullopt;
+    out->value = r.value ? std::optional<std::string_view>(*r.value) : std::nullopt;
+    if (want_headers_) {
+      for (const auto& h : r.headers) {
+        headers_.push_back({h.key, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt});
+      }
+    }
+    out->headers = headers_;
+    return true;
+  }
+  if (index_ >= header_.record_count) return false;
+  auto corrupt = [&](const char* what) {
+    status_ = Error::corruption("record batch at base offset " + std::to_string(header_.base_offset.value) +
+                                ": record " + std::to_string(index_) + ": " + what);
+    return false;
+  };
+  ByteReader lr(records_.subspan(pos_));
+  int32_t length = lr.varint();
+  if (!lr.ok() || length < 0 || size_t(length) > lr.remaining()) return corrupt("bad record length");
+  ByteReader r(records_.subspan(pos_ + lr.position(), size_t(length)));
+  pos_ += lr.position() + size_t(length);
+  ++index_;
+  r.i8();  // attributes (unused)
+  int64_t timestamp_delta = r.varlong();
+  int32_t offset_delta = r.varint();
+  int32_t key_length = r.varint();
+  if (key_length < -1) return corrupt("bad key length");
+  if (key_length >= 0) {
+    out->key = view_of(r.raw(size_t(key_length)));
+  } else {
+    out->key.reset();
+  }
+  int32_t value_length = r.varint();
+  if (value_length < -1) return corrupt("bad value length");
+  if (value_length >= 0) {
+    out->value = view_of(r.raw(size_t(value_length)));
+  } else {
+    out->value.reset();
+  }
+  int32_t header_count = r.varint();
+  if (header_count < 0) return corrupt("bad header count");
+  if (want_headers_) {
+    for (int32_t i = 0; i < header_count && r.ok(); ++i) {
+      int32_t hk = r.varint();
+      if (hk < 0) return corrupt("bad header key length");
+      std::string_view key = view_of(r.raw(size_t(hk)));
+      int32_t hv = r.varint();
+      if (hv < -1) return corrupt("bad header value length");
+      std::optional<std::string_view> value;
+      if (hv >= 0) value = view_of(r.raw(size_t(hv)));
+      headers_.push_back({key, value});
+    }
+  }
+  if (!r.ok()) return corrupt("record runs past its length");
+  out->offset = header_.base_offset.value + offset_delta;
+  out->timestamp = header_.timestamp_type() == engine::TimestampType::kLogAppendTime
+                       ? header_.max_timestamp.value
+                       : header_.base_timestamp.value + timestamp_delta;
+  out->headers = headers_;
+  return true;
+}
+
+// ---- RecordFilter
+
+RecordFilter::~RecordFilter() {
+  if (has_value_) regfree(&value_re_);
+  if (has_key_) regfree(&key_re_);
+}
+
+Status RecordFilter::compile(const std::string& value_pattern, const std::string& key_pattern, bool ignore_case,
+                             bool invert) {
+  int flags = REG_EXTENDED | REG_NOSUB | (ignore_case ? REG_ICASE : 0);
+  auto build = [&](regex_t* re, const std::string& pattern, const char* flag) -> Status {
+    int rc = regcomp(re, pattern.c_str(), flags);
+    if (rc != 0) {
+      char buf[256];
+      regerror(rc, re, buf, sizeof buf);
+      return Error::invalid_argument(std::string(flag) + ": invalid regular expression '" + pattern +
+                                     "': " + buf);
+    }
+    return engine::ok_status();
+  };
+  if (!value_pattern.empty()) {
+    auto st = build(&value_re_, value_pattern, "--grep");
+    if (!st.ok()) return st;
+    has_value_ = true;
+  }
+  if (!key_pattern.empty()) {
+    auto st = build(&key_re_, "^(" + key_pattern + ")$", "--key-match");
+    if (!st.ok()) return st;
+    has_key_ = true;
+  }
+  invert_ = invert;
+  return engine::ok_status();
+}
+
+bool RecordFilter::matches(const RecordView& record) const {
+  auto search = [](const regex_t* re, std::string_view s) {
+    regmatch_t m[1];
+    m[0].rm_so = 0;
+    m[0].rm_eo = regoff_t(s.size());
+    return regexec(re, s.data() ? s.data() : "", 1, m, REG_STARTEND) == 0;
+  };
+  bool ok = true;
+  if (has_value_) ok = record.value && search(&value_re_, *record.value);
+  if (ok && has_key_) ok = record.key && search(&key_re_, *record.key);
+  return ok != invert_;
+}
+
+// ---- FdSink
+
+FdSink::FdSink(int fd, const RecordFormatter* formatter, size_t buffer_bytes)
+    : fd_(fd), formatter_(formatter), buffer_bytes_(buffer_bytes) {
+  buffer_.reserve(buffer_bytes_ + (size_t(64) << 10));
+}
+
+bool FdSink::write(const RecordView& record) {
+  if (closed_) return false;
+  if (formatter_ != nullptr) {
+    formatter_->append(record, buffer_);
+  } else {
+    append_json_record(record, buffer_);
+  }
+  if (buffer_.size() >= buffer_bytes_) return write_out();
+  return true;
+}
+
+bool FdSink::write_out() {
+  const char* p = buffer_.data();
+  size_t left = buffer_.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR && !stop_requested()) continue;
+      closed_ = true;
+      if (errno != EPIPE && errno != EINTR) close_reason_ = Error::from_errno(errno, "cannot write the output");
+      buffer_.clear();
+      return false;
+    }
+    p += n;
+    left -= size_t(n);
+    bytes_written_ += uint64_t(n);
+  }
+  buffer_.clear();
+  return true;
+}
+
+Status FdSink::flush() {
+  if (!closed_ && !buffer_.empty()) write_out();
+  return close_reason_;
+}
+
+// ---- Consumer
+
+Consumer::Consumer(std::string topic, std::vector<ConsumerPartition> partitions, ConsumerOptions options,
+                   const GlobalOptions* global)
+    : topic_(std::move(topic)), partitions_(std::move(partitions)), options_(options), global_(global) {}
+
+Consumer::~Consumer() {
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+}
+
+std::map<engine::PartitionId, Offset> Consumer::positions() const {
+  std::map<engine::PartitionId, Offset> out;
+  for (const auto& p : partitions_) out[p.partition] = p.next;
+  return out;
+}
+
+Status Consumer::setup_watches() {
+  inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd_ < 0) {
+    if (global_) debug(*global_, 1, "inotify unavailable; checking for new records every second");
+    return engine::ok_status();
+  }
+  for (const auto& p : partitions_) {
+    int wd = ::inotify_add_watch(inotify_fd_, p.log->dir().c_str(),
+                                 IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE);
+    if (wd < 0 && global_) {
+      debug(*global_, 1, "cannot watch " + p.log->dir() + ": " + std::strerror(errno) +
+                             "; checking every second");
+    }
+  }
+  return engine::ok_status();
+}
+
+Status Consumer::wait_for_data() {
+  struct pollfd fds[2];
+  int n = 0;
+  if (inotify_fd_ >= 0) fds[n++] = {inotify_fd_, POLLIN, 0};
+  if (stop_fd() >= 0) fds[n++] = {stop_fd(), POLLIN, 0};
+  if (!stop_requested()) {
+    int rc = ::poll(fds, nfds_t(n), options_.poll_timeout_ms);
+    if (rc < 0 && errno != EINTR) return Error::from_errno(errno, "poll");
+  }
+  if (inotify_fd_ >= 0) {
+    alignas(struct inotify_event) char buf[8192];
+    while (::read(inotify_fd_, buf, sizeof buf) > 0) {
+    }
+  }
+  for (auto& p : partitions_) {
+    auto st = p.log->refresh();
+    if (!st.ok()) return st;
+  }
+  return engine::ok_status();
+}
+
+Status Consumer::flush_and_report(RecordSink& sink) {
+  auto st = sink.flush();
+  if (!st.ok()) return st;
+  if (on_progress_) on_progress_(positions());
+  return engine::ok_status();
+}
+
+// Reads one chunk from every unfinished partition. Returns whether any record or batch was seen.
+Result<bool> Consumer::read_round(RecordSink& sink, ConsumeStats& stats) {
+  bool progressed = false;
+  RecordView view;
+  view.topic = topic_;
+  for (auto& p : partitions_) {
+    if (p.end && p.next >= *p.end) continue;
+    auto rr = p.log->read(p.next, options_.fetch_bytes);
+    if (!rr.ok()) {
+      if (rr.error().code == engine::ErrorCode::kOffsetOutOfRange) {
+        Offset start = p.log->log_start_offset();
+        Offset end = p.log->log_end_offset();
+        Offset to = p.next < start ? start : end;
+        if (global_) {
+          warn(*global_, "partition " + std::to_string(p.partition) + ": offset " +
+                             std::to_string(p.next.value) +
+                             (p.next < start ? " was deleted by retention" : " is past the log end") +
+                             "; continuing at " + std::to_string(to.value));
+        }
+        p.next = to;
+        progressed = true;
+        continue;
+      }
+      Error e = std::move(rr).error();
+      e.message = topic_ + "-" + std::to_string(p.partition) + ": " + e.message;
+      return e;
+    }
+    if (rr->records.empty()) continue;
+    view.partition = p.partition;
+    engine::BatchIterator it(rr->records);
+    bool done = false;
+    while (!done && it.next()) {
+      const engine::RecordBatchHeader& h = it.header();
+      if (h.next_offset() <= p.next) continue;
+      progressed = true;
+      if (!h.is_control()) {
+        auto st = decoder_.reset(it.batch(), h, options_.want_headers);
+        if (!st.ok()) return Error::corruption(topic_ + "-" + std::to_string(p.partition) + ": " + st.error().message);
+        while (decoder_.next(&view)) {
+          if (view.offset < p.next.value) continue;
+          if (p.end && view.offset >= p.end->value) {
+            p.next = *p.end;
+            done = true;
+            break;
+          }
+          ++stats.records_read;
+          p.next = Offset(view.offset + 1);
+          if (options_.filter != nullptr && !options_.filter->matches(view)) continue;
+          if (!sink.write(view)) {
+            stats.output_closed = true;
+            return true;
+          }
+          ++stats.records_written;
+          if (options_.max_records >= 0 && stats.records_written >= options_.max_records) {
+            stats.hit_limit = true;
+            return true;
+          }
+        }
+        if (!decoder_.status().ok()) {
+          return Error::corruption(topic_ + "-" + std::to_string(p.partition) + ": " +
+                                   decoder_.status().error().message);
+        }
+      }
+      if (!done && h.next_offset() > p.next) p.next = h.next_offset();
+      if (p.end && p.next >= *p.end) {
+        p.next = *p.end;
+        done = true;
+      }
+      if (stop_requested()) {
+        stats.stopped_by_signal = true;
+        return true;
+      }
+    }
+    if (!it.status().ok()) {
+      return Error::corruption(topic_ + "-" + std::to_string(p.partition) + ": " + it.status().error().message);
+    }
+  }
+  return progressed;
+}
+
+Result<ConsumeStats> Consumer::run(RecordSink& sink) {
+  ConsumeStats stats;
+  if (options_.follow) {
+    auto st = setup_watches();
+    if (!st.ok()) return st.error();
+    for (auto& p : partitions_) {
+      auto rs = p.log->refresh();
+      if (!rs.ok()) return rs.error();
+    }
+  }
+  auto all_done = [&] {
+    for (const auto& p : partitions_) {
+      if (!p.end || p.next < *p.end) return false;
+    }
+    return true;
+  };
+  for (;;) {
+    if (stop_requested()) {
+      stats.stopped_by_signal = true;
+      break;
+    }
+    if (on_round_ && !on_round_()) break;
+    auto progressed = read_round(sink, stats);
+    if (!progressed.ok()) {
+      (void)sink.flush();  // deliver what was read before the error
+      return std::move(progressed).error();
+    }
+    if (stats.output_closed || stats.hit_limit || stats.stopped_by_signal) break;
+    auto st = flush_and_report(sink);
+    if (!st.ok()) return st.error();
+    if (sink.closed()) {
+      stats.output_closed = true;
+      break;
+    }
+    if (all_done()) break;
+    if (!*progressed) {
+      if (!options_.follow) break;
+      auto ws = wait_for_data();
+      if (!ws.ok()) return ws.error();
+    }
+  }
+  if (!stats.output_closed) {
+    auto st = flush_and_report(sink);
+    if (!st.ok()) return st.error();
+  }
+  if (sink.closed()) stats.output_closed = true;
+  return stats;
+}
+
+}  // namespace streamctl::cli

@@ -1,0 +1,397 @@
+// `streamctl topic create|list|describe|delete|alter|add-partitions`: flags -> TopicOptions -> one
+// LogManager call each. Human output is aligned text; --json prints one JSON document (list: an array;
+// describe: one object per topic per line). Confirmations ("created topic ...") are notes on stderr.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli/command.h"
+#include "cli/output_format.h"
+#include "engine/log.h"
+#include "engine/log_config.h"
+
+namespace streamctl::cli {
+
+namespace {
+
+using engine::Error;
+using engine::ErrorCode;
+using Json = nlohmann::ordered_json;
+
+struct TopicOptions {
+  std::vector<std::string> names;
+  int32_t partitions = 1;
+  std::vector<std::string> configs;         // --config k=v
+  std::vector<std::string> delete_configs;  // --delete-config k
+  bool if_not_exists = false;
+  bool if_exists = false;
+  bool long_listing = false;
+};
+
+constexpr const char* kConfigHint =
+    "config names and defaults are listed by 'streamctl topic describe TOPIC' (Kafka's topic config names)";
+
+engine::Result<std::map<std::string, std::string>> parse_configs(const std::vector<std::string>& configs) {
+  std::map<std::string, std::string> out;
+  for (const auto& c : configs) {
+    auto kv = parse_key_value(c, "--config");
+    if (!kv.ok()) return std::move(kv).error();
+    out[kv->first] = kv->second;
+  }
+  return out;
+}
+
+std::string iso_time(int64_t ms) {
+  std::string s;
+  append_iso8601_utc(s, ms);
+  return s;
+}
+
+int print_json(const Json& j) {
+  auto st = write_stdout(j.dump() + "\n");
+  return st.ok() ? 0 : report_error(st.error());
+}
+
+// Opens the data dir for commands that need existing topics; a missing directory is "topic not found".
+engine::Result<std::unique_ptr<engine::LogManager>> open_existing(const GlobalOptions& g) {
+  return open_data_dir(g, /*create_if_missing=*/false);
+}
+
+int topic_not_found(const Error& e) {
+  return report_error(e, "list topics with: streamctl topic list");
+}
+
+int run_create(const TopicOptions& o, const GlobalOptions& g) {
+  if (o.partitions < 1) return report_usage_error("--partitions must be at least 1");
+  auto configs = parse_configs(o.configs);
+  if (!configs.ok()) return report_error(configs.error());
+  for (const auto& name : o.names) {
+    auto valid = engine::LogManager::validate_topic_name(name);
+    if (!valid.ok()) return report_error(valid.error());
+  }
+  auto lm = open_data_dir(g, /*create_if_missing=*/true);
+  if (!lm.ok()) return report_error(lm.error());
+  Json out = Json::array();
+  for (const auto& name : o.names) {
+    auto created = (*lm)->create_topic(name, o.partitions, *configs);
+    if (!created.ok()) {
+      if (created.error().code == ErrorCode::kAlreadyExists && o.if_not_exists) {
+        info(g, "topic '" + name + "' already exists");
+        if (g.json) out.push_back({{"name", name}, {"created", false}});
+        continue;
+      }
+      if (created.error().code == ErrorCode::kAlreadyExists) {
+        return report_error(created.error(), "add --if-not-exists to accept an existing topic");
+      }
+      if (created.error().code == ErrorCode::kInvalidArgument) return report_error(created.error(), kConfigHint);
+      return report_error(created.error());
+    }
+    const auto& md = *created;
+    info(g, "created topic '" + name + "' with " + std::to_string(md.partitions) +
+                (md.partitions == 1 ? " partition" : " partitions"));
+    if (g.json) {
+      Json cfg = Json::object();
+      for (const auto& [k, v] : md.overrides) cfg[k] = v;
+      out.push_back({{"name", md.name}, {"created", true}, {"topic_id", md.topic_id},
+                     {"partitions", md.partitions}, {"configs", cfg}});
+    }
+  }
+  if (g.json) return print_json(o.names.size() == 1 ? out.at(0) : out);
+  return 0;
+}
+
+int run_list(const TopicOptions& o, const GlobalOptions& g) {
+  auto lm = open_existing(g);
+  if (!lm.ok()) {
+    if (lm.error().code == ErrorCode::kNotFound) {
+      // No data directory yet: no topics.
+      return g.json ? print_json(Json::array()) : 0;
+    }
+    return report_error(lm.error());
+  }
+  auto names = (*lm)->list_topics();
+  if (!names.ok()) return report_error(names.error());
+  if (!g.json && !o.long_listing) {
+    std::string out;
+    for (const auto& n : *names) out += n + "\n";
+    auto st = write_stdout(out);
+    return st.ok() ? 0 : report_error(st.error());
+  }
+  Json arr = Json::array();
+  std::vector<std::vector<std::string>> rows = {{"TOPIC", "PARTITIONS", "RECORDS", "SIZE"}};
+  for (const auto& name : *names) {
+    auto md = (*lm)->describe_topic(name);
+    if (!md.ok()) {
+      if (md.error().code == ErrorCode::kNotFound) continue;  // deleted meanwhile
+      return report_error(md.error());
+    }
+    Json t = {{"name", md->name}, {"topic_id", md->topic_id}, {"partitions", md->partitions}};
+    if (o.long_listing) {
+      uint64_t size = 0;
+      int64_t records = 0;
+      for (int32_t p = 0; p < md->partitions; ++p) {
+        auto log = (*lm)->log(name, p);
+        if (!log.ok()) return report_error(log.error());
+        size += (*log)->size_bytes();
+        records += (*log)->log_end_offset() - (*log)->log_start_offset();
+      }
+      t["records"] = records;
+      t["size_bytes"] = size;
+      rows.push_back({name, std::to_string(md->partitions), std::to_string(records), human_bytes(size)});
+    }
+    arr.push_back(std::move(t));
+  }
+  if (g.json) return print_json(arr);
+  auto st = write_stdout(format_table(rows, color_enabled(STDOUT_FILENO)));
+  return st.ok() ? 0 : report_error(st.error());
+}
+
+int run_describe(const TopicOptions& o, const GlobalOptions& g) {
+  auto lm = open_existing(g);
+  if (!lm.ok()) {
+    if (lm.error().code == ErrorCode::kNotFound) {
+      return topic_not_found(Error::not_found("topic '" + o.names.front() + "' does not exist (" +
+                                              lm.error().message + ")"));
+    }
+    return report_error(lm.error());
+  }
+  bool color = color_enabled(STDOUT_FILENO);
+  std::string text;
+  for (size_t i = 0; i < o.names.size(); ++i) {
+    const std::string& name = o.names[i];
+    auto md = (*lm)->describe_topic(name);
+    if (!md.ok()) {
+      if (md.error().code == ErrorCode::kNotFound) return topic_not_found(md.error());
+      return report_error(md.error());
+    }
+    Json parts = Json::array();
+    std::vector<std::vector<std::string>> prow = {
+        {"PARTITION", "LOG-START", "LOG-END", "RECORDS", "SIZE", "SEGMENTS", "NEWEST-RECORD"}};
+    uint64_t total_size = 0;
+    for (int32_t p = 0; p < md->partitions; ++p) {
+      auto log = (*lm)->log(name, p);
+      if (!log.ok()) return report_error(log.error());
+      engine::Log& l = **log;
+      auto segments = l.segments();
+      int64_t start = l.log_start_offset().value;
+      int64_t end = l.log_end_offset().value;
+      uint64_t size = l.size_bytes();
+      total_size += size;
+      int64_t newest = -1;
+      for (const auto& s : segments) newest = std::max(newest, s.max_timestamp.value);
+      parts.push_back({{"partition", p},
+                       {"log_start_offset", start},
+                       {"log_end_offset", end},
+                       {"size_bytes", size},
+                       {"segments", segments.size()},
+                       {"max_timestamp", newest}});
+      prow.push_back({std::to_string(p), std::to_string(start), std::to_string(end), std::to_string(end - start),
+                      human_bytes(size), std::to_string(segments.size()), newest >= 0 ? iso_time(newest) : "-"});
+    }
+    Json configs = Json::array();
+    std::vector<std::vector<std::string>> crow = {{"CONFIG", "VALUE", "SOURCE"}};
+    for (const auto& def : engine::topic_config_defs()) {
+      auto it = md->overrides.find(def.name);
+      bool is_default = it == md->overrides.end();
+      const std::string& value = is_default ? def.default_value : it->second;
+      configs.push_back({{"name", def.name}, {"value", value}, {"default", is_default},
+                         {"default_value", def.default_value}});
+      crow.push_back({def.name, value, is_default ? "default" : "override (default " + def.default_value + ")"});
+    }
+    // Overrides the engine does not list (should not happen: they are validated) still show up.
+    for (const auto& [k, v] : md->overrides) {
+      bool listed = false;
+      for (const auto& def : engine::topic_config_defs()) listed = listed || def.name == k;
+      if (!listed) {
+        configs.push_back({{"name", k}, {"value", v}, {"default", false}});
+        crow.push_back({k, v, "override"});
+      }
+    }
+    if (g.json) {
+      Json t = {{"name", md->name},           {"topic_id", md->topic_id},   {"partitions", md->partitions},
+                {"created_ms", md->created_ms}, {"size_bytes", total_size}, {"partition_info", parts},
+                {"configs", configs}};
+      text += t.dump() + "\n";
+      continue;
+    }
+    if (i > 0) text += "\n";
+    std::vector<std::vector<std::string>> head = {
+        {"Topic:", md->name},
+        {"Topic ID:", md->topic_id},
+        {"Partitions:", std::to_string(md->partitions)},
+        {"Size:", human_bytes(total_size)},
+        {"Created:", md->created_ms > 0 ? iso_time(md->created_ms) : "-"}};
+    text += format_table(head, false);
+    text += "\n" + format_table(prow, color) + "\n" + format_table(crow, color);
+  }
+  auto st = write_stdout(text);
+  return st.ok() ? 0 : report_error(st.error());
+}
+
+int run_delete(const TopicOptions& o, const GlobalOptions& g) {
+  auto lm = open_existing(g);
+  if (!lm.ok()) {
+    if (lm.error().code == ErrorCode::kNotFound) {
+      if (o.if_exists) return g.json ? print_json({{"deleted", Json::array()}, {"missing", o.names}}) : 0;
+      return report_error(Error::not_found("topic '" + o.names.front() + "' does not exist (" +
+                                           lm.error().message + ")"),
+                          "add --if-exists to accept a missing topic");
+    }
+    return report_error(lm.error());
+  }
+  Json deleted = Json::array(), missing = Json::array();
+  for (const auto& name : o.names) {
+    auto st = (*lm)->delete_topic(name);
+    if (!st.ok()) {
+      if (st.error().code == ErrorCode::kNotFound && o.if_exists) {
+        missing.push_back(name);
+        info(g, "topic '" + name + "' does not exist");
+        continue;
+      }
+      if (st.error().code == ErrorCode::kNotFound) {
+        return report_error(st.error(), "add --if-exists to accept a missing topic");
+      }
+      return report_error(st.error());
+    }
+    deleted.push_back(name);
+    info(g, "deleted topic '" + name + "'");
+  }
+  if (g.json) return print_json({{"deleted", deleted}, {"missing", missing}});
+  return 0;
+}
+
+int run_alter(const TopicOptions& o, const GlobalOptions& g) {
+  if (o.configs.empty() && o.delete_configs.empty()) {
+    return report_usage_error("nothing to alter", "give --config NAME=VALUE and/or --delete-config NAME");
+  }
+  auto set = parse_configs(o.configs);
+  if (!set.ok()) return report_error(set.error());
+  auto lm = open_existing(g);
+  if (!lm.ok()) {
+    if (lm.error().code == ErrorCode::kNotFound) {
+      return topic_not_found(Error::not_found("topic '" + o.names.front() + "' does not exist"));
+    }
+    return report_error(lm.error());
+  }
+  const std::string& name = o.names.front();
+  auto st = (*lm)->alter_configs(name, *set, o.delete_configs);
+  if (!st.ok()) {
+    if (st.error().code == ErrorCode::kNotFound) return topic_not_found(st.error());
+    if (st.error().code == ErrorCode::kInvalidArgument) return report_error(st.error(), kConfigHint);
+    return report_error(st.error());
+  }
+  std::string what;
+  for (const auto& [k, v] : *set) what += (what.empty() ? "" : ", ") + k + "=" + v;
+  for (const auto& k : o.delete_configs) what += (what.empty() ? "" : ", ") + k + " reset to default";
+  info(g, "altered topic '" + name + "': " + what);
+  if (g.json) {
+    auto md = (*lm)->describe_topic(name);
+    if (!md.ok()) return report_error(md.error());
+    Json cfg = Json::object();
+    for (const auto& [k, v] : md->overrides) cfg[k] = v;
+    return print_json({{"name", name}, {"overrides", cfg}});
+  }
+  return 0;
+}
+
+int run_add_partitions(const TopicOptions& o, const GlobalOptions& g) {
+  auto lm = open_existing(g);
+  if (!lm.ok()) {
+    if (lm.error().code == ErrorCode::kNotFound) {
+      return topic_not_found(Error::not_found("topic '" + o.names.front() + "' does not exist"));
+    }
+    return report_error(lm.error());
+  }
+  const std::string& name = o.names.front();
+  auto md = (*lm)->describe_topic(name);
+  if (!md.ok()) {
+    if (md.error().code == ErrorCode::kNotFound) return topic_not_found(md.error());
+    return report_error(md.error());
+  }
+  if (o.partitions <= md->partitions) {
+    return report_usage_error("topic '" + name + "' already has " + std::to_string(md->partitions) +
+                                  " partitions; --partitions is the new total and must be larger",
+                              "e.g. streamctl topic add-partitions " + name + " --partitions " +
+                                  std::to_string(md->partitions + 1));
+  }
+  auto st = (*lm)->add_partitions(name, o.partitions);
+  if (!st.ok()) return report_error(st.error());
+  info(g, "topic '" + name + "' now has " + std::to_string(o.partitions) + " partitions (was " +
+              std::to_string(md->partitions) + "); keyed records now hash over the new count");
+  if (g.json) {
+    return print_json({{"name", name}, {"partitions", o.partitions}, {"previous_partitions", md->partitions}});
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_topic_command(CLI::App& app, CommandContext& ctx) {
+  auto opts = std::make_shared<TopicOptions>();
+  CLI::App* topic = app.add_subcommand("topic", "create, list, describe, delete and alter topics");
+  topic->require_subcommand(1);
+  topic->footer(R"(Examples:
+  streamctl topic create orders --partitions 6 --config retention.ms=86400000
+  streamctl topic list -l
+  streamctl topic describe orders --json | jq '.partition_info[].log_end_offset'
+  streamctl topic alter orders --config cleanup.policy=compact --delete-config retention.ms
+  streamctl topic add-partitions orders --partitions 12
+  streamctl topic delete orders --if-exists)");
+
+  auto set_run = [&ctx, opts](int (*fn)(const TopicOptions&, const GlobalOptions&)) {
+    return [&ctx, opts, fn] { ctx.run = [&ctx, opts, fn] { return fn(*opts, ctx.global); }; };
+  };
+
+  CLI::App* create = topic->add_subcommand("create", "create one or more topics");
+  create->add_option("name", opts->names, "topic name(s): [a-zA-Z0-9._-], at most 249 characters")->required();
+  create->add_option("-p,--partitions", opts->partitions, "number of partitions (default 1)")->type_name("N");
+  create->add_option("-c,--config", opts->configs, "topic config NAME=VALUE (repeatable), Kafka's names")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+  create->add_flag("--if-not-exists", opts->if_not_exists, "succeed if the topic exists already");
+  create->footer("Example:\n  streamctl topic create logs -p 3 -c retention.ms=3600000 -c segment.bytes=104857600");
+  create->callback(set_run(run_create));
+
+  CLI::App* list = topic->add_subcommand("list", "list topics (one name per line; -l for a table)");
+  list->alias("ls");
+  list->add_flag("-l,--long", opts->long_listing, "show partitions, records and size");
+  list->footer("Examples:\n  streamctl topic list\n  streamctl topic list -l\n  streamctl topic list --json");
+  list->callback(set_run(run_list));
+
+  CLI::App* describe = topic->add_subcommand(
+      "describe", "partitions (start/end offsets, size, segments) and configs (which are defaults)");
+  describe->add_option("name", opts->names, "topic name(s)")->required();
+  describe->footer("Examples:\n  streamctl topic describe orders\n  streamctl topic describe orders --json");
+  describe->callback(set_run(run_describe));
+
+  CLI::App* del = topic->add_subcommand("delete", "delete topics and all their records");
+  del->alias("rm");
+  del->add_option("name", opts->names, "topic name(s)")->required();
+  del->add_flag("--if-exists", opts->if_exists, "succeed if a topic does not exist");
+  del->footer("Example:\n  streamctl topic delete scratch --if-exists");
+  del->callback(set_run(run_delete));
+
+  CLI::App* alter = topic->add_subcommand("alter", "set or remove topic config overrides");
+  alter->add_option("name", opts->names, "topic name")->required()->expected(1);
+  alter->add_option("-c,--config", opts->configs, "set NAME=VALUE (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+  alter->add_option("--delete-config", opts->delete_configs, "remove an override: back to the default (repeatable)")
+      ->type_name("NAME")
+      ->allow_extra_args(false);
+  alter->footer("Example:\n  streamctl topic alter orders -c retention.ms=3600000 --delete-config segment.bytes");
+  alter->callback(set_run(run_alter));
+
+  CLI::App* add = topic->add_subcommand("add-partitions", "grow a topic to a larger partition count");
+  add->add_option("name", opts->names, "topic name")->required()->expected(1);
+  add->add_option("-p,--partitions", opts->partitions, "the new total number of partitions")
+      ->required()
+      ->type_name("N");
+  add->footer("Example:\n  streamctl topic add-partitions orders --partitions 12");
+  add->callback(set_run(run_add_partitions));
+}
+
+}  // namespace streamctl::cli

@@ -1,0 +1,451 @@
+// RecordBatch v2: header parsing and validation, building (the embedded produce hot path), record decoding
+// and iteration over consecutive batches. The byte table is in record_batch.h.
+//
+// build_batch computes the exact size first and then writes every field straight into one buffer (one
+// allocation per batch, none per record). Decoders never trust a length: every varint and length is
+// bounds-checked through ByteReader, and arithmetic on untrusted offsets/timestamps wraps instead of
+// overflowing (signed overflow would be undefined behaviour).
+#include "engine/record_batch.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+#include "engine/compression.h"
+#include "engine/crc32c.h"
+
+namespace streamctl::engine {
+namespace {
+
+// Smallest encoding of one record: length, attributes, timestampDelta, offsetDelta, keyLength,
+// valueLength, headerCount, one byte each.
+constexpr size_t kMinRecordSize = 7;
+constexpr int16_t kCompressionMask = 0x07;
+constexpr int16_t kTimestampTypeBit = 0x08;
+
+std::string hex32(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08" PRIx32, v);
+  return buf;
+}
+
+std::string batch_prefix(int64_t base_offset) {
+  return "record batch at base offset " + std::to_string(base_offset) + ": ";
+}
+
+int64_t wrapping_add(int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }
+
+// Writes fields at a cursor inside a buffer sized in advance (the caller computed the exact size).
+class FieldWriter {
+ public:
+  explicit FieldWriter(std::byte* p) : p_(p) {}
+  void i8(int8_t v) { *p_++ = std::byte(v); }
+  void i16(int16_t v) {
+    put_be16(p_, uint16_t(v));
+    p_ += 2;
+  }
+  void i32(int32_t v) {
+    put_be32(p_, uint32_t(v));
+    p_ += 4;
+  }
+  void i64(int64_t v) {
+    put_be64(p_, uint64_t(v));
+    p_ += 8;
+  }
+  void varint(int64_t v) { p_ += put_uvarint(p_, zigzag64(v)); }
+  void raw(std::string_view s) {
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  // A nullable byte string: varint length (-1 for null) then the bytes.
+  void nullable(const std::optional<std::string>& s) {
+    if (!s) {
+      varint(-1);
+      return;
+    }
+    varint(int64_t(s->size()));
+    raw(*s);
+  }
+  std::byte* position() const { return p_; }
+
+ private:
+  std::byte* p_;
+};
+
+size_t nullable_size(const std::optional<std::string>& s) {
+  return s ? varint_size(int64_t(s->size())) + s->size() : 1;
+}
+
+// Size of a record after its length prefix.
+size_t record_body_size(const Record& r, int64_t timestamp_delta, int32_t offset_delta) {
+  size_t n = 1 + varint_size(timestamp_delta) + varint_size(offset_delta) + nullable_size(r.key) +
+             nullable_size(r.value) + varint_size(int64_t(r.headers.size()));
+  for (const RecordHeader& h : r.headers) {
+    n += varint_size(int64_t(h.key.size())) + h.key.size() + nullable_size(h.value);
+  }
+  return n;
+}
+
+void write_header(FieldWriter& w, Offset base, int32_t batch_length, const BatchBuildOptions& options,
+                  int16_t attributes, int32_t last_offset_delta, Timestamp base_timestamp,
+                  Timestamp max_timestamp, int32_t record_count) {
+  w.i64(base.value);
+  w.i32(batch_length);
+  w.i32(options.leader_epoch);
+  w.i8(kMagicV2);
+  w.i32(0);  // crc, patched once the batch is complete
+  w.i16(attributes);
+  w.i32(last_offset_delta);
+  w.i64(base_timestamp.value);
+  w.i64(max_timestamp.value);
+  w.i64(options.producer_id);
+  w.i16(options.producer_epoch);
+  w.i32(options.base_sequence);
+  w.i32(record_count);
+}
+
+// The checks that decide where the batch ends (and so what the CRC covers): size, magic, batchLength.
+// `bytes` is the whole batch.
+Result<RecordBatchHeader> check_framing(ByteSpan bytes) {
+  if (bytes.size() < kLogOverhead) {
+    return Error::corruption("record batch of " + std::to_string(bytes.size()) +
+                             " bytes is shorter than its baseOffset and batchLength fields (12 bytes)");
+  }
+  const std::string prefix = batch_prefix(int64_t(get_be64(bytes.data())));
+  if (bytes.size() > kMagicOffset) {
+    int8_t magic = int8_t(bytes[kMagicOffset]);
+    if (magic == 0 || magic == 1) {
+      return Error::not_supported(prefix + "magic is " + std::to_string(magic) +
+                                  ", expected 2 (the legacy message format v0/v1 is not supported)");
+    }
+    if (magic != kMagicV2) {
+      return Error::corruption(prefix + "magic is " + std::to_string(magic) + ", expected 2");
+    }
+  }
+  const int32_t batch_length = int32_t(get_be32(bytes.data() + kBatchLengthOffset));
+  if (batch_length < kMinBatchLength) {
+    return Error::corruption(prefix + "batchLength is " + std::to_string(batch_length) + ", expected >= " +
+                             std::to_string(kMinBatchLength) + " (the batch header)");
+  }
+  if (kLogOverhead + size_t(batch_length) != bytes.size()) {
+    return Error::corruption(prefix + "batchLength is " + std::to_string(batch_length) + ", expected " +
+                             std::to_string(bytes.size() - kLogOverhead) + " (the batch spans " +
+                             std::to_string(bytes.size()) + " bytes)");
+  }
+  // From here on bytes.size() >= kBatchHeaderSize.
+  return parse_batch_header(bytes);
+}
+
+// The checks of header fields inside the CRC'd range (run after the CRC when it is verified, so that a
+// flipped bit is reported as a CRC mismatch rather than as a strange field value).
+Status check_fields(const RecordBatchHeader& h) {
+  const std::string prefix = batch_prefix(h.base_offset.value);
+  if (h.record_count < 0) {
+    return Error::corruption(prefix + "recordCount is " + std::to_string(h.record_count) + ", expected >= 0");
+  }
+  if (h.last_offset_delta < 0) {
+    return Error::corruption(prefix + "lastOffsetDelta is " + std::to_string(h.last_offset_delta) +
+                             ", expected >= 0");
+  }
+  if (int64_t(h.record_count) > int64_t(h.last_offset_delta) + 1) {
+    return Error::corruption(prefix + "recordCount is " + std::to_string(h.record_count) + ", expected <= " +
+                             std::to_string(int64_t(h.last_offset_delta) + 1) + " (lastOffsetDelta + 1)");
+  }
+  int codec = h.attributes & kCompressionMask;
+  if (codec > int(Compression::kZstd)) {
+    return Error::not_supported(prefix + "compression codec id in attributes is " + std::to_string(codec) +
+                                ", expected 0..4 (none, gzip, snappy, lz4, zstd)");
+  }
+  return ok_status();
+}
+
+// Every check of validate_batch except the CRC.
+Result<RecordBatchHeader> check_structure(ByteSpan bytes) {
+  STREAMCTL_ASSIGN_OR_RETURN(RecordBatchHeader h, check_framing(bytes));
+  STREAMCTL_TRY(check_fields(h));
+  return h;
+}
+
+}  // namespace
+
+const char* compression_name(Compression c) {
+  switch (c) {
+    case Compression::kNone: return "none";
+    case Compression::kGzip: return "gzip";
+    case Compression::kSnappy: return "snappy";
+    case Compression::kLz4: return "lz4";
+    case Compression::kZstd: return "zstd";
+  }
+  return "unknown";
+}
+
+Result<Compression> parse_compression(const std::string& name) {
+  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kSnappy, Compression::kLz4,
+                        Compression::kZstd}) {
+    if (name == compression_name(c)) return c;
+  }
+  return Error::invalid_argument("unknown compression codec '" + name +
+                                 "' (expected one of: none, gzip, snappy, lz4, zstd)");
+}
+
+RecordBatchHeader parse_batch_header(ByteSpan bytes) {
+  ByteReader r(bytes.first(kBatchHeaderSize));
+  RecordBatchHeader h;
+  h.base_offset = Offset(r.i64());
+  h.batch_length = r.i32();
+  h.leader_epoch = r.i32();
+  h.magic = r.i8();
+  h.crc = r.u32();
+  h.attributes = r.i16();
+  h.last_offset_delta = r.i32();
+  h.base_timestamp = Timestamp(r.i64());
+  h.max_timestamp = Timestamp(r.i64());
+  h.producer_id = r.i64();
+  h.producer_epoch = r.i16();
+  h.base_sequence = r.i32();
+  h.record_count = r.i32();
+  return h;
+}
+
+Result<RecordBatchHeader> validate_batch(ByteSpan bytes) {
+  STREAMCTL_ASSIGN_OR_RETURN(RecordBatchHeader h, check_framing(bytes));
+  uint32_t computed = compute_batch_crc(bytes);
+  if (computed != h.crc) {
+    return Error::corruption(batch_prefix(h.base_offset.value) + "crc mismatch: stored " + hex32(h.crc) +
+                             ", computed " + hex32(computed) + " over [21, " + std::to_string(bytes.size()) + ")");
+  }
+  STREAMCTL_TRY(check_fields(h));
+  return h;
+}
+
+uint32_t compute_batch_crc(ByteSpan batch) { return crc32c(batch.subspan(kAttributesOffset)); }
+
+void set_batch_base_offset(std::span<std::byte> batch, Offset base) {
+  put_be64(batch.data(), uint64_t(base.value));
+}
+
+void set_batch_leader_epoch(std::span<std::byte> batch, LeaderEpoch epoch) {
+  put_be32(batch.data() + kLeaderEpochOffset, uint32_t(epoch));
+}
+
+Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options) {
+  if (records.empty()) return Error::invalid_argument("build_batch: a record batch needs at least one record");
+  if (records.size() > size_t(std::numeric_limits<int32_t>::max())) {
+    return Error::record_too_large("build_batch: " + std::to_string(records.size()) +
+                                   " records do not fit one batch (recordCount is an int32)");
+  }
+  int codec = int(options.compression);
+  if (codec < int(Compression::kNone) || codec > int(Compression::kZstd)) {
+    return Error::invalid_argument("build_batch: unknown compression codec id " + std::to_string(codec));
+  }
+  const Timestamp base_timestamp = records.front().timestamp;
+  Timestamp max_timestamp = base_timestamp;
+  // Pass 1: validate and size.
+  constexpr size_t kMaxRecordsBytes = size_t(std::numeric_limits<int32_t>::max()) - kBatchHeaderSize;
+  size_t records_bytes = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    if (r.timestamp == kNoTimestamp) {
+      return Error::invalid_argument("build_batch: record " + std::to_string(i) +
+                                     " has no timestamp (the caller must fill in the time)");
+    }
+    max_timestamp = std::max(max_timestamp, r.timestamp);
+    int64_t ts_delta = wrapping_add(r.timestamp.value, -base_timestamp.value);
+    size_t body = record_body_size(r, ts_delta, int32_t(i));
+    records_bytes += varint_size(int64_t(body)) + body;
+    if (records_bytes > kMaxRecordsBytes) {
+      return Error::record_too_large("build_batch: the records exceed the largest possible batch (" +
+                                     std::to_string(kMaxRecordsBytes) + " bytes of records)");
+    }
+  }
+  int16_t attributes = int16_t(options.timestamp_type == TimestampType::kLogAppendTime ? kTimestampTypeBit : 0);
+  const int32_t count = int32_t(records.size());
+  const int32_t last_offset_delta = count - 1;
+
+  // Pass 2: write the records, either in place after the header or into a scratch buffer to compress.
+  auto write_records = [&](std::byte* p) {
+    FieldWriter w(p);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      int64_t ts_delta = wrapping_add(r.timestamp.value, -base_timestamp.value);
+      size_t body = record_body_size(r, ts_delta, int32_t(i));
+      w.varint(int64_t(body));
+      w.i8(0);  // record attributes (unused)
+      w.varint(ts_delta);
+      w.varint(int64_t(i));
+      w.nullable(r.key);
+      w.nullable(r.value);
+      w.varint(int64_t(r.headers.size()));
+      for (const RecordHeader& h : r.headers) {
+        w.varint(int64_t(h.key.size()));
+        w.raw(h.key);
+        w.nullable(h.value);
+      }
+    }
+    return w.position();
+  };
+
+  Bytes out;
+  if (options.compression == Compression::kNone) {
+    out.resize(kBatchHeaderSize + records_bytes);
+    std::byte* end = write_records(out.data() + kBatchHeaderSize);
+    STREAMCTL_CHECK(end == out.data() + out.size(), "build_batch wrote %zu record bytes, sized %zu",
+                    size_t(end - out.data()) - kBatchHeaderSize, records_bytes);
+  } else {
+    Bytes plain(records_bytes);
+    std::byte* end = write_records(plain.data());
+    STREAMCTL_CHECK(end == plain.data() + plain.size(), "build_batch wrote %zu record bytes, sized %zu",
+                    size_t(end - plain.data()), records_bytes);
+    STREAMCTL_ASSIGN_OR_RETURN(Bytes packed, compress(options.compression, plain, options.compression_level));
+    if (packed.size() > kMaxRecordsBytes) {
+      return Error::record_too_large("build_batch: the compressed records exceed the largest possible batch");
+    }
+    attributes = int16_t(attributes | int16_t(codec));
+    out.resize(kBatchHeaderSize + packed.size());
+    std::memcpy(out.data() + kBatchHeaderSize, packed.data(), packed.size());
+  }
+  FieldWriter header(out.data());
+  write_header(header, base, int32_t(out.size() - kLogOverhead), options, attributes, last_offset_delta,
+               base_timestamp, max_timestamp, count);
+  put_be32(out.data() + kCrcOffset, compute_batch_crc(out));
+  return out;
+}
+
+Result<std::vector<Record>> decode_records(ByteSpan batch, size_t max_decompressed_bytes) {
+  STREAMCTL_ASSIGN_OR_RETURN(RecordBatchHeader h, check_structure(batch));
+  const std::string prefix = batch_prefix(h.base_offset.value);
+  ByteSpan section = batch.subspan(kBatchHeaderSize);
+  Bytes decompressed;
+  if (h.compression() != Compression::kNone) {
+    auto d = decompress(h.compression(), section, max_decompressed_bytes);
+    if (!d.ok()) return Error{d.error().code, prefix + "records section: " + d.error().message};
+    decompressed = std::move(d).value();
+    section = decompressed;
+  }
+  const bool log_append_time = h.timestamp_type() == TimestampType::kLogAppendTime;
+  std::vector<Record> records;
+  records.reserve(std::min(size_t(h.record_count), section.size() / kMinRecordSize));
+  ByteReader in(section);
+  int64_t previous_delta = -1;
+  for (int32_t i = 0; i < h.record_count; ++i) {
+    auto bad = [&](const std::string& what) {
+      return Error::corruption(prefix + "record " + std::to_string(i) + " (of " + std::to_string(h.record_count) +
+                               "): " + what);
+    };
+    if (in.at_end()) {
+      return Error::corruption(prefix + "recordCount is " + std::to_string(h.record_count) +
+                               ", but the records section holds only " + std::to_string(i) + " records");
+    }
+    int32_t length = in.varint();
+    if (!in.ok()) return bad("malformed length varint");
+    if (length < 0 || size_t(length) > in.remaining()) {
+      return bad("length is " + std::to_string(length) + ", but " + std::to_string(in.remaining()) +
+                 " bytes remain in the records section");
+    }
+    ByteReader r(in.raw(size_t(length)));
+    Record rec;
+    (void)r.i8();  // record attributes, unused
+    int64_t ts_delta = r.varlong();
+    int32_t offset_delta = r.varint();
+    if (!r.ok()) return bad("truncated or malformed timestampDelta/offsetDelta");
+    if (offset_delta <= previous_delta || offset_delta > h.last_offset_delta) {
+      return bad("offsetDelta is " + std::to_string(offset_delta) + ", expected in (" +
+                 std::to_string(previous_delta) + ", " + std::to_string(h.last_offset_delta) +
+                 "] (increasing, within lastOffsetDelta)");
+    }
+    previous_delta = offset_delta;
+    rec.offset = Offset(wrapping_add(h.base_offset.value, offset_delta));
+    rec.timestamp = log_append_time ? h.max_timestamp : Timestamp(wrapping_add(h.base_timestamp.value, ts_delta));
+    auto read_nullable = [&](const char* field, std::optional<std::string>& dst) -> Status {
+      int32_t n = r.varint();
+      if (!r.ok()) return bad(std::string("malformed ") + field + " length");
+      if (n < -1) return bad(std::string(field) + " length is " + std::to_string(n) + ", expected >= -1");
+      if (n == -1) return ok_status();
+      const size_t left = r.remaining();
+      ByteSpan b = r.raw(size_t(n));
+      if (!r.ok()) {
+        return bad(std::string(field) + " length is " + std::to_string(n) + ", but the record has only " +
+                   std::to_string(left) + " bytes left");
+      }
+      dst.emplace(as_string_view(b));
+      return ok_status();
+    };
+    STREAMCTL_TRY(read_nullable("key", rec.key));
+    STREAMCTL_TRY(read_nullable("value", rec.value));
+    int32_t header_count = r.varint();
+    if (!r.ok()) return bad("malformed header count");
+    // Each header takes at least 2 bytes (key length and value length).
+    if (header_count < 0 || size_t(header_count) > r.remaining() / 2) {
+      return bad("header count is " + std::to_string(header_count) + ", but the record has " +
+                 std::to_string(r.remaining()) + " bytes left");
+    }
+    rec.headers.reserve(size_t(header_count));
+    for (int32_t k = 0; k < header_count; ++k) {
+      RecordHeader& hdr = rec.headers.emplace_back();
+      int32_t key_len = r.varint();
+      if (!r.ok()) return bad("malformed header " + std::to_string(k) + " key length");
+      if (key_len < 0) {
+        return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) + ", expected >= 0");
+      }
+      const size_t left = r.remaining();
+      ByteSpan key = r.raw(size_t(key_len));
+      if (!r.ok()) {
+        return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) +
+                   ", but the record has only " + std::to_string(left) + " bytes left");
+      }
+      hdr.key.assign(as_string_view(key));
+      STREAMCTL_TRY(read_nullable("header value", hdr.value));
+    }
+    if (!r.at_end()) {
+      return bad("length is " + std::to_string(length) + ", but its fields end after " +
+                 std::to_string(r.position()) + " bytes");
+    }
+    records.push_back(std::move(rec));
+  }
+  if (!in.at_end()) {
+    return Error::corruption(prefix + std::to_string(in.remaining()) + " bytes follow the last of " +
+                             std::to_string(h.record_count) + " records");
+  }
+  return records;
+}
+
+bool BatchIterator::next() {
+  if (!status_.ok() || truncated_tail_) return false;
+  position_ = next_position_;
+  batch_ = {};
+  const size_t remaining = bytes_.size() - position_;
+  if (remaining == 0) return false;
+  if (remaining < kLogOverhead) {
+    truncated_tail_ = true;
+    return false;
+  }
+  const std::byte* p = bytes_.data() + position_;
+  const int32_t batch_length = int32_t(get_be32(p + kBatchLengthOffset));
+  if (batch_length < 0) {
+    status_ = Error::corruption("at byte position " + std::to_string(position_) + ": " +
+                                batch_prefix(int64_t(get_be64(p))) + "batchLength is " +
+                                std::to_string(batch_length) + ", expected >= " + std::to_string(kMinBatchLength));
+    return false;
+  }
+  // A too-small batchLength is reported by check_structure below (after the magic, so that a legacy
+  // v0/v1 message set says kNotSupported).
+  const size_t size = kLogOverhead + size_t(batch_length);
+  if (size > remaining) {
+    truncated_tail_ = true;
+    return false;
+  }
+  ByteSpan candidate = bytes_.subspan(position_, size);
+  Result<RecordBatchHeader> h = verify_crc_ ? validate_batch(candidate) : check_structure(candidate);
+  if (!h.ok()) {
+    status_ = Error{h.error().code, "at byte position " + std::to_string(position_) + ": " + h.error().message};
+    return false;
+  }
+  header_ = h.value();
+  batch_ = candidate;
+  next_position_ = position_ + size;
+  return true;
+}
+
+}  // namespace streamctl::engine

@@ -1,0 +1,626 @@
+// Segment: scanning, recovery, append and reads over one .log file and its indexes.
+//
+// Every walk over a .log file goes through SegmentScanner, which reads the file in large chunks (one pread per
+// chunk, not per batch) and separates the three ways a walk can stop early: a torn batch (the file ends inside
+// it), an invalid batch (bad length/magic/CRC: kCorruption naming the file and position), and an I/O error
+// (returned as is: never a reason to truncate anything).
+#include "engine/segment.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace streamctl::engine {
+namespace {
+
+constexpr size_t kScanChunkBytes = size_t(1) << 20;
+constexpr size_t kMinReadChunkBytes = size_t(64) << 10;
+constexpr size_t kMaxReadChunkBytes = size_t(16) << 20;
+constexpr Offset kMaxOffset{std::numeric_limits<int64_t>::max()};
+
+class SegmentScanner {
+ public:
+  SegmentScanner(File* file, const std::string& path, uint64_t begin, uint64_t end, size_t chunk_bytes)
+      : file_(file), path_(path), begin_(begin), end_(end), chunk_(chunk_bytes) {}
+
+  // Moves to the next batch and parses its header. False at the end, at a torn batch (torn()), on an invalid
+  // header (status() kCorruption) or on an I/O error (status() with that error).
+  bool next() {
+    if (!status_.ok() || torn_) return false;
+    pos_ = started_ ? pos_ + header_.size_bytes() : begin_;
+    started_ = true;
+    if (pos_ >= end_) return false;
+    const uint64_t remaining = end_ - pos_;
+    if (remaining < kBatchHeaderSize) {
+      // Too short to be a batch. A non-empty length field that already says "bigger than what is left" is
+      // torn; anything else this short is torn as well (a header cut mid-way).
+      torn_ = true;
+      torn_detail_ = std::to_string(remaining) + " bytes left, fewer than a batch header";
+      return false;
+    }
+    if (!ensure(pos_, kBatchHeaderSize)) return false;
+    const std::byte* p = buffered(pos_);
+    const int32_t batch_length = int32_t(get_be32(p + kBatchLengthOffset));
+    const int8_t magic = int8_t(p[kMagicOffset]);
+    if (batch_length < kMinBatchLength || magic != kMagicV2) {
+      status_ = Error::corruption(path_ + ": invalid batch header at position " + std::to_string(pos_) +
+                                  ": batchLength " + std::to_string(batch_length) + ", magic " +
+                                  std::to_string(magic));
+      return false;
+    }
+    header_ = parse_batch_header(ByteSpan(p, kBatchHeaderSize));
+    if (header_.size_bytes() > remaining) {
+      torn_ = true;
+      torn_detail_ = "batch needs " + std::to_string(header_.size_bytes()) + " bytes, " +
+                     std::to_string(remaining) + " left";
+      return false;
+    }
+    return true;
+  }
+
+  const RecordBatchHeader& header() const { return header_; }
+  uint64_t position() const { return pos_; }
+  uint64_t batch_end() const { return pos_ + header_.size_bytes(); }
+
+  // The current batch's bytes, fully validated (validate_batch: length, magic, CRC, counts). On failure the
+  // scanner stops (status()).
+  Result<ByteSpan> verified_batch() {
+    STREAMCTL_ASSIGN_OR_RETURN(ByteSpan bytes, raw_batch());
+    auto v = validate_batch(bytes);
+    if (!v.ok()) {
+      status_ = Error{v.error().code == ErrorCode::kNotSupported ? ErrorCode::kCorruption : v.error().code,
+                      path_ + ": batch at position " + std::to_string(pos_) + ": " + v.error().message};
+      return status_.error();
+    }
+    return bytes;
+  }
+  // The current batch's bytes, unchecked beyond the header.
+  Result<ByteSpan> raw_batch() {
+    if (!ensure(pos_, header_.size_bytes())) return status_.error();
+    return ByteSpan(buffered(pos_), header_.size_bytes());
+  }
+
+  bool torn() const { return torn_; }
+  const std::string& torn_detail() const { return torn_detail_; }
+  const Status& status() const { return status_; }
+  // Whether the scan stopped because of an I/O error (as opposed to bad or torn data).
+  bool io_error() const { return !status_.ok() && status_.error().code != ErrorCode::kCorruption; }
+
+ private:
+  const std::byte* buffered(uint64_t pos) const { return buf_.data() + (pos - buf_start_); }
+
+  bool ensure(uint64_t pos, uint64_t n) {
+    if (pos >= buf_start_ && pos + n <= buf_start_ + buf_.size()) return true;
+    uint64_t want = std::max<uint64_t>(n, chunk_);
+    want = std::min<uint64_t>(want, end_ - pos);
+    if (want < n) want = n;
+    buf_.resize(size_t(want));
+    buf_start_ = pos;
+    auto got = file_->read_at(pos, buf_);
+    if (!got.ok()) {
+      buf_.clear();
+      status_ = std::move(got).error();
+      return false;
+    }
+    buf_.resize(*got);
+    if (*got < n) {
+      // The file is shorter than it was (another process truncated it): treat as torn.
+      torn_ = true;
+      torn_detail_ = "file ends at " + std::to_string(pos + *got);
+      return false;
+    }
+    return true;
+  }
+
+  File* file_;
+  const std::string& path_;
+  uint64_t begin_;
+  uint64_t end_;
+  size_t chunk_;
+  Bytes buf_;
+  uint64_t buf_start_ = 0;
+  uint64_t pos_ = 0;
+  bool started_ = false;
+  RecordBatchHeader header_;
+  Status status_;
+  bool torn_ = false;
+  std::string torn_detail_;
+};
+
+}  // namespace
+
+Segment::Segment(FileSystem* fs, std::string dir, Offset base_offset, Options options, StagingSuffix staging)
+    : fs_(fs),
+      dir_(std::move(dir)),
+      base_offset_(base_offset),
+      options_(options),
+      staging_(staging),
+      log_path_(join_path(dir_, segment_file_name(base_offset, SegmentFileKind::kLog, staging))),
+      next_offset_(base_offset),
+      offset_of_max_timestamp_(base_offset),
+      offset_index_(fs, join_path(dir_, segment_file_name(base_offset, SegmentFileKind::kOffsetIndex, staging)),
+                    base_offset, size_t(std::max<int64_t>(options.segment_index_bytes, 8)) / OffsetIndex::kEntrySize),
+      time_index_(fs, join_path(dir_, segment_file_name(base_offset, SegmentFileKind::kTimeIndex, staging)),
+                  base_offset, size_t(std::max<int64_t>(options.segment_index_bytes, 12)) / TimeIndex::kEntrySize) {}
+
+Segment::~Segment() = default;
+
+std::string Segment::path(SegmentFileKind kind) const {
+  return join_path(dir_, segment_file_name(base_offset_, kind, staging_));
+}
+
+void Segment::set_options(const Options& options) {
+  options_ = options;
+  offset_index_.set_max_entries(size_t(std::max<int64_t>(options.segment_index_bytes, 8)) / OffsetIndex::kEntrySize);
+  time_index_.set_max_entries(size_t(std::max<int64_t>(options.segment_index_bytes, 12)) / TimeIndex::kEntrySize);
+}
+
+Status Segment::open_log(bool writable) {
+  if (log_ && (writable_ || !writable)) return ok_status();
+  STREAMCTL_ASSIGN_OR_RETURN(log_, fs_->open(log_path_, writable ? OpenMode::kReadWrite : OpenMode::kRead));
+  writable_ = writable;
+  return ok_status();
+}
+
+Status Segment::ensure_log_open() {
+  if (log_) return ok_status();
+  return open_log(writable_);
+}
+
+void Segment::reset_state() {
+  size_ = 0;
+  next_offset_ = base_offset_;
+  max_timestamp_ = kNoTimestamp;
+  offset_of_max_timestamp_ = base_offset_;
+  first_batch_timestamp_ = kNoTimestamp;
+  last_epoch_ = kNoLeaderEpoch;
+  offset_index_.clear();
+  time_index_.clear();
+}
+
+Status Segment::create() {
+  STREAMCTL_ASSIGN_OR_RETURN(log_, fs_->open(log_path_, OpenMode::kCreateTruncate));
+  writable_ = true;
+  reset_state();
+  STREAMCTL_TRY(offset_index_.write());
+  STREAMCTL_TRY(time_index_.write());
+  loaded_ = true;
+  return ok_status();
+}
+
+void Segment::release_files() {
+  if (log_) (void)log_->close();
+  log_.reset();
+  offset_index_.close();
+  time_index_.close();
+}
+
+void Segment::unload() {
+  release_files();
+  reset_state();
+  loaded_ = false;
+  writable_ = false;
+}
+
+SegmentTail Segment::tail() const {
+  SegmentTail t;
+  t.size = size_;
+  t.next_offset = next_offset_;
+  t.max_timestamp = max_timestamp_;
+  t.offset_of_max_timestamp = offset_of_max_timestamp_;
+  t.first_batch_timestamp = first_batch_timestamp_;
+  t.last_epoch = last_epoch_;
+  t.offset_index_entries = uint32_t(offset_index_.entries());
+  t.time_index_entries = uint32_t(time_index_.entries());
+  return t;
+}
+
+void Segment::account_batch(uint64_t position, uint64_t size, Offset last_offset, Timestamp max_timestamp,
+                            LeaderEpoch epoch) {
+  // Kafka's LogSegment.append: the max timestamp first, then an index entry for this batch when more than
+  // index.interval.bytes were appended since the last entry.
+  if (max_timestamp > max_timestamp_) {
+    max_timestamp_ = max_timestamp;
+    offset_of_max_timestamp_ = last_offset;
+  }
+  auto last = offset_index_.last_entry();
+  uint64_t since_last_entry = position - (last ? last->position : 0);
+  if (position > 0 && since_last_entry > uint64_t(std::max<int64_t>(options_.index_interval_bytes, 0))) {
+    if (offset_index_.append(last_offset, position)) {
+      time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_);
+    }
+  }
+  if (position == 0) first_batch_timestamp_ = max_timestamp;
+  size_ = position + size;
+  next_offset_ = last_offset + 1;
+  last_epoch_ = epoch;
+}
+
+Result<Timestamp> Segment::read_first_batch_timestamp() {
+  if (size_ < kBatchHeaderSize) return kNoTimestamp;
+  STREAMCTL_TRY(ensure_log_open());
+  std::byte header[kBatchHeaderSize];
+  STREAMCTL_ASSIGN_OR_RETURN(size_t n, log_->read_at(0, header));
+  if (n < kBatchHeaderSize) return kNoTimestamp;
+  return parse_batch_header(ByteSpan(header, kBatchHeaderSize)).max_timestamp;
+}
+
+Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool truncate_invalid_tail) {
+  ScanReport report;
+  SegmentScanner scanner(log_.get(), log_path_, from, file_size, kScanChunkBytes);
+  std::string problem;
+  while (scanner.next()) {
+    const RecordBatchHeader& h = scanner.header();
+    if (h.base_offset < next_offset_ || h.base_offset < base_offset_) {
+      problem = log_path_ + ": batch at position " + std::to_string(scanner.position()) + " has base offset " +
+                std::to_string(h.base_offset.value) + ", expected at least " +
+                std::to_string(std::max(next_offset_, base_offset_).value);
+      break;
+    }
+    if (h.last_offset() - base_offset_ > std::numeric_limits<int32_t>::max()) {
+      problem = log_path_ + ": batch at position " + std::to_string(scanner.position()) + " has last offset " +
+                std::to_string(h.last_offset().value) + ", too far from the segment base offset";
+      break;
+    }
+    auto bytes = scanner.verified_batch();
+    if (!bytes.ok()) break;
+    account_batch(scanner.position(), h.size_bytes(), h.last_offset(), h.max_timestamp, h.leader_epoch);
+    report.scanned_bytes += h.size_bytes();
+  }
+  if (scanner.io_error()) return scanner.status().error();
+  if (problem.empty()) {
+    if (!scanner.status().ok()) {
+      problem = scanner.status().error().message;
+    } else if (scanner.torn()) {
+      problem = log_path_ + ": torn batch at position " + std::to_string(size_) + " (" + scanner.torn_detail() + ")";
+    }
+  }
+  if (!problem.empty() && file_size > size_) {
+    report.detail = problem;
+    if (truncate_invalid_tail) {
+      STREAMCTL_TRY(log_->truncate(size_));
+      report.dropped_bytes = file_size - size_;
+      report.scanned_bytes += report.dropped_bytes;
+      report.detail += "; truncated " + std::to_string(report.dropped_bytes) + " bytes at position " +
+                       std::to_string(size_);
+    }
+    offset_index_.truncate_to_position(size_);
+    time_index_.truncate_to_offset(next_offset_);
+  }
+  return report;
+}
+
+Result<ScanReport> Segment::load(bool writable, bool truncate_invalid_tail) {
+  return load_impl(writable, truncate_invalid_tail, std::nullopt, 0, 0);
+}
+
+Result<ScanReport> Segment::recover(uint64_t position, size_t durable_offset_index_entries,
+                                    size_t durable_time_index_entries) {
+  return load_impl(true, true, position, durable_offset_index_entries, durable_time_index_entries);
+}
+
+Result<ScanReport> Segment::load_impl(bool writable, bool truncate_invalid_tail,
+                                      std::optional<uint64_t> trusted_position, size_t durable_oi,
+                                      size_t durable_ti) {
+  STREAMCTL_TRY(open_log(writable));
+  STREAMCTL_ASSIGN_OR_RETURN(uint64_t file_size, log_->size());
+  reset_state();
+  ScanReport report;
+  STREAMCTL_ASSIGN_OR_RETURN(bool oi_existed, offset_index_.load());
+  STREAMCTL_ASSIGN_OR_RETURN(bool ti_existed, time_index_.load());
+  uint64_t trusted = file_size;
+  if (trusted_position) {
+    trusted = std::min(*trusted_position, file_size);
+    offset_index_.truncate_entries(std::min(durable_oi, offset_index_.entries()));
+    offset_index_.truncate_to_position(trusted);
+    time_index_.truncate_entries(std::min(durable_ti, time_index_.entries()));
+  }
+  std::string index_problem;
+  if ((!oi_existed || !ti_existed) && file_size > 0) {
+    index_problem = (!oi_existed ? offset_index_.path() : time_index_.path()) + " is missing";
+  } else if (Status s = offset_index_.sanity_check(std::max<uint64_t>(trusted, 1), kMaxOffset); !s.ok()) {
+    index_problem = s.error().message;
+  } else if (Status t = time_index_.sanity_check(kMaxOffset); !t.ok()) {
+    index_problem = t.error().message;
+  }
+
+  uint64_t start = 0;
+  if (index_problem.empty()) {
+    if (auto last = offset_index_.last_entry()) {
+      // The last entry must point at a batch whose last offset is the entry's offset: a cheap check that
+      // the index belongs to this log (a stale index from an older file fails it).
+      SegmentScanner peek(log_.get(), log_path_, last->position, file_size, kBatchHeaderSize);
+      if (peek.next() && peek.header().last_offset() == last->offset && peek.header().base_offset >= base_offset_) {
+        start = last->position;
+        next_offset_ = peek.header().base_offset;
+        size_ = start;
+      } else if (peek.io_error()) {
+        return peek.status().error();
+      } else {
+        index_problem = offset_index_.path() + ": last entry (offset " + std::to_string(last->offset.value) +
+                        ", position " + std::to_string(last->position) + ") does not point at that batch";
+      }
+    }
+  }
+  if (!index_problem.empty()) {
+    offset_index_.clear();
+    time_index_.clear();
+    start = 0;
+    report.rebuilt_index = true;
+    report.detail = index_problem + "; rebuilt the indexes from the log";
+  }
+  if (auto last_time = time_index_.last_entry()) {
+    max_timestamp_ = last_time->timestamp;
+    offset_of_max_timestamp_ = last_time->offset;
+  }
+  if (start > 0) {
+    size_ = start;
+    STREAMCTL_ASSIGN_OR_RETURN(first_batch_timestamp_, read_first_batch_timestamp());
+  }
+  STREAMCTL_ASSIGN_OR_RETURN(ScanReport scan, scan_from(start, file_size, truncate_invalid_tail));
+  // The time index may still hold entries past the valid data (it is checked against offsets only now).
+  if (Status t = time_index_.sanity_check(next_offset_); !t.ok() ||
+      (max_timestamp_ > kNoTimestamp && offset_of_max_timestamp_ >= next_offset_)) {
+    std::string why = t.ok() ? time_index_.path() + ": largest timestamp points past the log" : t.error().message;
+    reset_state();
+    STREAMCTL_ASSIGN_OR_RETURN(uint64_t now_size, log_->size());
+    STREAMCTL_ASSIGN_OR_RETURN(ScanReport again, scan_from(0, now_size, truncate_invalid_tail));
+    scan.dropped_bytes += again.dropped_bytes;
+    if (!again.detail.empty()) scan.detail = again.detail;
+    report.rebuilt_index = true;
+    report.detail = why + "; rebuilt the indexes from the log";
+  }
+  report.dropped_bytes = scan.dropped_bytes;
+  // Bytes validated beyond the trusted prefix (the re-checked bytes before it are not "scanned").
+  uint64_t checked_from = std::max(start, trusted_position ? trusted : file_size);
+  uint64_t checked_to = size_ + scan.dropped_bytes;
+  report.scanned_bytes = checked_to > checked_from ? checked_to - checked_from : 0;
+  if (!scan.detail.empty()) report.detail = report.detail.empty() ? scan.detail : report.detail + "; " + scan.detail;
+  if (writable) STREAMCTL_TRY(write_indexes());
+  loaded_ = true;
+  return report;
+}
+
+Result<ScanReport> Segment::catch_up(const SegmentTail& stamp, bool truncate_invalid_tail) {
+  STREAMCTL_CHECK(loaded_, "catch_up on unloaded segment %s", log_path_.c_str());
+  if (stamp.size < size_ || stamp.next_offset < next_offset_) {
+    return Error::corruption(log_path_ + ": the partition stamp (" + std::to_string(stamp.size) + " bytes, next offset " +
+                             std::to_string(stamp.next_offset.value) + ") is behind this process (" +
+                             std::to_string(size_) + " bytes, next offset " + std::to_string(next_offset_.value) + ")");
+  }
+  if (stamp.size > size_ && !offset_index_.has_unwritten() && !time_index_.has_unwritten()) {
+    const size_t oi_before = offset_index_.entries();
+    const size_t ti_before = time_index_.entries();
+    Status a = offset_index_.load_more(stamp.offset_index_entries, stamp.size);
+    Status b = a.ok() ? time_index_.load_more(stamp.time_index_entries, stamp.next_offset) : ok_status();
+    if (a.ok() && b.ok()) {
+      const bool was_empty = size_ == 0;
+      size_ = stamp.size;
+      next_offset_ = stamp.next_offset;
+      max_timestamp_ = stamp.max_timestamp;
+      offset_of_max_timestamp_ = stamp.offset_of_max_timestamp;
+      last_epoch_ = stamp.last_epoch;
+      if (was_empty) first_batch_timestamp_ = stamp.first_batch_timestamp;
+    } else {
+      // Keep what we had and validate the new bytes ourselves instead.
+      offset_index_.truncate_entries(oi_before);
+      time_index_.truncate_entries(ti_before);
+    }
+  }
+  return scan_to_end(truncate_invalid_tail);
+}
+
+Result<ScanReport> Segment::scan_to_end(bool truncate_invalid_tail) {
+  STREAMCTL_CHECK(loaded_, "scan_to_end on unloaded segment %s", log_path_.c_str());
+  STREAMCTL_TRY(ensure_log_open());
+  STREAMCTL_ASSIGN_OR_RETURN(uint64_t file_size, log_->size());
+  ScanReport report;
+  if (file_size < size_) {
+    return Error::corruption(log_path_ + " is " + std::to_string(file_size) + " bytes, shorter than the " +
+                             std::to_string(size_) + " bytes of valid batches known");
+  }
+  if (file_size > size_) {
+    STREAMCTL_ASSIGN_OR_RETURN(report, scan_from(size_, file_size, truncate_invalid_tail));
+  }
+  if (writable_ && (offset_index_.needs_write() || time_index_.needs_write())) STREAMCTL_TRY(write_indexes());
+  return report;
+}
+
+Status Segment::write_indexes() {
+  if (offset_index_.needs_write()) STREAMCTL_TRY(offset_index_.write());
+  if (time_index_.needs_write()) STREAMCTL_TRY(time_index_.write());
+  return ok_status();
+}
+
+Status Segment::append(ByteSpan bytes, std::span<const BatchInfo> batches) {
+  STREAMCTL_CHECK(loaded_ && writable_, "append to %s, which is not loaded for writing", log_path_.c_str());
+  STREAMCTL_TRY(ensure_log_open());
+  const uint64_t position = size_;
+  if (Status w = log_->write_at(position, bytes); !w.ok()) {
+    if (Status t = log_->truncate(position); !t.ok()) {
+      return Error{w.error().code, w.error().message + " (and cutting the partial write off failed: " +
+                                       t.error().message + ")"};
+    }
+    return w;
+  }
+  const SegmentTail before = tail();
+  uint64_t p = position;
+  for (const BatchInfo& b : batches) {
+    account_batch(p, b.size, b.last_offset, b.max_timestamp, b.leader_epoch);
+    p += b.size;
+  }
+  STREAMCTL_CHECK(p == position + bytes.size(), "batch sizes (%llu) do not add up to the %zu bytes appended",
+                  static_cast<unsigned long long>(p - position), bytes.size());
+  if (Status s = write_indexes(); !s.ok()) {
+    // All or nothing: take the batches back out.
+    size_ = before.size;
+    next_offset_ = before.next_offset;
+    max_timestamp_ = before.max_timestamp;
+    offset_of_max_timestamp_ = before.offset_of_max_timestamp;
+    first_batch_timestamp_ = before.first_batch_timestamp;
+    last_epoch_ = before.last_epoch;
+    offset_index_.truncate_entries(before.offset_index_entries);
+    time_index_.truncate_entries(before.time_index_entries);
+    if (Status t = log_->truncate(position); !t.ok()) {
+      return Error{s.error().code, s.error().message + " (and cutting the appended batches off failed: " +
+                                       t.error().message + ")"};
+    }
+    return s;
+  }
+  return ok_status();
+}
+
+Status Segment::close_for_roll() {
+  if (max_timestamp_ > kNoTimestamp) time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_);
+  return write_indexes();
+}
+
+Status Segment::sync() {
+  if (!loaded_ && !log_) {
+    // Rolled by another process and never loaded here: fsync the files as they are.
+    STREAMCTL_ASSIGN_OR_RETURN(auto file, fs_->open(log_path_, OpenMode::kRead));
+    STREAMCTL_TRY(file->sync());
+  } else {
+    STREAMCTL_TRY(ensure_log_open());
+    STREAMCTL_TRY(log_->sync());
+    if (writable_) STREAMCTL_TRY(write_indexes());
+  }
+  STREAMCTL_TRY(offset_index_.sync());
+  return time_index_.sync();
+}
+
+Status Segment::truncate_to(Offset offset) {
+  STREAMCTL_CHECK(loaded_ && writable_, "truncate %s, which is not loaded for writing", log_path_.c_str());
+  if (offset >= next_offset_) return ok_status();
+  STREAMCTL_TRY(ensure_log_open());
+  uint64_t position = 0;
+  if (offset > base_offset_) {
+    OffsetPosition from = offset_index_.lookup(offset - 1);
+    SegmentScanner scanner(log_.get(), log_path_, from.position, size_, kScanChunkBytes);
+    position = size_;
+    while (scanner.next()) {
+      const RecordBatchHeader& h = scanner.header();
+      if (h.base_offset >= offset) {
+        position = scanner.position();
+        break;
+      }
+      if (h.last_offset() >= offset) {
+        return Error::invalid_argument("cannot truncate " + log_path_ + " to offset " + std::to_string(offset.value) +
+                                       ": it is inside the batch of offsets " + std::to_string(h.base_offset.value) +
+                                       ".." + std::to_string(h.last_offset().value) + " at position " +
+                                       std::to_string(scanner.position()) + " (truncate to a batch boundary)");
+      }
+    }
+    if (!scanner.status().ok()) return scanner.status().error();
+  }
+  STREAMCTL_TRY(log_->truncate(position));
+  offset_index_.truncate_to_position(position);
+  time_index_.truncate_to_offset(offset);
+  // Re-derive the tail state from the last index entry that is left.
+  const Timestamp first = position > 0 ? first_batch_timestamp_ : kNoTimestamp;
+  auto last = offset_index_.last_entry();
+  uint64_t start = last ? last->position : 0;
+  size_ = start;
+  next_offset_ = base_offset_;
+  last_epoch_ = kNoLeaderEpoch;
+  max_timestamp_ = kNoTimestamp;
+  offset_of_max_timestamp_ = base_offset_;
+  if (auto t = time_index_.last_entry()) {
+    max_timestamp_ = t->timestamp;
+    offset_of_max_timestamp_ = t->offset;
+  }
+  SegmentScanner scanner(log_.get(), log_path_, start, position, kScanChunkBytes);
+  while (scanner.next()) {
+    const RecordBatchHeader& h = scanner.header();
+    if (h.max_timestamp > max_timestamp_) {
+      max_timestamp_ = h.max_timestamp;
+      offset_of_max_timestamp_ = h.last_offset();
+    }
+    next_offset_ = h.next_offset();
+    last_epoch_ = h.leader_epoch;
+  }
+  if (!scanner.status().ok()) return scanner.status().error();
+  size_ = position;
+  first_batch_timestamp_ = first;
+  return write_indexes();
+}
+
+Result<bool> Segment::read(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* out,
+                           Offset* next) {
+  STREAMCTL_TRY(ensure_log_open());
+  const uint64_t start = offset_index_.lookup(from).position;
+  if (start >= size_) return false;
+  size_t budget = max_bytes > out->size() ? max_bytes - out->size() : 0;
+  size_t chunk = std::clamp<size_t>(budget + size_t(std::max<int64_t>(options_.index_interval_bytes, 0)) * 2,
+                                    kMinReadChunkBytes, kMaxReadChunkBytes);
+  SegmentScanner scanner(log_.get(), log_path_, start, size_, chunk);
+  while (scanner.next()) {
+    const RecordBatchHeader& h = scanner.header();
+    if (h.last_offset() < from) continue;
+    if (h.last_offset() >= max_offset) return true;
+    const size_t size = h.size_bytes();
+    if (out->size() + size > max_bytes && !(out->empty() && min_one_batch)) return true;
+    auto bytes = scanner.verified_batch();
+    if (!bytes.ok()) {
+      if (out->empty()) return std::move(bytes).error();
+      return true;  // return what is good; the next read reports the bad batch
+    }
+    out->insert(out->end(), bytes->begin(), bytes->end());
+    *next = h.next_offset();
+  }
+  if (!scanner.status().ok()) {
+    if (out->empty() || scanner.io_error()) return scanner.status().error();
+    return true;
+  }
+  if (scanner.torn()) {
+    // size_ covers only complete batches, so this means the file shrank under us.
+    if (out->empty()) {
+      return Error::corruption(log_path_ + ": batch at position " + std::to_string(scanner.position()) +
+                               " is incomplete (" + scanner.torn_detail() + ")");
+    }
+    return true;
+  }
+  return false;
+}
+
+Status Segment::for_each_batch(uint64_t from_position,
+                               const std::function<Result<bool>(const RecordBatchHeader&, uint64_t, ByteSpan)>& fn) {
+  STREAMCTL_TRY(ensure_log_open());
+  SegmentScanner scanner(log_.get(), log_path_, from_position, size_, kScanChunkBytes);
+  while (scanner.next()) {
+    STREAMCTL_ASSIGN_OR_RETURN(ByteSpan bytes, scanner.verified_batch());
+    STREAMCTL_ASSIGN_OR_RETURN(bool more, fn(scanner.header(), scanner.position(), bytes));
+    if (!more) return ok_status();
+  }
+  if (!scanner.status().ok()) return scanner.status().error();
+  if (scanner.torn()) {
+    return Error::corruption(log_path_ + ": batch at position " + std::to_string(scanner.position()) +
+                             " is incomplete (" + scanner.torn_detail() + ")");
+  }
+  return ok_status();
+}
+
+uint64_t Segment::position_for_timestamp(Timestamp ts, Offset* start_offset) const {
+  Offset start = time_index_.lookup(ts);
+  *start_offset = start;
+  return offset_index_.lookup(start).position;
+}
+
+Status Segment::rename_files(StagingSuffix to) {
+  for (SegmentFileKind kind : {SegmentFileKind::kOffsetIndex, SegmentFileKind::kTimeIndex, SegmentFileKind::kLog}) {
+    std::string from = join_path(dir_, segment_file_name(base_offset_, kind, staging_));
+    std::string dest = join_path(dir_, segment_file_name(base_offset_, kind, to));
+    Status s = fs_->rename(from, dest);
+    if (!s.ok()) {
+      if (s.error().code == ErrorCode::kNotFound && kind != SegmentFileKind::kLog) continue;
+      return s;
+    }
+  }
+  staging_ = to;
+  log_path_ = path(SegmentFileKind::kLog);
+  offset_index_.set_path(path(SegmentFileKind::kOffsetIndex));
+  time_index_.set_path(path(SegmentFileKind::kTimeIndex));
+  return ok_status();
+}
+
+}  // namespace streamctl::engine

@@ -1,0 +1,197 @@
+// Segment: one <base>.log file of RecordBatch v2 batches plus its .index and .timeindex (Kafka's LogSegment).
+//
+// "Each segment has a base offset which is an offset <= the least offset of any message in this segment and >
+// any offset in any previous segment." The .log file is a plain concatenation of stored batches (byte table in
+// engine/record_batch.h); there is no segment header. Only the bytes [0, size()) are valid: complete batches
+// whose length, magic, CRC and offsets checked out. Anything after is a torn tail (cut off by recovery), a
+// batch another process is writing, or data the Log has not caught up with yet.
+// Indexes are derived data (engine/offset_index.h, time_index.h): checked on load and rebuilt from the log
+// when missing, inconsistent or stale. A segment is loaded lazily: until load()/recover(), only its base
+// offset is known and no file is open.
+// Ownership: owned by the Log. Not thread-safe (the Log serialises access). Durability: append() puts bytes
+// in the page cache; sync() fsyncs the log and both indexes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/file_names.h"
+#include "engine/fs.h"
+#include "engine/offset_index.h"
+#include "engine/record_batch.h"
+#include "engine/result.h"
+#include "engine/time_index.h"
+#include "engine/types.h"
+
+namespace streamctl::engine {
+
+// What the Log knows about a batch it appends (offsets already assigned).
+struct BatchInfo {
+  uint32_t size = 0;  // bytes, header included
+  Offset base_offset;
+  Offset last_offset;
+  Timestamp max_timestamp = kNoTimestamp;
+  LeaderEpoch leader_epoch = kNoLeaderEpoch;
+};
+
+// The part of a segment's state that changes on append (mirrored in the partition's lock-file stamp so that
+// other processes can catch up without rescanning).
+struct SegmentTail {
+  uint64_t size = 0;                              // bytes of valid batches
+  Offset next_offset;                             // one past the last offset in the segment
+  Timestamp max_timestamp = kNoTimestamp;         // largest batch maxTimestamp
+  Offset offset_of_max_timestamp;                 // last offset of the batch holding it
+  Timestamp first_batch_timestamp = kNoTimestamp; // maxTimestamp of the first batch (segment.ms roll)
+  LeaderEpoch last_epoch = kNoLeaderEpoch;        // leader epoch of the last batch
+  uint32_t offset_index_entries = 0;
+  uint32_t time_index_entries = 0;
+  bool operator==(const SegmentTail&) const = default;
+};
+
+// What load()/recover()/catch_up() found.
+struct ScanReport {
+  uint64_t scanned_bytes = 0;  // log bytes validated
+  uint64_t dropped_bytes = 0;  // torn or corrupt tail bytes truncated away
+  bool rebuilt_index = false;  // an index was missing or inconsistent and was rebuilt from the log
+  std::string detail;          // what was wrong ("" when nothing), naming the file and position
+};
+
+class Segment {
+ public:
+  struct Options {
+    int64_t index_interval_bytes = 4096;      // index.interval.bytes
+    int64_t segment_index_bytes = 10485760;   // segment.index.bytes (index capacity)
+  };
+
+  // fs: not owned, must outlive the segment. staging: kCleaned for compaction output, else kNone.
+  Segment(FileSystem* fs, std::string dir, Offset base_offset, Options options,
+          StagingSuffix staging = StagingSuffix::kNone);
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+  ~Segment();
+
+  // Creates the three files empty (truncating leftovers) and opens them for appending.
+  Status create();
+
+  // Loads a segment whose bytes are trusted: loads both indexes, checks them against the log (rebuilding from
+  // the log when missing or inconsistent), then validates the batches after the last index entry to learn the
+  // next offset, largest timestamp and leader epoch. A torn or invalid batch there ends the valid data: with
+  // truncate_invalid_tail it is cut off (REQUIRES the partition lock), otherwise reads stop before it (it may be
+  // a batch another process is still writing). writable opens the files for appending.
+  Result<ScanReport> load(bool writable, bool truncate_invalid_tail);
+  // Crash recovery from a checkpoint: like load(writable, truncate) but only the first
+  // durable_offset_index_entries / durable_time_index_entries index entries and the bytes before `position` are
+  // trusted; everything after is validated batch by batch (length, CRC, increasing offsets) and re-indexed, and
+  // the first torn or corrupt batch is truncated away with everything after it. position 0 = full scan.
+  Result<ScanReport> recover(uint64_t position, size_t durable_offset_index_entries,
+                             size_t durable_time_index_entries);
+  // Catches up with appends another process made (stamp = its recorded tail): loads the index entries it
+  // added, trusts the bytes up to stamp.size, then validates whatever lies beyond (a complete batch whose writer
+  // died before updating the stamp is kept, a torn one cut off when truncate_invalid_tail). kCorruption when the
+  // stamp does not extend this segment's state (the caller reloads instead).
+  Result<ScanReport> catch_up(const SegmentTail& stamp, bool truncate_invalid_tail);
+  // Validates bytes appended after size() by others (no stamp): keeps complete batches, and cuts a torn or
+  // corrupt tail when truncate_invalid_tail.
+  Result<ScanReport> scan_to_end(bool truncate_invalid_tail);
+  bool loaded() const { return loaded_; }
+  // Closes every descriptor and forgets the loaded state (the next use loads again).
+  void unload();
+  // Closes descriptors but keeps the loaded state; they are reopened on demand (open-file budget).
+  void release_files();
+  bool has_open_files() const { return log_ != nullptr; }
+
+  // Appends consecutive whole batches (`bytes`, described in order by `batches`) with one positioned write,
+  // adding index entries every index.interval.bytes. Page cache only. On error the segment is unchanged (the
+  // bytes written are cut off again; if even that fails, the error says so and the caller must reload).
+  // REQUIRES: loaded writable; batches[0].base_offset >= next_offset().
+  Status append(ByteSpan bytes, std::span<const BatchInfo> batches);
+  // Writes index entries not yet in their files (append() does this itself).
+  Status write_indexes();
+  // Marks the segment closed (roll): adds the final time index entry (its largest timestamp) and writes it.
+  Status close_for_roll();
+  // fsyncs the log and both indexes.
+  Status sync();
+  // Removes every batch at and after `offset`: the batch containing offset must start at it (kInvalidArgument
+  // naming the batch otherwise). Truncates the file and both indexes. REQUIRES loaded writable.
+  Status truncate_to(Offset offset);
+
+  // Appends to *out the stored batches whose last offset >= from, in order, CRC-checked, stopping before a
+  // batch whose last offset >= max_offset, before a batch that would take out->size() past max_bytes (unless
+  // out is empty and min_one_batch: the first batch is always whole), and at size(). Sets *next to the offset
+  // after the last batch appended. Returns true when it stopped because of a limit (max_bytes or max_offset),
+  // false when it reached the end of the segment. kCorruption naming the file and position when the first
+  // batch it would return fails validation (after others were returned, it stops before the bad one).
+  Result<bool> read(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* out,
+                    Offset* next);
+  // Calls fn(header, position, bytes) for each valid batch at or after `from_position`, in order, until fn
+  // returns false. Batches are CRC-checked; kCorruption naming the file and position on a bad one.
+  Status for_each_batch(uint64_t from_position,
+                        const std::function<Result<bool>(const RecordBatchHeader&, uint64_t, ByteSpan)>& fn);
+  // The first batch holding an offset >= offset with a timestamp >= ts could be: the position to start a
+  // scan for offset_for_timestamp (offset index lookup of the time index hint).
+  uint64_t position_for_timestamp(Timestamp ts, Offset* start_offset) const;
+
+  Offset base_offset() const { return base_offset_; }
+  // REQUIRES loaded() for the accessors below.
+  Offset next_offset() const { return next_offset_; }
+  uint64_t size() const { return size_; }
+  Timestamp max_timestamp() const { return max_timestamp_; }
+  Timestamp first_batch_timestamp() const { return first_batch_timestamp_; }
+  LeaderEpoch last_epoch() const { return last_epoch_; }
+  bool empty() const { return size_ == 0; }
+  // Whether the offset or time index has reached segment.index.bytes (the segment must roll).
+  bool index_full() const { return offset_index_.full() || time_index_.full(); }
+  SegmentTail tail() const;
+  const OffsetIndex& offset_index() const { return offset_index_; }
+  const TimeIndex& time_index() const { return time_index_; }
+  void set_options(const Options& options);
+
+  std::string path(SegmentFileKind kind) const;
+  const std::string& log_path() const { return log_path_; }
+  // Renames the three files from `from` to `to` staging (e.g. kCleaned -> kSwap); missing index files are
+  // skipped. Descriptors stay valid (rename keeps the inode).
+  Status rename_files(StagingSuffix to);
+  StagingSuffix staging() const { return staging_; }
+
+ private:
+  Status open_log(bool writable);
+  Status ensure_log_open();
+  // Loads both index files and keeps the entries that pass the checks (see load()).
+  Result<ScanReport> load_impl(bool writable, bool truncate_invalid_tail, std::optional<uint64_t> trusted_position,
+                               size_t durable_oi, size_t durable_ti);
+  // Validates batches from position `from` (where next_offset_ etc. describe the state) to the file's end,
+  // updating the tail state and index entries as it goes. On a torn/corrupt batch: truncate or stop.
+  Result<ScanReport> scan_from(uint64_t from, uint64_t file_size, bool truncate_invalid_tail);
+  // Resets the tail state to "empty segment" and clears both indexes.
+  void reset_state();
+  // Adds the index entries a batch at `position` calls for (Kafka's every-index.interval.bytes rule) and folds
+  // its timestamp, offsets and epoch into the tail state.
+  void account_batch(uint64_t position, uint64_t size, Offset last_offset, Timestamp max_timestamp,
+                     LeaderEpoch epoch);
+  Result<Timestamp> read_first_batch_timestamp();
+
+  FileSystem* fs_;
+  std::string dir_;
+  Offset base_offset_;
+  Options options_;
+  StagingSuffix staging_;
+  std::string log_path_;
+  std::unique_ptr<File> log_;
+  bool writable_ = false;
+  bool loaded_ = false;
+
+  uint64_t size_ = 0;
+  Offset next_offset_;
+  Timestamp max_timestamp_ = kNoTimestamp;
+  Offset offset_of_max_timestamp_;
+  Timestamp first_batch_timestamp_ = kNoTimestamp;
+  LeaderEpoch last_epoch_ = kNoLeaderEpoch;
+
+  OffsetIndex offset_index_;
+  TimeIndex time_index_;
+};
+
+}  // namespace streamctl::engine

@@ -1,0 +1,55 @@
+// BrokerConfig: every setting of `streamctl serve`, with its default. Filled from a config file
+// (server/config_file.h, `key = value` lines named like the flags) and then from flags, which win.
+// Plain value type; no asio here so the CLI and the tests can build it without the network layer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "engine/clock.h"
+
+namespace streamctl::server {
+
+inline constexpr size_t kDefaultMaxRequestBytes = size_t(100) << 20;       // Kafka socket.request.max.bytes
+inline constexpr size_t kDefaultInitialMaxRequestBytes = size_t(2) << 20;  // before the first good request
+
+struct BrokerConfig {
+  std::string data_dir;                      // the engine data directory (required)
+  std::string listen = "127.0.0.1:9092";     // host:port of the Kafka listener; port 0 = pick a free one
+  std::string advertise;                     // host:port given to clients; empty = listen host + real port
+  int32_t node_id = 0;                       // broker id in Metadata/FindCoordinator (controller id too)
+  std::string http;                          // host:port for GET /metrics and /health; empty = off
+  std::string port_file;                     // if set, the real Kafka port is written there once listening
+  int threads = 2;                           // io threads (network + request handling)
+
+  // Limits.
+  size_t max_connections = 1000;
+  size_t max_request_bytes = kDefaultMaxRequestBytes;
+  // Limit for the first request on a connection, until one request has been parsed (an unknown peer
+  // cannot make us buffer 100 MiB).
+  size_t initial_max_request_bytes = kDefaultInitialMaxRequestBytes;
+  size_t max_inflight_requests = 256;        // per connection; reading pauses beyond it (backpressure)
+  size_t max_queued_response_bytes = size_t(64) << 20;  // per connection; reading pauses beyond it
+  int64_t idle_timeout_ms = 600000;          // Kafka connections.max.idle.ms
+
+  // Background work.
+  int64_t retention_check_interval_ms = 300000;  // Kafka log.retention.check.interval.ms
+  int64_t flush_interval_ms = 1000;              // fsync every open log this often (0 = only on shutdown)
+  int64_t shutdown_timeout_ms = 10000;           // time given to in-flight requests on SIGTERM
+
+  // Topics.
+  bool auto_create_topics = true;            // Kafka auto.create.topics.enable (Metadata requests)
+  int32_t default_partitions = 1;            // Kafka num.partitions
+
+  // Group coordinator (Kafka's group.* broker settings).
+  int64_t group_initial_rebalance_delay_ms = 0;
+  int64_t group_min_session_timeout_ms = 6000;
+  int64_t group_max_session_timeout_ms = 1800000;
+
+  std::string log_level = "info";            // debug | info | warn | error | off
+
+  engine::Clock* clock = nullptr;            // default: engine::system_clock(); not owned
+};
+
+}  // namespace streamctl::server

@@ -1,0 +1,65 @@
+// Metrics: the server's counters, and their Prometheus text rendering for GET /metrics (--http).
+//
+// Counters are lock-free atomics bumped on the request path (per API key: requests and errors; bytes
+// in/out; connections; produce/fetch volume). Gauges that describe data (per-partition log start/end
+// offsets, per-group members, committed offsets and lag) are computed at scrape time from the LogManager
+// and the GroupCoordinator, so they are never stale and cost nothing between scrapes.
+// Exposition format 0.0.4: `# HELP`, `# TYPE`, then `name{label="value"} number` lines; label values are
+// escaped (\\, \", \n). Thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace streamctl::engine {
+class LogManager;
+}
+
+namespace streamctl::server {
+
+class GroupCoordinator;
+
+inline constexpr size_t kMaxApiKey = 128;  // counters exist for api keys [0, kMaxApiKey)
+
+struct Metrics {
+  std::array<std::atomic<uint64_t>, kMaxApiKey> requests{};      // requests received, per api key
+  std::array<std::atomic<uint64_t>, kMaxApiKey> request_errors{};  // responses with a top-level or partition error
+  std::atomic<uint64_t> unsupported_requests{0};  // unknown api key or version
+  std::atomic<uint64_t> bytes_in{0};              // request bytes read (frames incl. size prefix)
+  std::atomic<uint64_t> bytes_out{0};             // response bytes written
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_rejected{0};  // over max connections
+  std::atomic<int64_t> connections_active{0};
+  std::atomic<uint64_t> connections_closed_malformed{0};  // bad frames, bad headers
+  std::atomic<uint64_t> connections_closed_idle{0};
+  std::atomic<uint64_t> produce_records{0};       // records appended (duplicates excluded)
+  std::atomic<uint64_t> produce_bytes{0};         // batch bytes appended
+  std::atomic<uint64_t> produce_duplicates{0};    // idempotent retries answered from producer state
+  std::atomic<uint64_t> fetch_bytes{0};           // record bytes returned by Fetch
+  std::atomic<uint64_t> fetch_waits{0};           // Fetch requests that long-polled
+  std::atomic<int64_t> start_ms{0};               // wall clock at start (uptime)
+
+  void count_request(int16_t api_key) {
+    if (api_key >= 0 && size_t(api_key) < kMaxApiKey) requests[size_t(api_key)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count_error(int16_t api_key) {
+    if (api_key >= 0 && size_t(api_key) < kMaxApiKey) {
+      request_errors[size_t(api_key)].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+};
+
+// Names an api key for the `api` label ("Produce"); nullptr for keys that should not be listed.
+using ApiNameFn = std::function<const char*(int16_t api_key)>;
+
+// The whole /metrics page. `logs` and `groups` may be null (their sections are then omitted).
+std::string render_prometheus(const Metrics& metrics, engine::LogManager* logs, GroupCoordinator* groups,
+                              const ApiNameFn& api_name, int64_t now_ms);
+
+// Escapes a label value for the exposition format.
+std::string prometheus_label_value(const std::string& value);
+
+}  // namespace streamctl::server

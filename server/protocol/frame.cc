@@ -1,0 +1,103 @@
+#include "server/protocol/frame.h"
+
+#include <string>
+
+namespace streamctl::server::protocol {
+
+namespace {
+
+std::string describe(int16_t api_key, int16_t api_version) {
+  return std::string(api_name(api_key)) + " (key " + std::to_string(api_key) + ") v" +
+         std::to_string(api_version);
+}
+
+}  // namespace
+
+engine::Result<RequestFrame> decode_request_frame(engine::ByteSpan frame) {
+  size_t body_offset = 0;
+  auto header = decode_request_header(frame, &body_offset);
+  if (!header.ok()) return std::move(header).error();
+  return RequestFrame{std::move(header).value(), frame.subspan(body_offset)};
+}
+
+engine::Result<RequestBody> decode_request_body(const RequestHeader& header, engine::ByteSpan body) {
+  const ApiInfo* api = find_api(header.api_key);
+  if (api == nullptr) {
+    return engine::Error::not_supported("unsupported API key " + std::to_string(header.api_key));
+  }
+  if (!api->advertised.contains(header.api_version)) {
+    std::string range = api->advertised.empty()
+                            ? std::string("not served")
+                            : "served versions are " + std::to_string(api->advertised.min) + "-" +
+                                  std::to_string(api->advertised.max);
+    return engine::Error::not_supported(describe(header.api_key, header.api_version) +
+                                        " is not supported: " + range);
+  }
+  return decode_request_message(header.api_key, header.api_version, body);
+}
+
+engine::Result<Request> decode_request(engine::ByteSpan frame) {
+  auto parsed = decode_request_frame(frame);
+  if (!parsed.ok()) return std::move(parsed).error();
+  auto body = decode_request_body(parsed->header, parsed->body);
+  if (!body.ok()) return std::move(body).error();
+  return Request{std::move(parsed->header), std::move(body).value()};
+}
+
+engine::Status encode_request(const Request& request, engine::Bytes& out) {
+  if (api_key_of(request.body) != request.header.api_key) {
+    return engine::Error::invalid_argument(
+        "request header says API key " + std::to_string(request.header.api_key) +
+        " but the body is API key " + std::to_string(api_key_of(request.body)));
+  }
+  const size_t mark = out.size();
+  STREAMCTL_TRY(encode_request_header(request.header, out));
+  auto st = encode_request_message(request.body, request.header.api_version, out);
+  if (!st.ok()) out.resize(mark);
+  return st;
+}
+
+engine::Status encode_response(int32_t correlation_id, int16_t api_version, const ResponseBody& body,
+                               engine::Bytes& out) {
+  const int16_t api_key = api_key_of(body);
+  const size_t mark = out.size();
+  ResponseHeader header;
+  header.correlation_id = correlation_id;
+  encode_response_header(header, response_header_version(api_key, api_version), out);
+  auto st = encode_response_message(body, api_version, out);
+  if (!st.ok()) out.resize(mark);
+  return st;
+}
+
+engine::Status encode_response_frame(int32_t correlation_id, int16_t api_version,
+                                     const ResponseBody& body, engine::Bytes& out) {
+  const size_t mark = out.size();
+  engine::ByteWriter w(out);
+  w.i32(0);  // size, patched below
+  auto st = encode_response(correlation_id, api_version, body, out);
+  if (!st.ok()) {
+    out.resize(mark);
+    return st;
+  }
+  const size_t size = out.size() - mark - 4;
+  if (size > size_t(INT32_MAX)) {
+    out.resize(mark);
+    return engine::Error::invalid_argument("response of " + std::to_string(size) +
+                                           " bytes does not fit a Kafka frame");
+  }
+  w.patch_be32(mark, uint32_t(size));
+  return engine::ok_status();
+}
+
+engine::Result<Response> decode_response(int16_t api_key, int16_t api_version,
+                                         engine::ByteSpan frame) {
+  size_t body_offset = 0;
+  auto header =
+      decode_response_header(frame, response_header_version(api_key, api_version), &body_offset);
+  if (!header.ok()) return std::move(header).error();
+  auto body = decode_response_message(api_key, api_version, frame.subspan(body_offset));
+  if (!body.ok()) return std::move(body).error();
+  return Response{std::move(header).value(), std::move(body).value()};
+}
+
+}  // namespace streamctl::server::protocol

@@ -1,0 +1,80 @@
+// The codec's entry points for the connection layer: one request frame in, one response frame out.
+//
+// A frame is what follows Kafka's 4-byte big-endian size prefix. Requests are decoded in two steps so
+// the caller always learns the header (correlation id, api key/version) even when the body cannot be
+// decoded:
+//
+//   auto frame = decode_request_frame(bytes);            // header only; error = close the connection
+//   if (!frame.ok()) { log(frame.error()); close(); }
+//   auto body = decode_request_body(frame->header, frame->body);
+//   if (!body.ok()) {
+//     if (body.error().code == engine::ErrorCode::kNotSupported &&
+//         frame->header.api_key == int16_t(ApiKey::kApiVersions)) {
+//       // Kafka's rule: answer an unsupported ApiVersions version with a v0 body.
+//       encode_response_frame(frame->header.correlation_id, 0,
+//                             make_unsupported_api_versions_response(), out);
+//     } else { log(body.error()); close(); }
+//   }
+//   std::visit(handler, *body) ... -> ResponseBody
+//   encode_response_frame(frame->header.correlation_id, frame->header.api_version, response, out);
+//
+// kNotSupported: api key unknown or version not advertised (api_keys.h). kCorruption: malformed bytes;
+// the message names the API, version and field. Stateless functions; thread-safe. The RequestFrame's
+// body is a view into the caller's buffer; decoded structs own their data.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/coding.h"
+#include "engine/result.h"
+#include "server/protocol/api_keys.h"
+#include "server/protocol/error_codes.h"
+#include "server/protocol/header.h"
+#include "server/protocol/messages.h"
+
+namespace streamctl::server::protocol {
+
+struct RequestFrame {
+  RequestHeader header;
+  engine::ByteSpan body;  // view into the frame passed to decode_request_frame
+};
+
+struct Request {
+  RequestHeader header;
+  RequestBody body;  // alternative matching header.api_key
+};
+
+struct Response {
+  ResponseHeader header;
+  ResponseBody body;
+};
+
+// Splits a request frame into its header and body bytes.
+engine::Result<RequestFrame> decode_request_frame(engine::ByteSpan frame);
+
+// Decodes a request body for (header.api_key, header.api_version). Accepts only advertised versions.
+engine::Result<RequestBody> decode_request_body(const RequestHeader& header, engine::ByteSpan body);
+
+// Both steps. Fails like either of them.
+engine::Result<Request> decode_request(engine::ByteSpan frame);
+
+// Appends header + body of a request (no size prefix), using the header's api_version, to `out`.
+// For clients and tests; accepts any decodable version. On error `out` is unchanged.
+engine::Status encode_request(const Request& request, engine::Bytes& out);
+
+// Appends a response to `out`: the 4-byte size prefix, the response header (version chosen by
+// response_header_version; v0 for ApiVersions) and the body encoded at `api_version`. On error
+// (version outside the codec, a value the version cannot carry) `out` is left unchanged.
+engine::Status encode_response_frame(int32_t correlation_id, int16_t api_version,
+                                     const ResponseBody& body, engine::Bytes& out);
+
+// Same without the size prefix.
+engine::Status encode_response(int32_t correlation_id, int16_t api_version, const ResponseBody& body,
+                               engine::Bytes& out);
+
+// Decodes a response frame (no size prefix) of (api_key, api_version): header and body. For clients
+// and tests; accepts any decodable version.
+engine::Result<Response> decode_response(int16_t api_key, int16_t api_version,
+                                         engine::ByteSpan frame);
+
+}  // namespace streamctl::server::protocol

@@ -1,0 +1,79 @@
+// RequestContext: what a request handler sees: the decoded request header, who sent it, and the broker's
+// services (engine, group coordinator, producer state, append notifier, metrics, scheduler, config).
+//
+// Handlers (server/handlers/*.cc) are request -> response functions over a RequestContext. They never
+// touch a socket: a synchronous handler returns its response; an asynchronous one (Fetch long poll,
+// JoinGroup, SyncGroup) calls its completion exactly once, from any thread. Connection frames, orders and
+// writes the bytes (server/connection.h).
+// Ownership: BrokerServices is owned by the Broker and outlives every connection and pending request;
+// RequestContext is a small value copied into asynchronous handlers. Thread-safety: every service is
+// thread-safe; topics_mu serialises topic creation/deletion against reads and appends.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "engine/clock.h"
+#include "engine/log_manager.h"
+#include "server/append_notifier.h"
+#include "server/broker_config.h"
+#include "server/group_coordinator.h"
+#include "server/metrics.h"
+#include "server/producer_state.h"
+#include "server/protocol/header.h"
+
+namespace streamctl::server {
+
+// Timers and deferred work on the broker's io threads (asio in production, a manual queue in tests).
+class Scheduler {
+ public:
+  class Timer {
+   public:
+    virtual ~Timer() = default;
+    // Prevents the callback if it has not started; safe from any thread, idempotent.
+    virtual void cancel() = 0;
+  };
+  virtual ~Scheduler() = default;
+  // Runs fn once after delay_ms on an io thread.
+  virtual std::shared_ptr<Timer> schedule(int64_t delay_ms, std::function<void()> fn) = 0;
+  // Runs fn soon on an io thread (never inline).
+  virtual void post(std::function<void()> fn) = 0;
+};
+
+struct BrokerServices {
+  const BrokerConfig* config = nullptr;
+  engine::LogManager* logs = nullptr;
+  GroupCoordinator* groups = nullptr;
+  ProducerStateManager* producers = nullptr;
+  AppendNotifier* appends = nullptr;
+  Metrics* metrics = nullptr;
+  Scheduler* scheduler = nullptr;
+  engine::Clock* clock = nullptr;
+
+  int32_t node_id = 0;
+  std::string advertised_host;  // what Metadata and FindCoordinator hand out
+  int32_t advertised_port = 0;
+  std::string cluster_id;
+
+  // Shared by produce/fetch/list-offsets/metadata, exclusive for create/delete topics and partitions
+  // (a Log* from LogManager::log stays valid only until its topic is deleted).
+  std::shared_mutex topics_mu;
+  // Set once shutdown begins: long polls answer at once, new group joins are refused.
+  std::atomic<bool> stopping{false};
+};
+
+struct RequestContext {
+  BrokerServices* services = nullptr;
+  protocol::RequestHeader header;
+  std::string client_host;  // peer IP address
+  uint64_t connection_id = 0;
+
+  const std::string client_id() const { return header.client_id.value_or(""); }
+  int16_t api_version() const { return header.api_version; }
+};
+
+}  // namespace streamctl::server
