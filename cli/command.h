@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,9 +54,18 @@ struct GlobalOptions {
 // What main() runs once parsing succeeded; set by the selected subcommand's parse callback.
 using CommandAction = std::function<int()>;
 
+struct ConsumeOptions;  // cli/consume_cmd.h
+
+// Lets group mode take over `streamctl consume`: register_group_command (registered after consume) finds
+// the subcommand with app.get_subcommand("consume"), adds its own flags (--group, --state-file, ...) and sets
+// this. consume calls it first; a returned exit code means it handled the invocation, std::nullopt means
+// plain consume runs.
+using ConsumeTakeover = std::function<std::optional<int>(const ConsumeOptions&, const GlobalOptions&)>;
+
 struct CommandContext {
   GlobalOptions global;
   CommandAction run;
+  ConsumeTakeover consume_takeover;
 };
 
 // One per command file (cli/<name>_cmd.cc). Each adds its subcommand to `app` and sets ctx.run from the

@@ -18,7 +18,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/consumer.h"
@@ -32,19 +34,22 @@ struct GroupConsumeOptions {
   std::string topic;
   std::string group;       // --group; exactly one of group / state_file is set
   std::string state_file;  // --state-file
+  // State-file mode only: read just these partitions (empty = all). A group always shares all of them.
+  std::vector<engine::PartitionId> partitions;
   // -o: where a partition without a stored position starts. A range (A:B) is refused: a group or a state
   // file continues where it stopped, it has no end but -e / -c.
   OffsetSpec start;
-  // follow (= not -e), max_records (-c), filter, want_headers, fetch_bytes. poll_timeout_ms is lowered to
-  // rebalance_interval_ms so an idle follower still reacts to members joining and leaving.
+  // follow (-f), max_records (-n), filter, want_headers, fetch_bytes. poll_timeout_ms is lowered to
+  // rebalance_interval_ms so an idle follower still reacts to members joining and leaving. Without follow,
+  // each partition is read up to its high watermark as of when this process took it, like plain consume.
   ConsumerOptions consumer;
   int64_t commit_interval_ms = 1000;
   int64_t rebalance_interval_ms = 500;
   std::string client_id = "streamctl";  // shown by `group describe`
 };
 
-// Validates the options: kInvalidArgument when both or neither of group/state_file are set, the group name
-// is empty or the start spec is a range.
+// Validates the options: kInvalidArgument when both or neither of group/state_file are set, partitions are
+// given with a group, or the start spec is a range.
 engine::Status validate_group_consume(const GroupConsumeOptions& options);
 
 // Consumes as described at the top, writing records to `sink`, until the end of the owned partitions
@@ -54,5 +59,21 @@ engine::Status validate_group_consume(const GroupConsumeOptions& options);
 // `manager` and `global` are not owned. The returned stats add up every round of partition ownership.
 engine::Result<ConsumeStats> run_group_consume(engine::LogManager& manager, const GlobalOptions& global,
                                                const GroupConsumeOptions& options, RecordSink& sink);
+
+// ---- the `streamctl consume` takeover (CommandContext::consume_takeover, set by register_group_command)
+
+struct ConsumeOptions;  // cli/consume_cmd.h
+
+// The flags group mode adds to `streamctl consume`.
+struct GroupModeFlags {
+  std::string group;            // -G/--group NAME
+  std::string state_file;       // --state-file PATH
+  std::string commit_interval;  // --commit-interval DURATION (offset_spec.h duration grammar; default 1s)
+};
+
+// Runs `streamctl consume` in group or state-file mode when flags ask for it (returns the exit code), and
+// returns std::nullopt otherwise (plain consume runs). Same output, filters and exit codes as plain consume.
+std::optional<int> consume_in_group_mode(const ConsumeOptions& consume, const GlobalOptions& global,
+                                         const GroupModeFlags& flags);
 
 }  // namespace streamctl::cli

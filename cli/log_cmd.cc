@@ -349,6 +349,7 @@ nlohmann::json json_segment_summary(const SegmentSummary& s) {
           {"bytes", s.file_bytes},
           {"valid_bytes", s.valid_bytes},
           {"torn_tail", s.truncated_tail},
+          {"zero_tail_bytes", s.zero_tail_bytes},
           {"error", s.clean() ? nlohmann::json(nullptr) : nlohmann::json(s.first_error)},
           {"error_position", s.first_error_position ? nlohmann::json(*s.first_error_position)
                                                     : nlohmann::json(nullptr)}};
@@ -372,6 +373,7 @@ std::string text_segment_summary(const SegmentSummary& s) {
     out += ", offsets " + std::to_string(s.first_offset->value) + ".." + std::to_string(s.last_offset->value);
   }
   out += ", " + std::to_string(s.valid_bytes) + " of " + std::to_string(s.file_bytes) + " bytes valid";
+  if (s.zero_tail_bytes > 0) out += " (then " + std::to_string(s.zero_tail_bytes) + " bytes of preallocated zeros)";
   return out;
 }
 
@@ -481,7 +483,8 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
   int segments = 0;
   int64_t records = 0;
   int index_problems = 0;
-  std::optional<Offset> previous_next;  // one past the previous segment's last offset (same partition)
+  // One past the previous segment's last offset in the same partition; -1 before the first segment.
+  int64_t previous_next = -1;
   auto emit = [&](const nlohmann::json& j, const std::string& text) {
     out.line(g.json ? j.dump() : text);
     out.maybe_flush();
@@ -506,7 +509,7 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
       check_index_file(*r, "index");
       continue;
     }
-    if (t.first_in_partition) previous_next.reset();
+    if (t.first_in_partition) previous_next = -1;
     // Indexes first: the log is appended before its index, so a live producer cannot make them disagree.
     std::optional<IndexReport> oi, ti;
     ScanOptions so;
@@ -527,10 +530,9 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
     ++segments;
     records += s.records;
     std::string problem = s.first_error;
-    if (problem.empty() && previous_next && t.base_offset < *previous_next) {
+    if (problem.empty() && previous_next >= 0 && t.base_offset.value < previous_next) {
       problem = "segment base offset " + std::to_string(t.base_offset.value) +
-                " overlaps the previous segment (which ends at offset " + std::to_string(previous_next->value - 1) +
-                ")";
+                " overlaps the previous segment (which ends at offset " + std::to_string(previous_next - 1) + ")";
     }
     nlohmann::json j = json_segment_summary(s);
     if (!problem.empty()) {
@@ -545,7 +547,7 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
                           "the log truncates a torn or corrupt tail when it is next opened (losing the records "
                           "from there on); copy the file first if you need to investigate");
     }
-    if (s.last_offset) previous_next = *s.last_offset + 1;
+    if (s.last_offset) previous_next = s.last_offset->value + 1;
     if (oi) check_index_file(*oi, "offset index");
     if (ti) check_index_file(*ti, "time index");
     if (out.broken()) return to_int(ExitCode::kOk);

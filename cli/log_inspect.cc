@@ -157,8 +157,30 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
 
   std::optional<Offset> next_expected;  // one past the last offset of the previous valid batch
   uint64_t pos = 0;
+  // True when every byte from pos to the end of the file is zero (preallocated, never written).
+  auto zeros_to_end = [&](uint64_t from) -> Result<bool> {
+    for (uint64_t at = from; at < s.file_bytes;) {
+      size_t n = size_t(std::min<uint64_t>(s.file_bytes - at, uint64_t(1) << 20));
+      STREAMCTL_ASSIGN_OR_RETURN(ByteSpan chunk, reader.get(at, n));
+      for (std::byte b : chunk) {
+        if (b != std::byte{0}) return false;
+      }
+      at += n;
+    }
+    return true;
+  };
   while (pos < s.file_bytes) {
     const uint64_t remaining = s.file_bytes - pos;
+    if (remaining >= engine::kLogOverhead) {
+      STREAMCTL_ASSIGN_OR_RETURN(ByteSpan prefix, reader.get(pos, engine::kLogOverhead));
+      if (engine::get_be32(prefix.data() + engine::kBatchLengthOffset) == 0) {
+        STREAMCTL_ASSIGN_OR_RETURN(bool zeros, zeros_to_end(pos));
+        if (zeros) {
+          s.zero_tail_bytes = remaining;
+          break;
+        }
+      }
+    }
     if (remaining < engine::kBatchHeaderSize) {
       s.truncated_tail = true;
       note_problem(s, pos,

@@ -52,6 +52,9 @@ struct SegmentSummary {
   std::optional<engine::Offset> last_offset;   // last offset of the last valid batch (inclusive)
   engine::Timestamp max_timestamp = engine::kNoTimestamp;
   bool truncated_tail = false;   // the file ends inside a batch
+  // Zero bytes from the end of the last batch to the end of the file (a preallocated segment's unused
+  // space, preallocate=true): not a problem, nothing was written there.
+  uint64_t zero_tail_bytes = 0;
   bool stopped = false;          // framing broke (bad length/magic): the rest of the file was not read
   // The first problem found, with its byte position (empty when the segment is clean).
   std::string first_error;

@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   register_topic_command(app, ctx);
   register_produce_command(app, ctx);
   register_consume_command(app, ctx);
+  register_group_command(app, ctx);  // after consume: it adds --group/--state-file to it
+  register_log_command(app, ctx);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stderr);

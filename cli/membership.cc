@@ -27,6 +27,8 @@ constexpr const char* kMemberSuffix = ".member";
 constexpr const char* kJoiningSuffix = ".joining";
 constexpr const char* kClaimSuffix = ".claim";
 constexpr const char* kMembersDirSuffix = ".members";
+constexpr size_t kMaxEscapedName = 200;
+constexpr size_t kCutEscapedName = 180;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -138,6 +140,19 @@ bool parse_claim_name(const std::string& name, TopicPartition* tp) {
 std::string group_file_name(const std::string& group) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
+  auto finish = [&]() {
+    if (out.size() <= kMaxEscapedName) return out;
+    // Keep file names well below NAME_MAX: cut, then add a hash of the whole id ('~' is never escaped out).
+    uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+    for (unsigned char c : group) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    out.resize(kCutEscapedName);
+    out.push_back('~');
+    for (int shift = 60; shift >= 0; shift -= 4) out.push_back(kHex[(h >> shift) & 0xF]);
+    return out;
+  };
   for (size_t i = 0; i < group.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(group[i]);
     bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -150,7 +165,7 @@ std::string group_file_name(const std::string& group) {
       out.push_back(kHex[c & 0xF]);
     }
   }
-  return out;
+  return finish();
 }
 
 std::string group_members_dir(const std::string& data_dir, const std::string& group) {

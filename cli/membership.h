@@ -41,7 +41,8 @@
 namespace streamctl::cli {
 
 // A group name as a file name: [A-Za-z0-9._-] kept, every other byte (and a leading '.') as %XX, so
-// "ops/nightly" -> "ops%2Fnightly". Injective, so two groups never share files.
+// "ops/nightly" -> "ops%2Fnightly". An escaped name longer than 200 bytes is cut to 180 plus '~' and 16 hex
+// digits of the name's FNV-1a 64 hash (such groups are listed only once they have committed offsets).
 std::string group_file_name(const std::string& group);
 // <data>/__meta/groups/<group file name>.members
 std::string group_members_dir(const std::string& data_dir, const std::string& group);

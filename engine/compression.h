@@ -33,6 +33,9 @@ Result<Bytes> compress(Compression codec, ByteSpan input, int level);
 // or truncated, kNotSupported for an unknown codec. kNone returns a copy of the input (bounded as well).
 // zstd frames whose window exceeds max(8 MiB, max_output_bytes rounded up to a power of 2, capped at
 // 128 MiB) are rejected (kRecordTooLarge), so a hostile frame header cannot force a large window buffer.
+// Besides the output, decoders use bounded scratch memory kept per thread and reused across calls:
+// the zstd context (its window, within the limit above) and the lz4 context (at most ~8 MiB, for frames
+// with 4 MiB blocks; Kafka clients use 64 KiB blocks).
 Result<Bytes> decompress(Compression codec, ByteSpan input, size_t max_output_bytes);
 
 }  // namespace streamctl::engine

@@ -240,19 +240,25 @@ Result<Bytes> build_batch(std::span<const Record> records, Offset base, const Ba
   if (codec < int(Compression::kNone) || codec > int(Compression::kZstd)) {
     return Error::invalid_argument("build_batch: unknown compression codec id " + std::to_string(codec));
   }
-  const Timestamp base_timestamp = records.front().timestamp;
+  const bool log_append_time = options.timestamp_type == TimestampType::kLogAppendTime;
+  const bool fill = options.append_time != kNoTimestamp;
+  auto timestamp_of = [&](const Record& r) {
+    return fill && (log_append_time || r.timestamp == kNoTimestamp) ? options.append_time : r.timestamp;
+  };
+  const Timestamp base_timestamp = timestamp_of(records.front());
   Timestamp max_timestamp = base_timestamp;
   // Pass 1: validate and size.
   constexpr size_t kMaxRecordsBytes = size_t(std::numeric_limits<int32_t>::max()) - kBatchHeaderSize;
   size_t records_bytes = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
-    if (r.timestamp == kNoTimestamp) {
+    const Timestamp ts = timestamp_of(r);
+    if (ts == kNoTimestamp) {
       return Error::invalid_argument("build_batch: record " + std::to_string(i) +
-                                     " has no timestamp (the caller must fill in the time)");
+                                     " has no timestamp (set it or BatchBuildOptions::append_time)");
     }
-    max_timestamp = std::max(max_timestamp, r.timestamp);
-    int64_t ts_delta = wrapping_add(r.timestamp.value, -base_timestamp.value);
+    max_timestamp = std::max(max_timestamp, ts);
+    int64_t ts_delta = wrapping_add(ts.value, -base_timestamp.value);
     size_t body = record_body_size(r, ts_delta, int32_t(i));
     records_bytes += varint_size(int64_t(body)) + body;
     if (records_bytes > kMaxRecordsBytes) {
@@ -260,7 +266,7 @@ Result<Bytes> build_batch(std::span<const Record> records, Offset base, const Ba
                                      std::to_string(kMaxRecordsBytes) + " bytes of records)");
     }
   }
-  int16_t attributes = int16_t(options.timestamp_type == TimestampType::kLogAppendTime ? kTimestampTypeBit : 0);
+  int16_t attributes = int16_t(log_append_time ? kTimestampTypeBit : 0);
   const int32_t count = int32_t(records.size());
   const int32_t last_offset_delta = count - 1;
 
@@ -269,7 +275,7 @@ Result<Bytes> build_batch(std::span<const Record> records, Offset base, const Ba
     FieldWriter w(p);
     for (size_t i = 0; i < records.size(); ++i) {
       const Record& r = records[i];
-      int64_t ts_delta = wrapping_add(r.timestamp.value, -base_timestamp.value);
+      int64_t ts_delta = wrapping_add(timestamp_of(r).value, -base_timestamp.value);
       size_t body = record_body_size(r, ts_delta, int32_t(i));
       w.varint(int64_t(body));
       w.i8(0);  // record attributes (unused)
@@ -311,6 +317,11 @@ Result<Bytes> build_batch(std::span<const Record> records, Offset base, const Ba
                base_timestamp, max_timestamp, count);
   put_be32(out.data() + kCrcOffset, compute_batch_crc(out));
   return out;
+}
+
+size_t encoded_record_size(const Record& record, int64_t timestamp_delta, int32_t offset_delta) {
+  size_t body = record_body_size(record, timestamp_delta, offset_delta);
+  return varint_size(int64_t(body)) + body;
 }
 
 Result<std::vector<Record>> decode_records(ByteSpan batch, size_t max_decompressed_bytes) {

@@ -136,17 +136,25 @@ struct BatchBuildOptions {
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
   LeaderEpoch leader_epoch = kNoLeaderEpoch;
+  // The time of the append ("now"), or kNoTimestamp. When set, records whose timestamp is kNoTimestamp
+  // take it, and with kLogAppendTime every record takes it; callers need not copy records to fill times.
+  Timestamp append_time = kNoTimestamp;
 };
 
 // Builds one batch holding `records` in order, with offset deltas 0..n-1 and base offset `base`.
-// Timestamps: each record's own (kNoTimestamp is an error here: the caller fills in "now").
+// Timestamps: each record's own, or options.append_time as described there (a record left with
+// kNoTimestamp is an error here: the caller fills in "now").
 // baseTimestamp is the first record's timestamp (deltas may be negative), maxTimestamp the largest; for
-// kLogAppendTime the attribute bit is set and the caller passes the append time as every record's timestamp.
+// kLogAppendTime the attribute bit is set and every record should carry the append time (append_time does it).
 // When options.compression != kNone the records section is compressed as a whole (Kafka framing, see
 // compression.h) and the codec is recorded in the attributes. The returned batch has a valid CRC.
 // REQUIRES: !records.empty() (kInvalidArgument otherwise). kRecordTooLarge when the batch would not fit
 // an int32 batchLength.
 Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options);
+
+// Bytes one record takes inside an uncompressed batch (length prefix included), with the given deltas:
+// what build_batch writes. For callers that split records into batches under a byte limit.
+size_t encoded_record_size(const Record& record, int64_t timestamp_delta, int32_t offset_delta);
 
 // Decodes the records of one validated batch (decompressing when needed), with absolute offsets and
 // timestamps (LogAppendTime batches report maxTimestamp for every record, as Kafka does).

@@ -174,6 +174,7 @@ void Segment::reset_state() {
   offset_of_max_timestamp_ = base_offset_;
   first_batch_timestamp_ = kNoTimestamp;
   last_epoch_ = kNoLeaderEpoch;
+  invalid_tail_.clear();
   offset_index_.clear();
   time_index_.clear();
 }
@@ -277,6 +278,7 @@ Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool tr
   }
   if (!problem.empty() && file_size > size_) {
     report.detail = problem;
+    if (!truncate_invalid_tail) invalid_tail_ = problem;
     if (truncate_invalid_tail) {
       STREAMCTL_TRY(log_->truncate(size_));
       report.dropped_bytes = file_size - size_;
@@ -415,6 +417,7 @@ Result<ScanReport> Segment::scan_to_end(bool truncate_invalid_tail) {
   STREAMCTL_TRY(ensure_log_open());
   STREAMCTL_ASSIGN_OR_RETURN(uint64_t file_size, log_->size());
   ScanReport report;
+  invalid_tail_.clear();
   if (file_size < size_) {
     return Error::corruption(log_path_ + " is " + std::to_string(file_size) + " bytes, shorter than the " +
                              std::to_string(size_) + " bytes of valid batches known");
@@ -470,6 +473,12 @@ Status Segment::append(ByteSpan bytes, std::span<const BatchInfo> batches) {
   return ok_status();
 }
 
+Status Segment::persist_indexes() {
+  if (offset_index_.needs_write()) STREAMCTL_TRY(offset_index_.rewrite());
+  if (time_index_.needs_write()) STREAMCTL_TRY(time_index_.rewrite());
+  return ok_status();
+}
+
 Status Segment::close_for_roll() {
   if (max_timestamp_ > kNoTimestamp) time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_);
   return write_indexes();
@@ -489,30 +498,31 @@ Status Segment::sync() {
   return time_index_.sync();
 }
 
+Result<uint64_t> Segment::boundary_position(Offset offset) {
+  if (offset >= next_offset_) return size_;
+  if (offset <= base_offset_) return uint64_t{0};
+  STREAMCTL_TRY(ensure_log_open());
+  OffsetPosition from = offset_index_.lookup(offset - 1);
+  SegmentScanner scanner(log_.get(), log_path_, from.position, size_, kScanChunkBytes);
+  while (scanner.next()) {
+    const RecordBatchHeader& h = scanner.header();
+    if (h.base_offset >= offset) return scanner.position();
+    if (h.last_offset() >= offset) {
+      return Error::invalid_argument("cannot truncate " + log_path_ + " to offset " + std::to_string(offset.value) +
+                                     ": it is inside the batch of offsets " + std::to_string(h.base_offset.value) +
+                                     ".." + std::to_string(h.last_offset().value) + " at position " +
+                                     std::to_string(scanner.position()) + " (truncate to a batch boundary)");
+    }
+  }
+  if (!scanner.status().ok()) return scanner.status().error();
+  return size_;
+}
+
 Status Segment::truncate_to(Offset offset) {
   STREAMCTL_CHECK(loaded_ && writable_, "truncate %s, which is not loaded for writing", log_path_.c_str());
   if (offset >= next_offset_) return ok_status();
   STREAMCTL_TRY(ensure_log_open());
-  uint64_t position = 0;
-  if (offset > base_offset_) {
-    OffsetPosition from = offset_index_.lookup(offset - 1);
-    SegmentScanner scanner(log_.get(), log_path_, from.position, size_, kScanChunkBytes);
-    position = size_;
-    while (scanner.next()) {
-      const RecordBatchHeader& h = scanner.header();
-      if (h.base_offset >= offset) {
-        position = scanner.position();
-        break;
-      }
-      if (h.last_offset() >= offset) {
-        return Error::invalid_argument("cannot truncate " + log_path_ + " to offset " + std::to_string(offset.value) +
-                                       ": it is inside the batch of offsets " + std::to_string(h.base_offset.value) +
-                                       ".." + std::to_string(h.last_offset().value) + " at position " +
-                                       std::to_string(scanner.position()) + " (truncate to a batch boundary)");
-      }
-    }
-    if (!scanner.status().ok()) return scanner.status().error();
-  }
+  STREAMCTL_ASSIGN_OR_RETURN(uint64_t position, boundary_position(offset));
   STREAMCTL_TRY(log_->truncate(position));
   offset_index_.truncate_to_position(position);
   time_index_.truncate_to_offset(offset);

@@ -97,6 +97,14 @@ class Segment {
   // corrupt tail when truncate_invalid_tail.
   Result<ScanReport> scan_to_end(bool truncate_invalid_tail);
   bool loaded() const { return loaded_; }
+  bool writable() const { return writable_; }
+  // Why the valid data ends before the end of the file, when load() stopped at a torn or invalid batch without
+  // truncating it ("" otherwise). For a closed segment this is corruption; for the active one it may be a
+  // batch still being written.
+  const std::string& invalid_tail() const { return invalid_tail_; }
+  // Writes indexes that differ from their files (entries rebuilt or added by a read-only load) atomically.
+  // REQUIRES the partition lock.
+  Status persist_indexes();
   // Closes every descriptor and forgets the loaded state (the next use loads again).
   void unload();
   // Closes descriptors but keeps the loaded state; they are reopened on demand (open-file budget).
@@ -117,6 +125,9 @@ class Segment {
   // Removes every batch at and after `offset`: the batch containing offset must start at it (kInvalidArgument
   // naming the batch otherwise). Truncates the file and both indexes. REQUIRES loaded writable.
   Status truncate_to(Offset offset);
+  // The position truncate_to(offset) would cut at: the start of the first batch at or after offset (size()
+  // when there is none). kInvalidArgument naming the batch when offset falls strictly inside one.
+  Result<uint64_t> boundary_position(Offset offset);
 
   // Appends to *out the stored batches whose last offset >= from, in order, CRC-checked, stopping before a
   // batch whose last offset >= max_offset, before a batch that would take out->size() past max_bytes (unless
@@ -189,6 +200,7 @@ class Segment {
   Offset offset_of_max_timestamp_;
   Timestamp first_batch_timestamp_ = kNoTimestamp;
   LeaderEpoch last_epoch_ = kNoLeaderEpoch;
+  std::string invalid_tail_;
 
   OffsetIndex offset_index_;
   TimeIndex time_index_;

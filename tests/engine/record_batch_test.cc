@@ -460,6 +460,41 @@ TEST_CASE("LogAppendTimeBatchReportsMaxTimestampForEveryRecord") {
   for (const Record& r : decode_ok(batch)) CHECK(r.timestamp == Timestamp(30));
 }
 
+TEST_CASE("AppendTimeFillsMissingTimestampsAndAllTimestampsForLogAppendTime") {
+  std::vector<Record> records = {make_record(-1, "a", "1"), make_record(50, "b", "2"), make_record(-1, "c", "3")};
+  BatchBuildOptions options;
+  options.append_time = Timestamp(40);
+  std::vector<Record> explicit_times = records;
+  explicit_times[0].timestamp = Timestamp(40);
+  explicit_times[2].timestamp = Timestamp(40);
+  Bytes filled = build_ok(records, Offset(0), options);
+  CHECK(filled == build_ok(explicit_times));
+  auto h = validate_batch(filled);
+  REQUIRE(h.ok());
+  CHECK(h->base_timestamp == Timestamp(40));
+  CHECK(h->max_timestamp == Timestamp(50));
+
+  options.timestamp_type = TimestampType::kLogAppendTime;
+  std::vector<Record> all_now = records;
+  for (Record& r : all_now) r.timestamp = Timestamp(40);
+  BatchBuildOptions lat;
+  lat.timestamp_type = TimestampType::kLogAppendTime;
+  Bytes appended = build_ok(records, Offset(0), options);
+  CHECK(appended == build_ok(all_now, Offset(0), lat));
+  for (const Record& r : decode_ok(appended)) CHECK(r.timestamp == Timestamp(40));
+}
+
+TEST_CASE("EncodedRecordSizeMatchesWhatBuildBatchWrites") {
+  std::vector<Record> records = {make_record(1000, "key", std::string(200, 'v'), {{"h", "v"}, {"n", std::nullopt}}),
+                                 make_record(-5000, std::nullopt, std::nullopt)};
+  size_t expected = kBatchHeaderSize;
+  for (size_t i = 0; i < records.size(); ++i) {
+    expected += encoded_record_size(records[i], records[i].timestamp.value - 1000, int32_t(i));
+  }
+  CHECK(build_ok(records).size() == expected);
+  CHECK(encoded_record_size(make_record(0, std::nullopt, std::nullopt), 0, 0) == 7);
+}
+
 TEST_CASE("BuildBatchRejectsMissingTimestampsAndEmptyInput") {
   auto empty = build_batch({}, Offset(0), {});
   REQUIRE_FALSE(empty.ok());

@@ -1,0 +1,680 @@
+// `streamctl produce TOPIC [FILE...]`: one record per line (or per JSON object with --json) from stdin or
+// files, partitioned like Kafka's Java client, appended in large chunks, flushed before exit 0.
+//
+// Pipeline: LineReader (1 MiB reads, memchr) -> record fields (views into the read buffer) -> Partitioner ->
+// a per-partition pending chunk of reused engine::Records (no allocation per record once warm) ->
+// Log::append when a chunk holds 1 MiB or 16384 records, or when the input would block (so `tail -f | produce`
+// delivers each line at once) -> Log::flush of every touched partition before exiting 0.
+// Durability: records are durable only after the final flush; an idle pipe also flushes at most once a
+// second. On SIGINT/SIGTERM what was read is appended and flushed, then the exit code is 130.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "cli/command.h"
+#include "cli/json_record.h"
+#include "cli/line_reader.h"
+#include "cli/offset_spec.h"
+#include "cli/partitioner.h"
+#include "engine/log.h"
+#include "engine/log_config.h"
+
+namespace streamctl::cli {
+
+namespace {
+
+using engine::Error;
+using engine::ErrorCode;
+using engine::Record;
+using engine::Result;
+using engine::Status;
+
+constexpr size_t kChunkBytes = size_t(1) << 20;
+constexpr size_t kChunkRecords = 16384;
+
+struct ProduceOptions {
+  std::string topic;
+  std::vector<std::string> files;
+  std::string key_separator;
+  std::string key;
+  bool has_key = false;
+  std::vector<std::string> headers;
+  int32_t partition = -1;
+  std::string compression;
+  std::string timestamp;
+  bool null_empty = false;
+  bool skip_empty = false;
+  std::string rate;
+  std::string delimiter = "\\n";
+  int32_t create_partitions = 1;
+  bool no_create = false;
+};
+
+int64_t monotonic_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// "1000", "1000/s", "50/m", "2.5k/s", "1M/h" -> records per second.
+Result<double> parse_rate(std::string_view text) {
+  std::string_view num = text;
+  double per = 1;
+  if (size_t slash = text.find('/'); slash != std::string_view::npos) {
+    std::string_view unit = text.substr(slash + 1);
+    num = text.substr(0, slash);
+    if (unit == "s" || unit == "sec") per = 1;
+    else if (unit == "m" || unit == "min") per = 60;
+    else if (unit == "h") per = 3600;
+    else return Error::invalid_argument("--rate: unknown unit '/" + std::string(unit) + "' (use /s, /m or /h)");
+  }
+  double scale = 1;
+  if (!num.empty() && (num.back() == 'k' || num.back() == 'K')) {
+    scale = 1e3;
+    num.remove_suffix(1);
+  } else if (!num.empty() && num.back() == 'M') {
+    scale = 1e6;
+    num.remove_suffix(1);
+  }
+  std::string n(num);
+  char* end = nullptr;
+  double v = std::strtod(n.c_str(), &end);
+  if (n.empty() || end != n.c_str() + n.size() || !(v > 0) || !std::isfinite(v)) {
+    return Error::invalid_argument("--rate: expected a positive number of records, e.g. 100/s, 5k/s, 60/m; got '" +
+                                   std::string(text) + "'");
+  }
+  return v * scale / per;
+}
+
+// One input: a file or stdin, opened before anything is produced so a bad path fails early.
+struct Input {
+  std::string name;  // "-" for stdin
+  int fd = -1;
+  uint64_t size = 0;  // regular files only
+  bool regular = false;
+};
+
+Result<std::vector<Input>> open_inputs(const std::vector<std::string>& files) {
+  std::vector<Input> inputs;
+  std::vector<std::string> names = files.empty() ? std::vector<std::string>{"-"} : files;
+  for (const auto& name : names) {
+    Input in;
+    in.name = name;
+    if (name == "-") {
+      in.fd = STDIN_FILENO;
+    } else {
+      in.fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+      if (in.fd < 0) {
+        int err = errno;
+        for (auto& prev : inputs) {
+          if (prev.fd != STDIN_FILENO) ::close(prev.fd);
+        }
+        return Error::from_errno(err, "cannot open input file '" + name + "'");
+      }
+    }
+    struct stat st;
+    if (::fstat(in.fd, &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        for (auto& prev : inputs) {
+          if (prev.fd != STDIN_FILENO) ::close(prev.fd);
+        }
+        if (in.fd != STDIN_FILENO) ::close(in.fd);
+        return Error::invalid_argument("input '" + name + "' is a directory");
+      }
+      if (S_ISREG(st.st_mode)) {
+        in.regular = true;
+        in.size = uint64_t(st.st_size);
+      }
+    }
+    inputs.push_back(in);
+  }
+  return inputs;
+}
+
+// Draws "[=====>    ] 45%  44.1 MiB/97.7 MiB  12.3 MiB/s  ETA 4s" on stderr, at most every 100 ms.
+class ProgressBar {
+ public:
+  ProgressBar(bool enabled, uint64_t total) : enabled_(enabled && total > 0), total_(total), start_(monotonic_ns()) {}
+  void update(uint64_t done) {
+    if (!enabled_) return;
+    int64_t now = monotonic_ns();
+    if (now - last_ < 100'000'000) return;
+    last_ = now;
+    double frac = total_ ? std::min(1.0, double(done) / double(total_)) : 0;
+    double secs = double(now - start_) / 1e9;
+    double rate = secs > 0 ? double(done) / secs : 0;
+    const int width = 24;
+    int filled = int(frac * width);
+    std::string bar = "\r[";
+    for (int i = 0; i < width; ++i) bar += i < filled ? '=' : (i == filled ? '>' : ' ');
+    char buf[160];
+    long eta = rate > 0 ? long(double(total_ - std::min(done, total_)) / rate) : -1;
+    std::snprintf(buf, sizeof buf, "] %3d%%  %s/%s  %s/s  ETA %s\x1b[K", int(frac * 100), human_bytes(done).c_str(),
+                  human_bytes(total_).c_str(), human_bytes(uint64_t(rate)).c_str(),
+                  eta < 0 ? "-" : (std::to_string(eta) + "s").c_str());
+    bar += buf;
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, bar.data(), bar.size());
+    drawn_ = true;
+  }
+  void clear() {
+    if (!drawn_) return;
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, "\r\x1b[K", 4);
+    drawn_ = false;
+  }
+
+ private:
+  bool enabled_;
+  uint64_t total_;
+  int64_t start_;
+  int64_t last_ = 0;
+  bool drawn_ = false;
+};
+
+// Records waiting to be appended to one partition. Record objects are reused across chunks so their
+// strings keep their capacity.
+struct PartitionChunk {
+  engine::Log* log = nullptr;
+  std::vector<Record> records;
+  size_t used = 0;
+  size_t bytes = 0;
+  bool touched = false;  // something was appended (needs a flush)
+};
+
+class Producer {
+ public:
+  Producer(engine::LogManager& lm, std::string topic, int32_t partitions, engine::BatchBuildOptions build,
+           StickyPartitioner partitioner)
+      : lm_(lm), topic_(std::move(topic)), build_(build), partitioner_(std::move(partitioner)) {
+    chunks_.resize(size_t(partitions));
+  }
+
+  // The slot for the next record of partition p (reset by the caller's assignments).
+  Result<Record*> slot(engine::PartitionId p) {
+    PartitionChunk& c = chunks_[size_t(p)];
+    if (c.log == nullptr) {
+      auto log = lm_.log(topic_, p);
+      if (!log.ok()) return std::move(log).error();
+      c.log = *log;
+    }
+    if (c.used == c.records.size()) c.records.emplace_back();
+    return &c.records[c.used++];
+  }
+
+  // Accounts the record just filled in; appends the chunk when it is full.
+  Status added(engine::PartitionId p, size_t bytes) {
+    PartitionChunk& c = chunks_[size_t(p)];
+    c.bytes += bytes;
+    ++records_read_;
+    bytes_read_ += bytes;
+    if (c.bytes >= kChunkBytes || c.used >= kChunkRecords) return append(p);
+    return engine::ok_status();
+  }
+
+  Status append(engine::PartitionId p) {
+    PartitionChunk& c = chunks_[size_t(p)];
+    if (c.used == 0) return engine::ok_status();
+    auto r = c.log->append(std::span<const Record>(c.records.data(), c.used), build_);
+    if (!r.ok()) {
+      Error e = std::move(r).error();
+      e.message = topic_ + "-" + std::to_string(p) + ": " + e.message;
+      return e;
+    }
+    records_written_ += c.used;
+    bytes_written_ += c.bytes;
+    c.used = 0;
+    c.bytes = 0;
+    c.touched = true;
+    touched_.insert(p);
+    return engine::ok_status();
+  }
+
+  Status append_all() {
+    for (size_t p = 0; p < chunks_.size(); ++p) {
+      auto st = append(engine::PartitionId(p));
+      if (!st.ok()) return st;
+    }
+    return engine::ok_status();
+  }
+
+  bool has_pending() const {
+    for (const auto& c : chunks_) {
+      if (c.used > 0) return true;
+    }
+    return false;
+  }
+
+  Status flush_touched() {
+    for (auto p : touched_) {
+      auto st = chunks_[size_t(p)].log->flush();
+      if (!st.ok()) return st;
+    }
+    last_flush_ns_ = monotonic_ns();
+    return engine::ok_status();
+  }
+  int64_t last_flush_ns() const { return last_flush_ns_; }
+
+  StickyPartitioner& partitioner() { return partitioner_; }
+  int32_t partitions() const { return int32_t(chunks_.size()); }
+  int64_t records_written() const { return records_written_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+  const std::set<engine::PartitionId>& touched() const { return touched_; }
+
+ private:
+  engine::LogManager& lm_;
+  std::string topic_;
+  engine::BatchBuildOptions build_;
+  StickyPartitioner partitioner_;
+  std::vector<PartitionChunk> chunks_;
+  std::set<engine::PartitionId> touched_;
+  int64_t records_read_ = 0;
+  uint64_t bytes_read_ = 0;
+  int64_t records_written_ = 0;
+  uint64_t bytes_written_ = 0;
+  int64_t last_flush_ns_ = monotonic_ns();
+};
+
+void assign_optional(std::optional<std::string>& dst, const std::optional<std::string_view>& src) {
+  if (!src) {
+    dst.reset();
+    return;
+  }
+  if (!dst) dst.emplace();
+  dst->assign(src->data(), src->size());
+}
+
+std::string partition_list(const std::set<engine::PartitionId>& parts) {
+  std::string s;
+  for (auto p : parts) s += (s.empty() ? "" : ",") + std::to_string(p);
+  return s;
+}
+
+int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
+  // ---- flags
+  if (g.json && (!o.key_separator.empty() || o.has_key || o.null_empty)) {
+    return report_usage_error("--json reads keys and nulls from the JSON lines; do not mix it with "
+                              "--key-separator, --key or --null-empty");
+  }
+  std::string key_separator;
+  if (!o.key_separator.empty()) {
+    auto sep = unescape(o.key_separator, "--key-separator");
+    if (!sep.ok()) return report_error(sep.error());
+    key_separator = *sep;
+  }
+  auto delim = unescape(o.delimiter, "--delimiter");
+  if (!delim.ok()) return report_error(delim.error());
+  if (delim->size() != 1) return report_usage_error("--delimiter must be exactly one byte, e.g. '\\n', '\\0', ','");
+  std::vector<engine::RecordHeader> headers;
+  for (const auto& h : o.headers) {
+    auto kv = parse_key_value(h, "-H/--header");
+    if (!kv.ok()) return report_error(kv.error(), "e.g. -H trace-id=abc123");
+    headers.push_back({kv->first, kv->second});
+  }
+  const engine::Timestamp now = engine::system_clock()->now();
+  engine::Timestamp fixed_ts = engine::kNoTimestamp;
+  if (!o.timestamp.empty()) {
+    auto ts = parse_time(o.timestamp, now);
+    if (!ts.ok()) return report_error(ts.error());
+    fixed_ts = *ts;
+  }
+  double rate = 0;
+  if (!o.rate.empty()) {
+    auto r = parse_rate(o.rate);
+    if (!r.ok()) return report_error(r.error());
+    rate = *r;
+  }
+  auto props = parse_properties(g);
+  if (!props.ok()) return report_error(props.error());
+  int64_t batch_bytes = kDefaultBatchBytes;
+  std::string compression = o.compression;
+  for (const auto& [k, v] : *props) {
+    if (k == "batch.size") {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1) return report_usage_error("-X batch.size must be a positive integer");
+      batch_bytes = n;
+    } else if (k == "compression.type" || k == "compression.codec") {
+      if (compression.empty()) compression = v;
+    } else {
+      warn(g, "-X " + k + " has no effect on the embedded engine (known here: batch.size, compression.type)");
+    }
+  }
+  if (o.create_partitions < 1) return report_usage_error("--partitions must be at least 1");
+
+  // ---- inputs first: a missing file fails before anything is produced
+  auto inputs = open_inputs(o.files);
+  if (!inputs.ok()) {
+    return report_error(inputs.error(), inputs.error().code == ErrorCode::kNotFound ? "check the path" : "");
+  }
+  struct Closer {
+    std::vector<Input>& in;
+    ~Closer() {
+      for (auto& i : in) {
+        if (i.fd != STDIN_FILENO) ::close(i.fd);
+      }
+    }
+  } closer{*inputs};
+
+  // ---- topic
+  auto valid = engine::LogManager::validate_topic_name(o.topic);
+  if (!valid.ok()) return report_error(valid.error());
+  auto lm = open_data_dir(g, /*create_if_missing=*/!o.no_create);
+  if (!lm.ok()) {
+    if (lm.error().code == ErrorCode::kNotFound) {
+      return report_error(Error::not_found("topic '" + o.topic + "' does not exist (" + lm.error().message + ")"),
+                          "drop --no-create to create it with default settings");
+    }
+    return report_error(lm.error());
+  }
+  auto md = (*lm)->describe_topic(o.topic);
+  if (!md.ok() && md.error().code == ErrorCode::kNotFound) {
+    if (o.no_create) {
+      return report_error(md.error(), "create it with: streamctl topic create " + o.topic +
+                                          " (or drop --no-create)");
+    }
+    auto created = (*lm)->create_topic(o.topic, o.create_partitions, {});
+    if (created.ok()) {
+      info(g, "created topic '" + o.topic + "' (" + std::to_string(o.create_partitions) +
+                  (o.create_partitions == 1 ? " partition" : " partitions") + ", default configs)");
+      md = std::move(created);
+    } else if (created.error().code == ErrorCode::kAlreadyExists) {
+      md = (*lm)->describe_topic(o.topic);  // another producer created it first
+    } else {
+      return report_error(created.error());
+    }
+  }
+  if (!md.ok()) return report_error(md.error());
+  const int32_t partitions = md->partitions;
+  if (o.partition >= partitions) {
+    return report_error(Error::not_found("partition " + std::to_string(o.partition) + " does not exist: topic '" +
+                                         o.topic + "' has " + std::to_string(partitions) +
+                                         (partitions == 1 ? " partition" : " partitions")),
+                        "partitions are numbered from 0; grow the topic with: streamctl topic add-partitions");
+  }
+
+  engine::BatchBuildOptions build;
+  if (compression.empty()) {
+    // No codec asked for: follow the topic's compression.type when it names one.
+    auto cfg = (*lm)->topic_config(o.topic);
+    if (cfg.ok() && cfg->compression_type != "producer" && cfg->compression_type != "uncompressed") {
+      compression = cfg->compression_type;
+    }
+  }
+  if (!compression.empty()) {
+    auto c = engine::parse_compression(compression);
+    if (!c.ok()) return report_error(c.error());
+    build.compression = *c;
+  }
+
+  uint64_t seed = uint64_t(monotonic_ns()) ^ (uint64_t(::getpid()) << 32);
+  Producer producer(**lm, o.topic, partitions, build, StickyPartitioner(partitions, batch_bytes, seed));
+
+  bool show_progress = !g.quiet() && is_tty(STDERR_FILENO);
+  uint64_t total_size = 0;
+  bool all_files = true;
+  for (const auto& in : *inputs) {
+    total_size += in.size;
+    all_files = all_files && in.regular && in.name != "-";
+  }
+  ProgressBar bar(show_progress && all_files, total_size);
+  uint64_t done_before = 0;  // bytes of inputs already finished
+
+  const int64_t start_ns = monotonic_ns();
+  const int64_t interval_ns = rate > 0 ? int64_t(1e9 / rate) : 0;
+  int64_t next_due_ns = start_ns;
+  Error failure;
+  bool interrupted = false;
+
+  // Fails with the error of the first append/flush problem, or the input position for bad lines.
+  auto fail = [&](Error e) {
+    failure = std::move(e);
+    return false;
+  };
+
+  auto wait_for_rate = [&]() -> bool {
+    int64_t now_ns = monotonic_ns();
+    if (now_ns < next_due_ns) {
+      auto st = producer.append_all();
+      if (!st.ok()) return fail(st.error());
+      int64_t wait = next_due_ns - now_ns;
+      struct timespec ts = {time_t(wait / 1'000'000'000), long(wait % 1'000'000'000)};
+      while (::nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_requested()) {
+      }
+      now_ns = monotonic_ns();
+    }
+    if (next_due_ns < now_ns - 1'000'000'000) next_due_ns = now_ns;  // no catch-up burst after a stall
+    next_due_ns += interval_ns;
+    return !stop_requested();
+  };
+
+  auto produce_line = [&](std::string_view line, LineReader& reader) -> bool {
+    engine::PartitionId p;
+    Record* r;
+    size_t bytes;
+    if (g.json) {
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;  // blank line
+      auto jr = parse_json_record(line, now);
+      if (!jr.ok()) {
+        return fail(Error::invalid_argument((reader.name() == "-" ? std::string("stdin") : reader.name()) +
+                                            ", line " + std::to_string(reader.line_number()) + ": " +
+                                            jr.error().message));
+      }
+      Record& src = jr->record;
+      bytes = (src.key ? src.key->size() : 0) + (src.value ? src.value->size() : 0);
+      for (const auto& h : src.headers) bytes += h.key.size() + (h.value ? h.value->size() : 0);
+      if (o.partition >= 0) {
+        p = o.partition;
+      } else if (jr->partition) {
+        p = *jr->partition;
+        if (p >= partitions) {
+          return fail(Error::not_found((reader.name() == "-" ? std::string("stdin") : reader.name()) + ", line " +
+                                       std::to_string(reader.line_number()) + ": partition " + std::to_string(p) +
+                                       " does not exist: topic '" + o.topic + "' has " +
+                                       std::to_string(partitions) + " (create the topic with enough partitions "
+                                       "first, or pass --partition)"));
+        }
+      } else {
+        std::optional<std::string_view> key;
+        if (src.key) key = *src.key;
+        p = producer.partitioner().partition(key, bytes);
+      }
+      auto slot = producer.slot(p);
+      if (!slot.ok()) return fail(slot.error());
+      r = *slot;
+      r->key = std::move(src.key);
+      r->value = std::move(src.value);
+      r->headers = std::move(src.headers);
+      for (const auto& h : headers) r->headers.push_back(h);
+      r->timestamp = src.timestamp == engine::kNoTimestamp ? fixed_ts : src.timestamp;
+    } else {
+      std::optional<std::string_view> key;
+      std::optional<std::string_view> value = line;
+      if (o.has_key) {
+        key = std::string_view(o.key);
+      } else if (!key_separator.empty()) {
+        size_t at = line.find(key_separator);
+        if (at != std::string_view::npos) {
+          key = line.substr(0, at);
+          value = line.substr(at + key_separator.size());
+        }
+      }
+      if (value->empty()) {
+        if (o.skip_empty && !key) return true;
+        if (o.null_empty) value.reset();
+      }
+      bytes = (key ? key->size() : 0) + (value ? value->size() : 0);
+      p = o.partition >= 0 ? o.partition : producer.partitioner().partition(key, bytes);
+      auto slot = producer.slot(p);
+      if (!slot.ok()) return fail(slot.error());
+      r = *slot;
+      assign_optional(r->key, key);
+      assign_optional(r->value, value);
+      if (r->headers.size() != headers.size() || (!headers.empty() && r->headers != headers)) r->headers = headers;
+      r->timestamp = fixed_ts;
+    }
+    for (const auto& h : headers) bytes += h.key.size() + (h.value ? h.value->size() : 0);
+    auto st = producer.added(p, bytes);
+    if (!st.ok()) return fail(st.error());
+    return true;
+  };
+
+  bool ok = true;
+  for (auto& in : *inputs) {
+    if (!ok || interrupted) break;
+    LineReader reader(in.fd, in.name, (*delim)[0]);
+    std::string_view line;
+    uint64_t lines_since_check = 0;
+    for (;;) {
+      auto r = reader.next(&line, /*may_read=*/false);
+      if (r == LineReader::Next::kNeedRead) {
+        // About to read: if the input is not ready (a slow pipe), deliver what we hold first.
+        if (producer.has_pending() && !reader.input_ready()) {
+          auto st = producer.append_all();
+          if (!st.ok()) {
+            ok = fail(st.error());
+            break;
+          }
+          if (monotonic_ns() - producer.last_flush_ns() > 1'000'000'000) {
+            auto fs = producer.flush_touched();
+            if (!fs.ok()) {
+              ok = fail(fs.error());
+              break;
+            }
+          }
+        }
+        bar.update(done_before + reader.bytes_read());
+        r = reader.next(&line);
+      }
+      if (r == LineReader::Next::kInterrupted) {
+        if (stop_requested()) {
+          interrupted = true;
+          break;
+        }
+        continue;
+      }
+      if (r == LineReader::Next::kError) {
+        ok = fail(reader.error());
+        break;
+      }
+      if (r == LineReader::Next::kEof) break;
+      if (interval_ns > 0 && !wait_for_rate()) {
+        if (!failure.message.empty()) ok = false;
+        interrupted = stop_requested();
+        if (!ok || interrupted) break;
+      }
+      if (!produce_line(line, reader)) {
+        ok = false;
+        break;
+      }
+      if (++lines_since_check == 4096) {
+        lines_since_check = 0;
+        bar.update(done_before + reader.bytes_read());
+        if (stop_requested()) {
+          interrupted = true;
+          break;
+        }
+      }
+    }
+    done_before += reader.bytes_read();
+  }
+  bar.clear();
+  if (stop_requested()) interrupted = true;
+
+  // ---- deliver and make durable what was read (also after a failure or an interrupt)
+  if (ok) {
+    auto st = producer.append_all();
+    if (!st.ok()) {
+      ok = false;
+      failure = st.error();
+    }
+  }
+  auto flushed = producer.flush_touched();
+  if (!flushed.ok() && ok) {
+    ok = false;
+    failure = flushed.error();
+  }
+
+  const double secs = double(monotonic_ns() - start_ns) / 1e9;
+  const int64_t n = producer.records_written();
+  if (!ok) {
+    if (n > 0 && flushed.ok()) {
+      report_error(failure);
+      info(g, std::to_string(n) + " records before the error were written and flushed to '" + o.topic + "'");
+      return to_int(ExitCode::kPartial);
+    }
+    return report_error(failure);
+  }
+  if ((is_tty(STDERR_FILENO) && !g.quiet()) || g.verbose()) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "produced %lld record%s (%s) to '%s' partition%s %s in %.2f s (%.0f records/s, %s/s)",
+                  static_cast<long long>(n), n == 1 ? "" : "s", human_bytes(producer.bytes_written()).c_str(),
+                  o.topic.c_str(), producer.touched().size() == 1 ? "" : "s",
+                  producer.touched().empty() ? "-" : partition_list(producer.touched()).c_str(), secs,
+                  secs > 0 ? double(n) / secs : 0.0,
+                  human_bytes(uint64_t(secs > 0 ? double(producer.bytes_written()) / secs : 0)).c_str());
+    info(g, buf);
+  }
+  if (interrupted) {
+    info(g, "interrupted: " + std::to_string(n) + " records read before the signal were written and flushed");
+    return to_int(ExitCode::kInterrupted);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_produce_command(CLI::App& app, CommandContext& ctx) {
+  auto opts = std::make_shared<ProduceOptions>();
+  CLI::App* cmd = app.add_subcommand("produce", "append records to a topic: one per line from stdin or files");
+  cmd->add_option("topic", opts->topic, "topic (created with default settings if missing)")->required();
+  cmd->add_option("files", opts->files, "input files ('-' = stdin; default stdin)");
+  cmd->add_option("-K,--key-separator", opts->key_separator, "text before the first SEP is the key (escapes: \\t ...)")
+      ->type_name("SEP");
+  auto* key = cmd->add_option("-k,--key", opts->key, "the same key for every record")->type_name("KEY");
+  cmd->add_option("-H,--header", opts->headers, "header name=value on every record (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+  cmd->add_option("-p,--partition", opts->partition, "write every record to this partition (default: Kafka's "
+                                                      "partitioner: murmur2 of the key, sticky for null keys)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-z,--compression", opts->compression, "none|gzip|snappy|lz4|zstd (default: topic's "
+                                                         "compression.type, else none)")
+      ->type_name("CODEC");
+  cmd->add_option("--timestamp", opts->timestamp, "record timestamp: epoch ms, ISO-8601, -1h, now (default: now)")
+      ->type_name("TIME");
+  cmd->add_flag("-Z,--null-empty", opts->null_empty, "an empty value becomes null (a tombstone)");
+  cmd->add_flag("--skip-empty", opts->skip_empty, "skip empty lines instead of producing empty records");
+  cmd->add_option("--rate", opts->rate, "at most N records per second (N/s, N/m, N/h; k and M suffixes)")
+      ->type_name("N/s");
+  cmd->add_option("-D,--delimiter", opts->delimiter, "record delimiter byte (default \\n; e.g. '\\0')")
+      ->type_name("BYTE");
+  cmd->add_option("--partitions", opts->create_partitions, "partitions when auto-creating the topic (default 1)")
+      ->type_name("N");
+  cmd->add_flag("--no-create", opts->no_create, "fail instead of creating a missing topic");
+  cmd->footer(R"(Input: one record per line; with the global --json, one JSON object per line:
+  {"key":"k","value":"v","headers":[{"key":"h","value":"x"}],"partition":0,"timestamp":1714564800000}
+  (null vs "" kept; key_b64/value_b64 for binary; the shape 'consume --json' prints).
+Exits 0 only after every record is durably appended (fsync). A summary prints on a terminal.
+
+Examples:
+  tail -F /var/log/app.log | streamctl produce app-logs
+  streamctl produce orders -K : <<< 'user-1:{"total":12}'         # key user-1
+  streamctl produce events big.log other.log -z zstd              # progress bar on a terminal
+  streamctl produce metrics -H source=cron --rate 100/s < data.txt
+  streamctl consume orders --json | streamctl produce orders-copy --json)");
+  cmd->callback([&ctx, opts, key] {
+    opts->has_key = key->count() > 0;
+    ctx.run = [&ctx, opts] { return run_produce(*opts, ctx.global); };
+  });
+}
+
+}  // namespace streamctl::cli

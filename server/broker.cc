@@ -1,0 +1,567 @@
+#include "server/broker.h"
+
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <chrono>
+#include <optional>
+
+#include "engine/group_store.h"
+#include "engine/log_manager.h"
+#include "server/advert.h"
+#include "server/append_notifier.h"
+#include "server/config_file.h"
+#include "server/connection.h"
+#include "server/dispatcher.h"
+#include "server/group_coordinator.h"
+#include "server/handlers/handlers.h"
+#include "server/http_server.h"
+#include "server/logging.h"
+#include "server/metrics.h"
+#include "server/producer_state.h"
+#include "server/protocol/api_keys.h"
+#include "server/protocol/wire.h"
+#include "server/request_context.h"
+
+namespace streamctl::server {
+
+using engine::Error;
+using engine::Result;
+using engine::Status;
+
+namespace {
+
+constexpr int64_t kCoordinatorTickMs = 100;
+constexpr int64_t kProducerExpiryCheckMs = 3600 * 1000;
+constexpr int64_t kProducerIdleExpiryMs = 7 * 24 * 3600 * 1000LL;  // Kafka producer.id.expiration.ms is 1 day;
+                                                                    // a week keeps retries of slow producers safe
+constexpr int64_t kProducerTailOffsets = 10000;
+
+// Timers on asio: cancel() may come from any thread, so it only sets a flag and posts the real cancel to
+// the timer's strand; the callback checks the flag.
+class AsioScheduler final : public Scheduler {
+ public:
+  explicit AsioScheduler(asio::io_context& io) : io_(io) {}
+
+  std::shared_ptr<Timer> schedule(int64_t delay_ms, std::function<void()> fn) override {
+    auto t = std::make_shared<AsioTimer>(asio::make_strand(io_));
+    t->timer.expires_after(std::chrono::milliseconds(std::max<int64_t>(delay_ms, 0)));
+    t->timer.async_wait([t, fn = std::move(fn)](asio::error_code ec) {
+      if (ec || t->cancelled.load()) return;
+      fn();
+    });
+    return t;
+  }
+  void post(std::function<void()> fn) override { asio::post(io_, std::move(fn)); }
+
+ private:
+  struct AsioTimer final : Timer, std::enable_shared_from_this<AsioTimer> {
+    explicit AsioTimer(asio::strand<asio::io_context::executor_type> strand) : timer(strand) {}
+    void cancel() override {
+      if (cancelled.exchange(true)) return;
+      auto self = shared_from_this();
+      asio::post(timer.get_executor(), [self]() { self->timer.cancel(); });
+    }
+    asio::steady_timer timer;
+    std::atomic<bool> cancelled{false};
+  };
+  asio::io_context& io_;
+};
+
+std::string host_for_clients(const asio::ip::address& bound, const std::string& configured_host) {
+  if (!bound.is_unspecified()) return bound.to_string();
+  // Bound to every interface: hand out this machine's name, as Kafka does without advertised.listeners.
+  char name[256] = {0};
+  if (::gethostname(name, sizeof name - 1) == 0 && name[0]) return name;
+  return configured_host;
+}
+
+std::string format_host_port(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+Result<std::string> load_or_create_cluster_id(engine::FileSystem& fs, const std::string& data_dir) {
+  const std::string path = engine::join_path(engine::join_path(data_dir, "__meta"), "cluster.id");
+  auto existing = engine::read_file(fs, path);
+  if (existing.ok()) {
+    std::string id(engine::as_string_view(*existing));
+    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+    if (!id.empty()) return id;
+  } else if (existing.error().code != engine::ErrorCode::kNotFound) {
+    return std::move(existing).error();
+  }
+  protocol::Uuid uuid;
+  std::random_device rd;
+  for (auto& b : uuid.bytes) b = uint8_t(rd());
+  std::string id = uuid.to_string();
+  std::string text = id + "\n";
+  STREAMCTL_TRY(engine::write_file_atomically(fs, path, engine::as_byte_span(text)));
+  return id;
+}
+
+Status write_port_file(const std::string& path, uint16_t port) {
+  std::string text = std::to_string(port) + "\n";
+  std::string tmp = path + ".tmp";
+  auto* fs = engine::posix_file_system();
+  {
+    STREAMCTL_ASSIGN_OR_RETURN(auto f, fs->open(tmp, engine::OpenMode::kCreateTruncate));
+    STREAMCTL_TRY(f->write_at(0, engine::as_byte_span(text)));
+    STREAMCTL_TRY(f->close());
+  }
+  return fs->rename(tmp, path);
+}
+
+}  // namespace
+
+struct Broker::Impl {
+  // Declared first so it is destroyed last: sockets, timers and pending handlers die with it.
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+
+  BrokerConfig config;
+  engine::Clock* clock = nullptr;
+  std::unique_ptr<DataDirOwnership> ownership;
+  std::unique_ptr<engine::LogManager> logs;
+  std::unique_ptr<GroupCoordinator> coordinator;
+  std::unique_ptr<ProducerStateManager> producers;
+  AppendNotifier appends;
+  Metrics metrics;
+  std::unique_ptr<AsioScheduler> scheduler;
+  BrokerServices services;
+  std::unique_ptr<Dispatcher> dispatcher;
+  ConnectionLimits limits;
+
+  asio::ip::tcp::acceptor acceptor{io};
+  std::unique_ptr<HttpServer> http;
+  asio::strand<asio::io_context::executor_type> control{asio::make_strand(io)};
+  asio::steady_timer tick_timer{control};
+  std::vector<std::thread> threads;
+
+  std::mutex conns_mu;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> conns;
+  uint64_t next_conn_id = 1;
+
+  std::thread maintenance;
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool maintenance_stop = false;
+
+  std::atomic<bool> stop_requested{false};
+  bool started = false;    // open() succeeded: threads run and shutdown must be waited for
+  std::mutex wait_mu;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool io_done = false;    // the shutdown sequence on the io threads has finished
+  bool finished = false;   // wait() has completed everything
+  Status final_status;
+
+  uint16_t port = 0;
+  uint16_t http_port = 0;
+  std::string advertised;
+
+  Status open();
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> tick_loop();
+  asio::awaitable<void> shutdown_sequence();
+  void maintenance_loop();
+  void on_connection_closed(uint64_t id);
+  HttpResponse http_page(const std::string& method, const std::string& path);
+};
+
+Broker::Broker() : impl_(std::make_unique<Impl>()) {}
+
+Broker::~Broker() {
+  if (!impl_ || !impl_->started) return;
+  stop();
+  (void)wait();
+}
+
+Result<std::unique_ptr<Broker>> Broker::start(const BrokerConfig& config) {
+  STREAMCTL_TRY(validate_broker_config(config));
+  LogLevel level;
+  if (parse_log_level(config.log_level, &level)) set_log_level(level);
+  std::unique_ptr<Broker> broker(new Broker());
+  Impl& b = *broker->impl_;
+  b.config = config;
+  b.clock = config.clock ? config.clock : engine::system_clock();
+  auto st = b.open();
+  if (!st.ok()) {
+    // Nothing is running yet besides what open() started; undo it.
+    b.io.stop();
+    for (auto& t : b.threads) t.join();
+    b.threads.clear();
+    b.ownership.reset();
+    return std::move(st).error();
+  }
+  return broker;
+}
+
+Status Broker::Impl::open() {
+  auto& fs = *engine::posix_file_system();
+  log_info("starting").kv("data_dir", config.data_dir).kv("listen", config.listen).kv("node_id", config.node_id)
+      .kv("threads", config.threads);
+  STREAMCTL_ASSIGN_OR_RETURN(ownership, DataDirOwnership::acquire(fs, config.data_dir));
+
+  engine::LogManagerOptions lo;
+  lo.data_dir = config.data_dir;
+  lo.fs = &fs;
+  lo.clock = clock;
+  lo.create_if_missing = true;
+  STREAMCTL_ASSIGN_OR_RETURN(logs, engine::LogManager::open(lo));
+  STREAMCTL_ASSIGN_OR_RETURN(std::string cluster_id, load_or_create_cluster_id(fs, config.data_dir));
+
+  // Open (and recover) every partition now, so damage from a crash is reported at start.
+  if (auto topics = logs->list_topics(); topics.ok()) {
+    size_t partitions = 0;
+    for (const auto& t : *topics) {
+      auto md = logs->describe_topic(t);
+      if (!md.ok()) continue;
+      for (int32_t p = 0; p < md->partitions; ++p) {
+        auto log = logs->log(t, p);
+        if (!log.ok()) {
+          log_error("cannot open partition").kv("topic", t).kv("partition", p).kv("error", log.error().to_string());
+          continue;
+        }
+        ++partitions;
+        const auto& rep = (*log)->recovery_report();
+        if (rep.dropped_bytes > 0 || rep.rebuilt_indexes > 0) {
+          log_warn("partition recovered").kv("topic", t).kv("partition", p).kv("dropped_bytes", rep.dropped_bytes)
+              .kv("rebuilt_indexes", rep.rebuilt_indexes).kv("detail", rep.detail);
+        }
+      }
+    }
+    log_info("logs loaded").kv("topics", topics->size()).kv("partitions", partitions);
+  }
+
+  GroupCoordinatorConfig gc;
+  gc.min_session_timeout_ms = config.group_min_session_timeout_ms;
+  gc.max_session_timeout_ms = config.group_max_session_timeout_ms;
+  gc.initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms;
+  coordinator = std::make_unique<GroupCoordinator>(logs->groups(), *clock, gc);
+  engine::LogManager* lm = logs.get();
+  producers = std::make_unique<ProducerStateManager>(
+      fs, engine::join_path(config.data_dir, "__meta"),
+      [lm](const engine::TopicPartition& tp) { return handlers::read_tail_headers(*lm, tp, kProducerTailOffsets); });
+  scheduler = std::make_unique<AsioScheduler>(io);
+  metrics.start_ms.store(clock->now().value);
+
+  services.config = &config;
+  services.logs = logs.get();
+  services.groups = coordinator.get();
+  services.producers = producers.get();
+  services.appends = &appends;
+  services.metrics = &metrics;
+  services.scheduler = scheduler.get();
+  services.clock = clock;
+  services.node_id = config.node_id;
+  services.cluster_id = cluster_id;
+  dispatcher = std::make_unique<Dispatcher>(services);
+
+  limits.max_request_bytes = config.max_request_bytes;
+  limits.initial_max_request_bytes = config.initial_max_request_bytes;
+  limits.max_inflight_requests = config.max_inflight_requests;
+  limits.max_queued_response_bytes = config.max_queued_response_bytes;
+  limits.idle_timeout_ms = config.idle_timeout_ms;
+
+  // The Kafka listener.
+  STREAMCTL_ASSIGN_OR_RETURN(auto listen_hp, parse_host_port(config.listen, "--listen"));
+  asio::ip::tcp::resolver resolver(io);
+  asio::error_code ec;
+  auto endpoints = resolver.resolve(listen_hp.first, std::to_string(listen_hp.second),
+                                    asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return Error::invalid_argument("--listen " + config.listen + ": cannot resolve '" + listen_hp.first +
+                                   "': " + (ec ? ec.message() : "no address"));
+  }
+  asio::ip::tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error{ec == asio::error::address_in_use ? engine::ErrorCode::kBusy : engine::ErrorCode::kIoError,
+                 "cannot listen on " + config.listen + ": " + ec.message()};
+  }
+  auto local = acceptor.local_endpoint();
+  port = local.port();
+  if (!config.advertise.empty()) {
+    auto hp = parse_host_port(config.advertise, "--advertise");
+    services.advertised_host = hp->first;
+    services.advertised_port = hp->second;
+  } else {
+    services.advertised_host = host_for_clients(local.address(), listen_hp.first);
+    services.advertised_port = port;
+  }
+  advertised = format_host_port(services.advertised_host, uint16_t(services.advertised_port));
+
+  if (!config.http.empty()) {
+    STREAMCTL_ASSIGN_OR_RETURN(auto http_hp, parse_host_port(config.http, "--http"));
+    auto http_eps = resolver.resolve(http_hp.first, std::to_string(http_hp.second),
+                                     asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service, ec);
+    if (ec || http_eps.empty()) {
+      return Error::invalid_argument("--http " + config.http + ": cannot resolve '" + http_hp.first + "'");
+    }
+    http = std::make_unique<HttpServer>(io, [this](const std::string& m, const std::string& p) {
+      return http_page(m, p);
+    });
+    ec = http->listen(http_eps.begin()->endpoint());
+    if (ec) return Error::io_error("cannot listen on --http " + config.http + ": " + ec.message());
+    http_port = http->port();
+  }
+
+  ServerAdvert advert;
+  advert.pid = ::getpid();
+  advert.listen = format_host_port(local.address().to_string(), port);
+  advert.advertised = advertised;
+  if (http) {
+    auto http_hp = parse_host_port(config.http, "--http");
+    advert.http = format_host_port(http_hp->first, http_port);
+  }
+  advert.node_id = config.node_id;
+  advert.start_ms = clock->now().value;
+  STREAMCTL_TRY(ownership->publish(advert));
+  if (!config.port_file.empty()) STREAMCTL_TRY(write_port_file(config.port_file, port));
+
+  // Run.
+  work.emplace(asio::make_work_guard(io));
+  asio::co_spawn(io, accept_loop(), asio::detached);
+  asio::co_spawn(control, tick_loop(), asio::detached);
+  for (int i = 0; i < config.threads; ++i) {
+    threads.emplace_back([this]() {
+      for (;;) {
+        try {
+          io.run();
+          return;
+        } catch (const std::exception& e) {
+          // Handlers do not throw by design; if one does, keep serving the others.
+          log_error("unexpected exception on an io thread").kv("error", e.what());
+        }
+      }
+    });
+  }
+  maintenance = std::thread([this]() { maintenance_loop(); });
+  started = true;
+  log_info("listening").kv("addr", advert.listen).kv("port", port).kv("advertised", advertised)
+      .kv("node_id", config.node_id).kv("cluster_id", cluster_id).kv("http", advert.http)
+      .kv("pid", int64_t(advert.pid));
+  return engine::ok_status();
+}
+
+asio::awaitable<void> Broker::Impl::accept_loop() {
+  for (;;) {
+    asio::error_code ec;
+    asio::ip::tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stop_requested.load() || !acceptor.is_open()) co_return;
+      log_warn("accept failed").kv("error", ec.message());
+      // E.g. out of file descriptors: back off instead of spinning.
+      asio::steady_timer pause(io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    std::shared_ptr<Connection> conn;
+    {
+      std::lock_guard<std::mutex> g(conns_mu);
+      if (conns.size() >= config.max_connections) {
+        metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        asio::error_code ignored;
+        auto ep = socket.remote_endpoint(ignored);
+        log_warn("connection refused: too many connections").kv("max_connections", config.max_connections)
+            .kv("peer", ignored ? std::string("unknown") : ep.address().to_string());
+        socket.close(ignored);
+        continue;
+      }
+      uint64_t id = next_conn_id++;
+      conn = std::make_shared<Connection>(std::move(socket), id, *dispatcher, limits,
+                                          [this](uint64_t cid) { on_connection_closed(cid); });
+      conns[id] = conn;
+    }
+    metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    metrics.connections_active.fetch_add(1, std::memory_order_relaxed);
+    log_debug("connection accepted").kv("conn", conn->id()).kv("peer", conn->peer());
+    conn->start();
+  }
+}
+
+void Broker::Impl::on_connection_closed(uint64_t id) {
+  std::lock_guard<std::mutex> g(conns_mu);
+  if (conns.erase(id)) metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<void> Broker::Impl::tick_loop() {
+  while (!stop_requested.load()) {
+    tick_timer.expires_after(std::chrono::milliseconds(kCoordinatorTickMs));
+    asio::error_code ec;
+    co_await tick_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stop_requested.load()) co_return;
+    coordinator->tick();
+  }
+}
+
+void Broker::Impl::maintenance_loop() {
+  using Clock = std::chrono::steady_clock;
+  auto now = Clock::now();
+  const bool flush_on = config.flush_interval_ms > 0;
+  const bool retention_on = config.retention_check_interval_ms > 0;
+  auto next_flush = now + std::chrono::milliseconds(flush_on ? config.flush_interval_ms : 0);
+  auto next_retention = now + std::chrono::milliseconds(retention_on ? config.retention_check_interval_ms : 0);
+  auto next_expiry = now + std::chrono::milliseconds(kProducerExpiryCheckMs);
+  for (;;) {
+    auto next = next_expiry;
+    if (flush_on) next = std::min(next, next_flush);
+    if (retention_on) next = std::min(next, next_retention);
+    {
+      std::unique_lock<std::mutex> lk(maintenance_mu);
+      if (maintenance_cv.wait_until(lk, next, [this]() { return maintenance_stop; })) return;
+    }
+    now = Clock::now();
+    if (flush_on && now >= next_flush) {
+      auto st = logs->flush_all();
+      if (!st.ok()) log_error("background flush failed").kv("error", st.error().to_string());
+      next_flush = now + std::chrono::milliseconds(config.flush_interval_ms);
+    }
+    if (retention_on && now >= next_retention) {
+      auto t0 = Clock::now();
+      auto st = logs->run_retention();
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+      if (!st.ok()) {
+        log_error("retention failed").kv("error", st.error().to_string());
+      } else {
+        log_debug("retention pass").kv("duration_ms", int64_t(ms));
+      }
+      next_retention = Clock::now() + std::chrono::milliseconds(config.retention_check_interval_ms);
+    }
+    if (now >= next_expiry) {
+      size_t n = producers->expire(clock->monotonic_ms(), kProducerIdleExpiryMs);
+      if (n) log_info("idle producer state expired").kv("entries", n);
+      next_expiry = now + std::chrono::milliseconds(kProducerExpiryCheckMs);
+    }
+  }
+}
+
+HttpResponse Broker::Impl::http_page(const std::string& method, const std::string& path) {
+  HttpResponse r;
+  if (method != "GET" && method != "HEAD") {
+    r.status = 405;
+    r.body = "only GET\n";
+    return r;
+  }
+  if (path == "/metrics") {
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = render_prometheus(metrics, logs.get(), coordinator.get(),
+                               [](int16_t key) -> const char* {
+                                 return protocol::find_api(key) ? protocol::api_name(key) : nullptr;
+                               },
+                               clock->now().value);
+    return r;
+  }
+  if (path == "/health" || path == "/") {
+    if (services.stopping.load()) {
+      r.status = 503;
+      r.body = "stopping\n";
+    } else {
+      r.body = "ok\n";
+    }
+    return r;
+  }
+  r.status = 404;
+  r.body = "not found; try /metrics or /health\n";
+  return r;
+}
+
+asio::awaitable<void> Broker::Impl::shutdown_sequence() {
+  log_info("shutting down").kv("connections", int64_t(metrics.connections_active.load()));
+  services.stopping.store(true);
+  asio::error_code ec;
+  acceptor.close(ec);
+  if (http) http->stop();
+  tick_timer.cancel();
+  coordinator->shutdown();  // held JoinGroup/SyncGroup answered
+  appends.notify_all();     // long-polling fetches answer with what they have
+
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard<std::mutex> g(conns_mu);
+    for (auto& [id, w] : conns) {
+      if (auto c = w.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (auto& c : live) c->drain();
+  live.clear();
+
+  asio::steady_timer timer(control);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.shutdown_timeout_ms);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g(conns_mu);
+      if (conns.empty()) break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::vector<std::shared_ptr<Connection>> left;
+      {
+        std::lock_guard<std::mutex> g(conns_mu);
+        for (auto& [id, w] : conns) {
+          if (auto c = w.lock()) left.push_back(std::move(c));
+        }
+        log_warn("closing connections still busy at the shutdown deadline").kv("connections", left.size());
+      }
+      for (auto& c : left) c->close("shutdown deadline");
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      break;
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  {
+    std::lock_guard<std::mutex> g(done_mu);
+    io_done = true;
+  }
+  done_cv.notify_all();
+}
+
+void Broker::stop() {
+  Impl& b = *impl_;
+  if (b.stop_requested.exchange(true)) return;
+  asio::co_spawn(b.control, b.shutdown_sequence(), asio::detached);
+}
+
+Status Broker::wait() {
+  Impl& b = *impl_;
+  std::lock_guard<std::mutex> serial(b.wait_mu);  // one caller finishes the shutdown, others see its result
+  {
+    std::unique_lock<std::mutex> lk(b.done_mu);
+    if (b.finished) return b.final_status;
+    b.done_cv.wait(lk, [&]() { return b.io_done; });
+  }
+  b.work.reset();
+  b.io.stop();
+  for (auto& t : b.threads) t.join();
+  b.threads.clear();
+  {
+    std::lock_guard<std::mutex> lk(b.maintenance_mu);
+    b.maintenance_stop = true;
+  }
+  b.maintenance_cv.notify_all();
+  if (b.maintenance.joinable()) b.maintenance.join();
+  Status st = b.logs->flush_all();
+  if (!st.ok()) log_error("final flush failed").kv("error", st.error().to_string());
+  b.ownership->release();
+  log_info("stopped").kv("flushed", st.ok());
+  std::lock_guard<std::mutex> lk(b.done_mu);
+  b.final_status = st;
+  b.finished = true;
+  return b.final_status;
+}
+
+bool Broker::stopped() const {
+  std::lock_guard<std::mutex> lk(impl_->done_mu);
+  return impl_->finished;
+}
+
+uint16_t Broker::port() const { return impl_->port; }
+uint16_t Broker::http_port() const { return impl_->http_port; }
+std::string Broker::advertised_address() const { return impl_->advertised; }
+
+}  // namespace streamctl::server

@@ -1,0 +1,60 @@
+// Broker: `streamctl serve` as an object. Owns the data directory (serve.lock + serve.json, see
+// server/advert.h), the engine (LogManager), the group coordinator, producer state, the Kafka listener,
+// the optional HTTP endpoint, and the threads that run them.
+//
+// Lifecycle:
+//   start()  validates the config, takes the data directory, opens and recovers the logs, binds the
+//            listener (port 0 = a free port; the real one is logged as `msg="listening" ... port=N`,
+//            returned by port() and written to --port-file), advertises itself, starts `threads` io
+//            threads and one maintenance thread (flush every flush_interval_ms, retention every
+//            retention_check_interval_ms, producer-state expiry).
+//   stop()   (any thread, idempotent) begins a clean shutdown: stop accepting, answer held requests
+//            (long polls return what they have, held joins get COORDINATOR_NOT_AVAILABLE), let every
+//            request already read finish and its response be written (up to shutdown_timeout_ms), close
+//            connections, flush every log, release the directory.
+//   wait()   blocks until that is done; the Status reports a failed final flush.
+// Durability: acknowledged produce data is in the page cache when answered (it survives kill -9 of this
+// process); it is fsynced by the maintenance thread every flush_interval_ms, per the topic's flush.*
+// settings, and on shutdown.
+// Thread-safety: start/wait from one thread; stop() from any thread (including a signal-watching one).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/result.h"
+#include "server/broker_config.h"
+
+namespace streamctl::server {
+
+class Broker {
+ public:
+  static engine::Result<std::unique_ptr<Broker>> start(const BrokerConfig& config);
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+  // Stops (if still running) and waits.
+  ~Broker();
+
+  void stop();
+  engine::Status wait();
+  // True once shutdown has completed (wait() would not block).
+  bool stopped() const;
+
+  uint16_t port() const;                 // the real Kafka listener port
+  uint16_t http_port() const;            // 0 when --http is off
+  std::string advertised_address() const;  // "host:port" handed to clients
+
+ private:
+  Broker();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace streamctl::server

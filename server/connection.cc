@@ -1,0 +1,288 @@
+#include "server/connection.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "server/logging.h"
+#include "server/protocol/api_keys.h"
+#include "server/protocol/frame.h"
+
+namespace streamctl::server {
+
+namespace {
+
+constexpr size_t kInitialReadBuffer = 64 * 1024;
+constexpr size_t kMinFrameSize = 8;  // api key + version + correlation id (+ client id length, v1+)
+
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, uint64_t id, Dispatcher& dispatcher, ConnectionLimits limits,
+                       ClosedFn on_closed)
+    : strand_(asio::make_strand(socket.get_executor())),
+      socket_(std::move(socket)),
+      id_(id),
+      dispatcher_(dispatcher),
+      metrics_(*dispatcher.services().metrics),
+      limits_(limits),
+      on_closed_(std::move(on_closed)),
+      resume_timer_(strand_),
+      idle_timer_(strand_) {
+  asio::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  if (!ec) {
+    peer_host_ = ep.address().to_string();
+    peer_ = peer_host_ + ":" + std::to_string(ep.port());
+  } else {
+    peer_host_ = "unknown";
+    peer_ = "unknown";
+  }
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  last_activity_ms_ = steady_ms();
+}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  auto self = shared_from_this();
+  asio::co_spawn(strand_, [self]() { return self->read_loop(); }, asio::detached);
+  if (limits_.idle_timeout_ms > 0) {
+    asio::co_spawn(strand_, [self]() { return self->idle_watchdog(); }, asio::detached);
+  }
+}
+
+void Connection::touch() { last_activity_ms_ = steady_ms(); }
+
+bool Connection::backpressured() const {
+  return pipeline_.size() >= limits_.max_inflight_requests || queued_bytes_ >= limits_.max_queued_response_bytes;
+}
+
+void Connection::wake_reader() {
+  if (reader_waiting_ && !backpressured()) resume_timer_.cancel();
+}
+
+asio::awaitable<void> Connection::read_loop() {
+  auto self = shared_from_this();
+  rbuf_.resize(kInitialReadBuffer);
+  for (;;) {
+    if (!process_frames()) co_return;
+    if (closed_ || reading_stopped_) co_return;
+    if (backpressured()) {
+      // Wait until the writer has caught up, then handle frames already buffered before reading more.
+      reader_waiting_ = true;
+      resume_timer_.expires_at(asio::steady_timer::time_point::max());
+      asio::error_code wait_ec;
+      co_await resume_timer_.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+      reader_waiting_ = false;
+      continue;
+    }
+    // Make room: move unconsumed bytes to the front, then grow if a known frame needs more space.
+    if (read_pos_ > 0) {
+      std::memmove(rbuf_.data(), rbuf_.data() + read_pos_, read_end_ - read_pos_);
+      read_end_ -= read_pos_;
+      read_pos_ = 0;
+    }
+    if (read_end_ == rbuf_.size()) {
+      // Full: the pending frame is larger than the buffer. Grow by doubling, never past what the frame
+      // (already checked against the limit) needs.
+      size_t need = rbuf_.size() * 2;
+      if (read_end_ >= 4) {
+        size_t frame = 4 + size_t(engine::get_be32(rbuf_.data()));
+        need = std::min(need, frame);
+      }
+      rbuf_.resize(std::max(need, read_end_ + 1));
+    }
+    asio::error_code ec;
+    size_t n = co_await socket_.async_read_some(asio::buffer(rbuf_.data() + read_end_, rbuf_.size() - read_end_),
+                                                asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) co_return;
+    if (ec) {
+      if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        // The client is gone (or shut its side): answer what was read, then close.
+        reading_stopped_ = true;
+        if (pipeline_.empty() && !writing_) {
+          close_on_strand(ec == asio::error::operation_aborted ? "shutdown" : "client closed the connection", false);
+        }
+      } else {
+        close_on_strand("read error: " + ec.message(), true);
+      }
+      co_return;
+    }
+    read_end_ += n;
+    metrics_.bytes_in.fetch_add(n, std::memory_order_relaxed);
+    touch();
+    // A shrunk buffer after a large request: go back to the small one when it is empty.
+    if (read_end_ == read_pos_ && rbuf_.size() > 4 * kInitialReadBuffer) {
+      rbuf_.assign(kInitialReadBuffer, std::byte{0});
+      read_pos_ = read_end_ = 0;
+    }
+  }
+}
+
+bool Connection::process_frames() {
+  while (!closed_ && !reading_stopped_ && !backpressured()) {
+    size_t avail = read_end_ - read_pos_;
+    if (avail < 4) return true;
+    const int32_t size = int32_t(engine::get_be32(rbuf_.data() + read_pos_));
+    const size_t limit = known_client_ ? limits_.max_request_bytes : limits_.initial_max_request_bytes;
+    if (size < int32_t(kMinFrameSize) || size_t(size) > limit) {
+      metrics_.connections_closed_malformed.fetch_add(1, std::memory_order_relaxed);
+      std::string why = size < 0 ? "negative frame size " + std::to_string(size)
+                        : size < int32_t(kMinFrameSize)
+                            ? "frame of " + std::to_string(size) + " bytes is shorter than a request header"
+                            : "frame of " + std::to_string(size) + " bytes exceeds the limit of " +
+                                  std::to_string(limit) + (known_client_ ? "" : " for a first request");
+      close_on_strand(why, true);
+      return false;
+    }
+    if (avail < 4 + size_t(size)) return true;
+    engine::ByteSpan frame(rbuf_.data() + read_pos_ + 4, size_t(size));
+    read_pos_ += 4 + size_t(size);
+    if (!handle_frame(frame)) return false;
+  }
+  return !closed_;
+}
+
+bool Connection::handle_frame(engine::ByteSpan frame) {
+  auto decoded = protocol::decode_request_frame(frame);
+  if (!decoded.ok()) {
+    metrics_.connections_closed_malformed.fetch_add(1, std::memory_order_relaxed);
+    close_on_strand("malformed request header: " + decoded.error().message, true);
+    return false;
+  }
+  if (protocol::find_api(decoded->header.api_key)) known_client_ = true;
+  const uint64_t seq = next_seq_++;
+  pipeline_.push_back(Slot{seq, false, {}});
+  RequestContext ctx;
+  ctx.header = std::move(decoded->header);
+  ctx.client_host = peer_host_;
+  ctx.connection_id = id_;
+  auto self = shared_from_this();
+  dispatcher_.dispatch(std::move(ctx), decoded->body, [self, seq](Reply reply) {
+    // Runs inline when the handler answered synchronously (we are on the strand), else is posted.
+    asio::dispatch(self->strand_, [self, seq, reply = std::move(reply)]() mutable {
+      self->on_reply(seq, std::move(reply));
+    });
+  });
+  return !closed_;
+}
+
+void Connection::on_reply(uint64_t seq, Reply reply) {
+  if (closed_) return;
+  if (pipeline_.empty() || seq < pipeline_.front().seq) return;
+  size_t idx = size_t(seq - pipeline_.front().seq);
+  if (idx >= pipeline_.size()) return;
+  Slot& slot = pipeline_[idx];
+  slot.ready = true;
+  if (reply.action == Reply::Action::kSend) queued_bytes_ += reply.frame.size();
+  slot.reply = std::move(reply);
+  write_pending();
+}
+
+void Connection::write_pending() {
+  if (writing_ || closed_) return;
+  std::vector<asio::const_buffer> buffers;
+  writing_frames_.clear();
+  while (!pipeline_.empty() && pipeline_.front().ready) {
+    Slot& s = pipeline_.front();
+    if (s.reply.action == Reply::Action::kNoResponse) {
+      pipeline_.pop_front();
+      continue;
+    }
+    if (s.reply.action == Reply::Action::kClose) {
+      if (!writing_frames_.empty()) break;  // write what precedes it first
+      std::string reason = s.reply.reason;
+      close_on_strand(reason, true);
+      return;
+    }
+    writing_frames_.push_back(std::move(s.reply.frame));
+    pipeline_.pop_front();
+    if (writing_frames_.size() >= 64) break;
+  }
+  if (writing_frames_.empty()) {
+    wake_reader();
+    if (reading_stopped_ && pipeline_.empty()) close_on_strand("drained", false);
+    return;
+  }
+  for (const auto& f : writing_frames_) buffers.emplace_back(asio::buffer(f));
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::async_write(socket_, buffers, asio::bind_executor(strand_, [self](asio::error_code ec, size_t n) {
+                      self->writing_ = false;
+                      size_t frame_bytes = 0;
+                      for (const auto& f : self->writing_frames_) frame_bytes += f.size();
+                      self->queued_bytes_ -= std::min(self->queued_bytes_, frame_bytes);
+                      self->writing_frames_.clear();
+                      if (self->closed_) return;
+                      if (ec) {
+                        self->close_on_strand("write error: " + ec.message(), false);
+                        return;
+                      }
+                      self->metrics_.bytes_out.fetch_add(n, std::memory_order_relaxed);
+                      self->touch();
+                      self->write_pending();
+                    }));
+  wake_reader();
+}
+
+asio::awaitable<void> Connection::idle_watchdog() {
+  auto self = shared_from_this();
+  const int64_t check_ms = std::clamp<int64_t>(limits_.idle_timeout_ms / 4, 10, 1000);
+  while (!closed_) {
+    idle_timer_.expires_after(std::chrono::milliseconds(check_ms));
+    asio::error_code ec;
+    co_await idle_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) co_return;
+    if (pipeline_.empty() && !writing_ && steady_ms() - last_activity_ms_ >= limits_.idle_timeout_ms) {
+      metrics_.connections_closed_idle.fetch_add(1, std::memory_order_relaxed);
+      close_on_strand("idle for " + std::to_string(limits_.idle_timeout_ms) + " ms", false);
+      co_return;
+    }
+  }
+}
+
+void Connection::drain() {
+  auto self = shared_from_this();
+  asio::post(strand_, [self]() {
+    if (self->closed_) return;
+    self->reading_stopped_ = true;
+    asio::error_code ec;
+    // Stop the pending read; responses still go out.
+    self->socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
+    self->resume_timer_.cancel();
+    if (self->pipeline_.empty() && !self->writing_) self->close_on_strand("shutdown", false);
+  });
+}
+
+void Connection::close(std::string reason) {
+  auto self = shared_from_this();
+  asio::post(strand_, [self, reason = std::move(reason)]() { self->close_on_strand(reason, false); });
+}
+
+void Connection::close_on_strand(const std::string& reason, bool error) {
+  if (closed_) return;
+  closed_ = true;
+  if (error) {
+    log_warn("closing connection").kv("conn", id_).kv("peer", peer_).kv("reason", reason);
+  } else {
+    log_debug("connection closed").kv("conn", id_).kv("peer", peer_).kv("reason", reason);
+  }
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  resume_timer_.cancel();
+  idle_timer_.cancel();
+  pipeline_.clear();
+  if (on_closed_) {
+    ClosedFn fn = std::move(on_closed_);
+    on_closed_ = nullptr;
+    fn(id_);
+  }
+}
+
+}  // namespace streamctl::server

@@ -1,0 +1,113 @@
+// Connection: one client TCP connection. It only frames, parses request headers, dispatches, and writes
+// responses in request order (STYLE.md rule 19); what a request means is the handlers' business.
+//
+// Framing: int32 size + that many bytes. A size < 8 (shorter than any request header), negative, or above
+// the limit closes the connection with a log line: the limit is initial_max_request_bytes until one request
+// header has parsed (an unknown peer cannot make us buffer 100 MiB), max_request_bytes (100 MiB) after.
+// Memory grows with the bytes actually received (the buffer doubles as data arrives), never with what a
+// frame claims. A malformed header or body closes only this connection.
+//
+// Pipelining: requests are dispatched as they arrive, in order, on this connection's strand (so two
+// Produce requests of one connection are appended in order); responses may complete out of order (a
+// long-polling Fetch, a held JoinGroup) but are written strictly in request order (kafka-python checks).
+// Produce with acks=0 takes a slot that produces no bytes. Ready responses are written with one gathered
+// write. Backpressure: reading pauses while max_inflight_requests are unanswered or
+// max_queued_response_bytes are waiting to be written.
+// Idle timeout: closed after idle_timeout_ms with no bytes in or out and nothing in flight.
+//
+// Lifetime: owned by shared_ptrs held by its own coroutines and pending completions; the broker keeps a
+// weak_ptr to drain or close it at shutdown. Thread-safety: all state lives on the strand; drain() and
+// close() may be called from any thread (they post to the strand).
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/dispatcher.h"
+
+namespace streamctl::server {
+
+struct ConnectionLimits {
+  size_t max_request_bytes = 100u << 20;
+  size_t initial_max_request_bytes = 2u << 20;
+  size_t max_inflight_requests = 256;
+  size_t max_queued_response_bytes = 64u << 20;
+  int64_t idle_timeout_ms = 600000;  // 0 = never
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using ClosedFn = std::function<void(uint64_t id)>;
+
+  // `socket` must use a strand executor (the connection runs everything on it). dispatcher must outlive
+  // the connection; on_closed is called once, on the strand, when the socket is closed.
+  Connection(asio::ip::tcp::socket socket, uint64_t id, Dispatcher& dispatcher, ConnectionLimits limits,
+             ClosedFn on_closed);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  void start();
+  // Stops reading requests; closes once every request already read has been answered.
+  void drain();
+  // Closes now (pending responses are dropped).
+  void close(std::string reason);
+
+  uint64_t id() const { return id_; }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  struct Slot {
+    uint64_t seq = 0;
+    bool ready = false;
+    Reply reply;
+  };
+
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> idle_watchdog();
+  // Parses complete frames in the read buffer; returns false if the connection was closed.
+  bool process_frames();
+  bool handle_frame(engine::ByteSpan frame);
+  void on_reply(uint64_t seq, Reply reply);
+  void write_pending();
+  void close_on_strand(const std::string& reason, bool error);
+  bool backpressured() const;
+  void wake_reader();
+  void touch();
+
+  asio::strand<asio::any_io_executor> strand_;
+  asio::ip::tcp::socket socket_;
+  uint64_t id_;
+  Dispatcher& dispatcher_;
+  Metrics& metrics_;
+  ConnectionLimits limits_;
+  ClosedFn on_closed_;
+  std::string peer_;       // "ip:port"
+  std::string peer_host_;  // ip
+
+  // Read buffer: bytes [read_pos_, read_end_) are received but not yet consumed.
+  std::vector<std::byte> rbuf_;
+  size_t read_pos_ = 0;
+  size_t read_end_ = 0;
+
+  std::deque<Slot> pipeline_;  // requests read and not yet answered on the wire, in order
+  uint64_t next_seq_ = 0;
+  std::vector<engine::Bytes> writing_frames_;  // frames of the write in progress
+  bool writing_ = false;
+  size_t queued_bytes_ = 0;  // response bytes ready or being written
+
+  asio::steady_timer resume_timer_;  // the reader waits on it while backpressured
+  asio::steady_timer idle_timer_;
+  bool reader_waiting_ = false;
+  bool known_client_ = false;  // a request header has parsed: the full size limit applies
+  bool reading_stopped_ = false;
+  bool closed_ = false;
+  int64_t last_activity_ms_ = 0;
+};
+
+}  // namespace streamctl::server

@@ -1,0 +1,137 @@
+#include "server/dispatcher.h"
+
+#include "server/handlers/handlers.h"
+#include "server/logging.h"
+#include "server/protocol/api_keys.h"
+#include "server/protocol/frame.h"
+#include "server/protocol/messages.h"
+
+namespace streamctl::server {
+
+namespace p = protocol;
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// Encodes size prefix + header + body.
+Reply encode_reply(int16_t api_key, int16_t version, int32_t correlation_id, const p::ResponseBody& body) {
+  Reply reply;
+  auto st = p::encode_response_frame(correlation_id, version, body, reply.frame);
+  if (!st.ok()) {
+    reply.action = Reply::Action::kClose;
+    reply.frame.clear();
+    reply.reason = "cannot encode the response: " + st.error().message;
+    log_error("cannot encode response").kv("api", p::api_name(api_key)).kv("version", version)
+        .kv("error", st.error().message);
+  }
+  return reply;
+}
+
+Reply close_reply(std::string reason) {
+  Reply r;
+  r.action = Reply::Action::kClose;
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn done) {
+  const int16_t key = ctx.header.api_key;
+  const int16_t version = ctx.header.api_version;
+  const int32_t correlation_id = ctx.header.correlation_id;
+  Metrics& metrics = *services_.metrics;
+  metrics.count_request(key);
+  ctx.services = &services_;
+
+  if (key == int16_t(p::ApiKey::kApiVersions) && !p::is_advertised(key, version)) {
+    metrics.unsupported_requests.fetch_add(1, std::memory_order_relaxed);
+    // Kafka's rule: answer in v0 whatever was asked, so the client can read it and retry lower.
+    done(encode_reply(key, 0, correlation_id, p::ResponseBody(p::make_unsupported_api_versions_response())));
+    return;
+  }
+  if (!p::find_api(key)) {
+    metrics.unsupported_requests.fetch_add(1, std::memory_order_relaxed);
+    done(close_reply("unsupported API key " + std::to_string(key) + " (version " + std::to_string(version) + ")"));
+    return;
+  }
+  auto decoded = p::decode_request_message(key, version, body);
+  if (!decoded.ok()) {
+    if (decoded.error().code == engine::ErrorCode::kNotSupported) {
+      metrics.unsupported_requests.fetch_add(1, std::memory_order_relaxed);
+      done(close_reply(std::string("unsupported version ") + std::to_string(version) + " of " + p::api_name(key)));
+    } else {
+      metrics.connections_closed_malformed.fetch_add(1, std::memory_order_relaxed);
+      done(close_reply("malformed request: " + decoded.error().message));
+    }
+    return;
+  }
+  if (!p::is_advertised(key, version)) {
+    metrics.unsupported_requests.fetch_add(1, std::memory_order_relaxed);
+    metrics.count_error(key);
+    done(encode_reply(key, version, correlation_id, handlers::make_error_response(*decoded, p::ErrorCode::kUnsupportedVersion)));
+    return;
+  }
+
+  // Completion for every handler: count errors, encode, hand back.
+  Metrics* metrics_ptr = &metrics;
+  auto finish = [key, version, correlation_id, metrics_ptr, done](p::ResponseBody resp) {
+    if (handlers::response_has_error(resp)) metrics_ptr->count_error(key);
+    done(encode_reply(key, version, correlation_id, resp));
+  };
+
+  std::visit(
+      Overloaded{
+          [&](p::ProduceRequest& r) {
+            handlers::ProduceOutcome out = handlers::handle_produce(ctx, r);
+            if (out.close_connection) {
+              metrics.count_error(key);
+              done(close_reply(out.close_reason));
+            } else if (!out.response) {
+              Reply reply;
+              reply.action = Reply::Action::kNoResponse;
+              done(std::move(reply));
+            } else {
+              finish(p::ResponseBody(std::move(*out.response)));
+            }
+          },
+          [&](p::FetchRequest& r) {
+            handlers::handle_fetch(ctx, std::move(r), [finish](p::FetchResponse resp) { finish(std::move(resp)); });
+          },
+          [&](p::ListOffsetsRequest& r) { finish(handlers::handle_list_offsets(ctx, r)); },
+          [&](p::MetadataRequest& r) { finish(handlers::handle_metadata(ctx, r)); },
+          [&](p::OffsetCommitRequest& r) { finish(handlers::handle_offset_commit(ctx, r)); },
+          [&](p::OffsetFetchRequest& r) { finish(handlers::handle_offset_fetch(ctx, r)); },
+          [&](p::FindCoordinatorRequest& r) { finish(handlers::handle_find_coordinator(ctx, r)); },
+          [&](p::JoinGroupRequest& r) {
+            handlers::handle_join_group(ctx, r, [finish](p::JoinGroupResponse resp) { finish(std::move(resp)); });
+          },
+          [&](p::HeartbeatRequest& r) { finish(handlers::handle_heartbeat(ctx, r)); },
+          [&](p::LeaveGroupRequest& r) { finish(handlers::handle_leave_group(ctx, r)); },
+          [&](p::SyncGroupRequest& r) {
+            handlers::handle_sync_group(ctx, r, [finish](p::SyncGroupResponse resp) { finish(std::move(resp)); });
+          },
+          [&](p::DescribeGroupsRequest& r) { finish(handlers::handle_describe_groups(ctx, r)); },
+          [&](p::ListGroupsRequest& r) { finish(handlers::handle_list_groups(ctx, r)); },
+          [&](p::ApiVersionsRequest& r) { finish(handlers::handle_api_versions(ctx, r)); },
+          [&](p::CreateTopicsRequest& r) { finish(handlers::handle_create_topics(ctx, r)); },
+          [&](p::DeleteTopicsRequest& r) { finish(handlers::handle_delete_topics(ctx, r)); },
+          [&](p::DeleteRecordsRequest& r) { finish(handlers::handle_delete_records(ctx, r)); },
+          [&](p::InitProducerIdRequest& r) { finish(handlers::handle_init_producer_id(ctx, r)); },
+          [&](p::DescribeConfigsRequest& r) { finish(handlers::handle_describe_configs(ctx, r)); },
+          [&](p::AlterConfigsRequest& r) { finish(handlers::handle_alter_configs(ctx, r)); },
+          [&](p::CreatePartitionsRequest& r) { finish(handlers::handle_create_partitions(ctx, r)); },
+          [&](p::DeleteGroupsRequest& r) { finish(handlers::handle_delete_groups(ctx, r)); },
+          [&](p::IncrementalAlterConfigsRequest& r) { finish(handlers::handle_incremental_alter_configs(ctx, r)); },
+          [&](p::DescribeClusterRequest& r) { finish(handlers::handle_describe_cluster(ctx, r)); },
+      },
+      *decoded);
+}
+
+}  // namespace streamctl::server

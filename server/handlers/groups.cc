@@ -1,0 +1,231 @@
+// Group APIs: FindCoordinator (this node for every group), and JoinGroup / SyncGroup / Heartbeat /
+// LeaveGroup / ListGroups / DescribeGroups / DeleteGroups translated to and from the GroupCoordinator
+// (server/group_coordinator.h), which holds the state machine.
+#include <algorithm>
+#include <cctype>
+
+#include "server/handlers/handlers.h"
+
+namespace streamctl::server::handlers {
+
+using protocol::ErrorCode;
+using protocol::to_int16;
+
+namespace {
+
+constexpr int8_t kKeyTypeGroup = 0;
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext& ctx,
+                                                          const protocol::FindCoordinatorRequest& req) {
+  BrokerServices& s = *ctx.services;
+  protocol::FindCoordinatorResponse resp;
+  auto answer = [&](const std::string& key, ErrorCode& err, std::string& msg) {
+    err = ErrorCode::kNone;
+    msg.clear();
+    if (req.key_type != kKeyTypeGroup) {
+      err = ErrorCode::kCoordinatorNotAvailable;
+      msg = "transactions are not supported by streamctl serve";
+    } else if (key.empty()) {
+      err = ErrorCode::kInvalidRequest;
+      msg = "empty group id";
+    } else if (s.stopping.load()) {
+      err = ErrorCode::kCoordinatorNotAvailable;
+      msg = "the server is shutting down";
+    }
+  };
+  if (ctx.api_version() >= 4) {
+    for (const auto& key : req.coordinator_keys) {
+      protocol::FindCoordinatorResponse::Coordinator c;
+      c.key = key;
+      ErrorCode err;
+      std::string msg;
+      answer(key, err, msg);
+      c.error_code = to_int16(err);
+      c.error_message = err == ErrorCode::kNone ? std::nullopt : std::optional<std::string>(msg);
+      c.node_id = err == ErrorCode::kNone ? s.node_id : -1;
+      c.host = err == ErrorCode::kNone ? s.advertised_host : "";
+      c.port = err == ErrorCode::kNone ? s.advertised_port : -1;
+      resp.coordinators.push_back(std::move(c));
+    }
+    return resp;
+  }
+  ErrorCode err;
+  std::string msg;
+  answer(req.key, err, msg);
+  resp.error_code = to_int16(err);
+  resp.error_message = err == ErrorCode::kNone ? std::nullopt : std::optional<std::string>(msg);
+  resp.node_id = err == ErrorCode::kNone ? s.node_id : -1;
+  resp.host = err == ErrorCode::kNone ? s.advertised_host : "";
+  resp.port = err == ErrorCode::kNone ? s.advertised_port : -1;
+  return resp;
+}
+
+void handle_join_group(const RequestContext& ctx, const protocol::JoinGroupRequest& req,
+                       Respond<protocol::JoinGroupResponse> done) {
+  const int16_t version = ctx.api_version();
+  JoinGroupParams p;
+  p.group_id = req.group_id;
+  p.member_id = req.member_id;
+  p.group_instance_id = version >= 5 ? req.group_instance_id : std::nullopt;
+  p.client_id = ctx.client_id();
+  p.client_host = "/" + ctx.client_host;  // Kafka prints client hosts as "/1.2.3.4"
+  p.session_timeout_ms = req.session_timeout_ms;
+  p.rebalance_timeout_ms = version >= 1 ? req.rebalance_timeout_ms : req.session_timeout_ms;
+  p.protocol_type = req.protocol_type;
+  for (const auto& pr : req.protocols) p.protocols.emplace_back(pr.name, pr.metadata);
+  p.require_known_member_id = version >= 4;
+  if (ctx.services->stopping.load()) {
+    protocol::JoinGroupResponse resp;
+    resp.error_code = to_int16(ErrorCode::kCoordinatorNotAvailable);
+    resp.member_id = req.member_id;
+    done(std::move(resp));
+    return;
+  }
+  ctx.services->groups->join_group(p, [done = std::move(done), version](JoinGroupResult r) {
+    protocol::JoinGroupResponse resp;
+    resp.error_code = to_int16(r.error);
+    resp.generation_id = r.generation_id;
+    resp.protocol_type = version >= 7 ? std::optional<std::string>(r.protocol_type) : std::nullopt;
+    resp.protocol_name = r.protocol_name;
+    resp.leader = r.leader_id;
+    resp.member_id = r.member_id;
+    for (auto& m : r.members) {
+      protocol::JoinGroupResponse::JoinGroupResponseMember rm;
+      rm.member_id = m.member_id;
+      rm.group_instance_id = version >= 5 ? m.group_instance_id : std::nullopt;
+      rm.metadata = std::move(m.metadata);
+      resp.members.push_back(std::move(rm));
+    }
+    done(std::move(resp));
+  });
+}
+
+void handle_sync_group(const RequestContext& ctx, const protocol::SyncGroupRequest& req,
+                       Respond<protocol::SyncGroupResponse> done) {
+  const int16_t version = ctx.api_version();
+  SyncGroupParams p;
+  p.group_id = req.group_id;
+  p.generation_id = req.generation_id;
+  p.member_id = req.member_id;
+  p.group_instance_id = version >= 3 ? req.group_instance_id : std::nullopt;
+  for (const auto& a : req.assignments) p.assignments.emplace_back(a.member_id, a.assignment);
+  std::optional<std::string> want_type = version >= 5 ? req.protocol_type : std::nullopt;
+  std::optional<std::string> want_name = version >= 5 ? req.protocol_name : std::nullopt;
+  ctx.services->groups->sync_group(p, [done = std::move(done), version, want_type, want_name](SyncGroupResult r) {
+    protocol::SyncGroupResponse resp;
+    if (r.error == ErrorCode::kNone && ((want_type && *want_type != r.protocol_type) ||
+                                        (want_name && *want_name != r.protocol_name))) {
+      r.error = ErrorCode::kInconsistentGroupProtocol;
+      r.assignment.clear();
+    }
+    resp.error_code = to_int16(r.error);
+    if (version >= 5 && r.error == ErrorCode::kNone) {
+      resp.protocol_type = r.protocol_type;
+      resp.protocol_name = r.protocol_name;
+    }
+    resp.assignment = std::move(r.assignment);
+    done(std::move(resp));
+  });
+}
+
+protocol::HeartbeatResponse handle_heartbeat(RequestContext& ctx, const protocol::HeartbeatRequest& req) {
+  protocol::HeartbeatResponse resp;
+  auto instance = ctx.api_version() >= 3 ? req.group_instance_id : std::nullopt;
+  resp.error_code = to_int16(ctx.services->groups->heartbeat(req.group_id, req.generation_id, req.member_id, instance));
+  return resp;
+}
+
+protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx, const protocol::LeaveGroupRequest& req) {
+  const int16_t version = ctx.api_version();
+  std::vector<LeaveMember> members;
+  if (version >= 3) {
+    for (const auto& m : req.members) members.push_back({m.member_id, m.group_instance_id});
+  } else {
+    members.push_back({req.member_id, std::nullopt});
+  }
+  LeaveGroupResult r = ctx.services->groups->leave_group(req.group_id, members);
+  protocol::LeaveGroupResponse resp;
+  if (version >= 3) {
+    resp.error_code = to_int16(r.error);
+    for (size_t i = 0; i < members.size(); ++i) {
+      protocol::LeaveGroupResponse::MemberResponse mr;
+      mr.member_id = members[i].member_id;
+      mr.group_instance_id = members[i].group_instance_id;
+      mr.error_code = to_int16(r.member_errors[i]);
+      resp.members.push_back(std::move(mr));
+    }
+  } else {
+    resp.error_code = to_int16(r.error != ErrorCode::kNone ? r.error : r.member_errors.at(0));
+  }
+  return resp;
+}
+
+protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const protocol::ListGroupsRequest& req) {
+  protocol::ListGroupsResponse resp;
+  auto groups = ctx.services->groups->list_groups();
+  if (!groups.ok()) {
+    resp.error_code = to_int16(protocol::to_kafka_error(groups.error()));
+    return resp;
+  }
+  std::vector<std::string> filter;
+  if (ctx.api_version() >= 4) {
+    for (const auto& st : req.states_filter) filter.push_back(lower(st));
+  }
+  for (const auto& g : *groups) {
+    std::string state = group_state_name(g.state);
+    if (!filter.empty() && std::find(filter.begin(), filter.end(), lower(state)) == filter.end()) continue;
+    protocol::ListGroupsResponse::ListedGroup lg;
+    lg.group_id = g.group_id;
+    lg.protocol_type = g.protocol_type;
+    lg.group_state = state;
+    resp.groups.push_back(std::move(lg));
+  }
+  return resp;
+}
+
+protocol::DescribeGroupsResponse handle_describe_groups(RequestContext& ctx,
+                                                        const protocol::DescribeGroupsRequest& req) {
+  const int16_t version = ctx.api_version();
+  protocol::DescribeGroupsResponse resp;
+  for (const auto& id : req.groups) {
+    GroupDescription d = ctx.services->groups->describe_group(id);
+    protocol::DescribeGroupsResponse::DescribedGroup g;
+    g.error_code = to_int16(d.error);
+    g.group_id = id;
+    g.group_state = group_state_name(d.state);
+    g.protocol_type = d.protocol_type;
+    g.protocol_data = d.protocol_name;
+    for (auto& m : d.members) {
+      protocol::DescribeGroupsResponse::DescribedGroupMember dm;
+      dm.member_id = m.member_id;
+      dm.group_instance_id = version >= 4 ? m.group_instance_id : std::nullopt;
+      dm.client_id = m.client_id;
+      dm.client_host = m.client_host;
+      dm.member_metadata = std::move(m.metadata);
+      dm.member_assignment = std::move(m.assignment);
+      g.members.push_back(std::move(dm));
+    }
+    resp.groups.push_back(std::move(g));
+  }
+  return resp;
+}
+
+protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const protocol::DeleteGroupsRequest& req) {
+  protocol::DeleteGroupsResponse resp;
+  for (const auto& id : req.groups_names) {
+    protocol::DeleteGroupsResponse::DeletableGroupResult r;
+    r.group_id = id;
+    r.error_code = to_int16(ctx.services->groups->delete_group(id));
+    resp.results.push_back(std::move(r));
+  }
+  return resp;
+}
+
+}  // namespace streamctl::server::handlers

@@ -1,0 +1,63 @@
+// InitProducerId: a fresh producer id (epoch 0) for an idempotent producer. Transactions are not
+// supported, so a transactional id is refused (the client reports it plainly instead of retrying).
+// Also the tail reader used to rebuild producer state after a restart.
+#include <algorithm>
+
+#include "server/handlers/handlers.h"
+#include "server/logging.h"
+
+namespace streamctl::server::handlers {
+
+using protocol::ErrorCode;
+using protocol::to_int16;
+
+protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
+                                                         const protocol::InitProducerIdRequest& req) {
+  protocol::InitProducerIdResponse resp;
+  resp.producer_id = -1;
+  resp.producer_epoch = -1;
+  if (req.transactional_id && !req.transactional_id->empty()) {
+    resp.error_code = to_int16(ErrorCode::kTransactionalIdAuthorizationFailed);
+    log_warn("InitProducerId with a transactional id refused: transactions are not supported")
+        .kv("transactional_id", *req.transactional_id).kv("client_id", ctx.client_id());
+    return resp;
+  }
+  auto id = ctx.services->producers->init_producer_id();
+  if (!id.ok()) {
+    resp.error_code = to_int16(protocol::to_kafka_error(id.error()));
+    log_error("cannot allocate a producer id").kv("error", id.error().to_string());
+    return resp;
+  }
+  resp.error_code = 0;
+  resp.producer_id = id->producer_id;
+  resp.producer_epoch = id->producer_epoch;
+  log_debug("producer id allocated").kv("producer_id", id->producer_id).kv("client_id", ctx.client_id());
+  return resp;
+}
+
+engine::Result<std::vector<engine::RecordBatchHeader>> read_tail_headers(engine::LogManager& logs,
+                                                                         const engine::TopicPartition& tp,
+                                                                         int64_t max_offsets) {
+  constexpr size_t kChunkBytes = size_t(4) << 20;
+  constexpr uint64_t kMaxScanBytes = uint64_t(256) << 20;
+  STREAMCTL_ASSIGN_OR_RETURN(engine::Log * log, logs.log(tp.topic, tp.partition));
+  const engine::Offset end = log->log_end_offset();
+  engine::Offset from = std::max(log->log_start_offset(), end - max_offsets);
+  std::vector<engine::RecordBatchHeader> out;
+  uint64_t scanned = 0;
+  while (from < end && scanned < kMaxScanBytes) {
+    auto r = log->read_up_to(from, kChunkBytes, end, /*min_one_batch=*/true);
+    if (!r.ok()) return std::move(r).error();
+    if (r->records.empty()) break;
+    scanned += r->records.size();
+    engine::BatchIterator it(engine::ByteSpan(r->records.data(), r->records.size()), /*verify_crc=*/false);
+    while (it.next()) {
+      if (it.header().last_offset() >= from) out.push_back(it.header());
+    }
+    if (r->next_offset <= from) break;
+    from = r->next_offset;
+  }
+  return out;
+}
+
+}  // namespace streamctl::server::handlers

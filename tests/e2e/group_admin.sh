@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# End-to-end: `streamctl group list|describe|reset-offsets|delete`: committed offset, log end offset and lag
+# per partition plus total lag (text and --json), every reset mode with and without --dry-run, refusal
+# while members are alive, and the documented exit codes for bad input. Env: STREAMCTL = the binary.
+set -uo pipefail
+: "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
+work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-e2e-group-admin-XXXXXX")
+bg_pids=()
+cleanup() {
+  for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export STREAMCTL_DATA_DIR="$work/data"
+failures=0
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
+check() {
+  local name=$1; shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+sc() { "$STREAMCTL" "$@"; }
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    if ((SECONDS >= deadline)); then return 1; fi
+    sleep 0.1
+  done
+}
+# committed P: the group's committed offset of partition P of topic t (jq), "null" when none
+committed() { sc group describe g --json | jq -r ".partitions[] | select(.topic==\"t\" and .partition==$1) | .committed_offset"; }
+total_lag() { sc group describe g --json | jq -r .total_lag; }
+
+sc group list >"$work/list0" 2>&1
+check "group list on a missing data directory exits 0 and prints nothing" test ! -s "$work/list0"
+
+sc topic create t -p 3 >/dev/null 2>&1 || { echo "FAIL: cannot create topic"; exit 1; }
+# Partition p gets 10 old records (2024-01-01) then 10 recent ones (now), so time resets are deterministic.
+for p in 0 1 2; do
+  seq -f "old-$p-%g" 1 10 | sc produce t -p "$p" --timestamp 2024-01-01T00:00:00Z
+  seq -f "new-$p-%g" 1 10 | sc produce t -p "$p"
+done
+
+sc group describe g >"$work/nf" 2>"$work/nf.err"
+check "describe of an unknown group exits 3" test $? -eq 3
+check "describe of an unknown group says so" grep -q "consumer group 'g' does not exist" "$work/nf.err"
+
+sc consume t --group g -n 25 >/dev/null 2>&1
+check "consume -n 25 commits 25 records: total lag 35" test "$(total_lag)" = 35
+sc group describe g >"$work/describe"
+check "describe prints Kafka's columns" grep -q "TOPIC.*PARTITION.*CURRENT-OFFSET.*LOG-END-OFFSET.*LAG" "$work/describe"
+check "describe prints the total lag" grep -q "TOTAL-LAG 35" "$work/describe"
+check "describe says the group is Empty with no member" grep -q "STATE Empty" "$work/describe"
+check "describe --json: per partition lag = log end - committed" \
+  bash -c "sc() { \"$STREAMCTL\" \"\$@\"; }; sc group describe g --json | jq -e '[.partitions[] | .lag == .log_end_offset - .committed_offset] | all' >/dev/null"
+check "describe --json: total lag = sum of lags" \
+  bash -c "\"$STREAMCTL\" group describe g --json | jq -e '.total_lag == ([.partitions[].lag] | add)' >/dev/null"
+check "describe --json: every log end offset is 20" \
+  bash -c "\"$STREAMCTL\" group describe g --json | jq -e '[.partitions[].log_end_offset == 20] | all' >/dev/null"
+
+sc group list >"$work/list"
+check "group list names the group" grep -qx g "$work/list"
+check "group list --json is an array with the group's total lag" \
+  bash -c "\"$STREAMCTL\" group list --json | jq -e '.[0].group == \"g\" and .[0].total_lag == 35' >/dev/null"
+sc group list -l >"$work/list_l"
+check "group list -l shows state and lag" grep -q "GROUP.*STATE.*MEMBERS.*TOTAL-LAG" "$work/list_l"
+
+# ---- reset modes: --dry-run changes nothing, then each mode applied
+before=$(sc group describe g --json | jq -c '[.partitions[].committed_offset]')
+sc group reset-offsets g --topic t --to-earliest --dry-run >"$work/dry" 2>"$work/dry.err"
+check "dry run exits 0" test $? -eq 0
+check "dry run prints NEW-OFFSET 0" grep -q "NEW-OFFSET" "$work/dry"
+check "dry run says nothing changed" grep -q "dry run" "$work/dry.err"
+check "dry run leaves the committed offsets alone" \
+  test "$(sc group describe g --json | jq -c '[.partitions[].committed_offset]')" = "$before"
+check "dry run --json reports the plan" \
+  bash -c "\"$STREAMCTL\" group reset-offsets g --topic t --to-earliest --dry-run --json | jq -e '.dry_run and ([.partitions[].new_offset == 0] | all)' >/dev/null"
+
+sc group reset-offsets g --topic t --to-earliest >/dev/null 2>&1
+check "--to-earliest: total lag 60" test "$(total_lag)" = 60
+sc group reset-offsets g --topic t --to-latest >/dev/null 2>&1
+check "--to-latest: total lag 0" test "$(total_lag)" = 0
+sc group reset-offsets g --topic t:1 --to-offset 7 >/dev/null 2>&1
+check "--to-offset 7 on t:1 moves only partition 1" \
+  test "$(committed 0) $(committed 1) $(committed 2)" = "20 7 20"
+sc group reset-offsets g --topic t --shift-by -5 >/dev/null 2>&1
+check "--shift-by -5 moves every partition back 5" test "$(committed 0) $(committed 1) $(committed 2)" = "15 2 15"
+sc group reset-offsets g --topic t:1 --shift-by -100 >/dev/null 2>"$work/clamp.err"
+check "--shift-by below the log start clamps to it" test "$(committed 1)" = 0
+check "clamping prints a warning" grep -q "clamped" "$work/clamp.err"
+sc group reset-offsets g --topic t --to-offset 999 >/dev/null 2>&1
+check "--to-offset past the end clamps to the log end" test "$(total_lag)" = 0
+sc group reset-offsets g --topic t --to-datetime 2024-06-01T00:00:00Z >/dev/null 2>&1
+check "--to-datetime between old and new records: offset 10 everywhere" \
+  test "$(committed 0) $(committed 1) $(committed 2)" = "10 10 10"
+sc group reset-offsets g --all-topics --to-earliest >/dev/null 2>&1
+sc group reset-offsets g --all-topics --by-duration 1h >/dev/null 2>&1
+check "--by-duration 1h skips the old records: offset 10 everywhere" \
+  test "$(committed 0) $(committed 1) $(committed 2)" = "10 10 10"
+sc consume t --group g >"$work/after_reset" 2>/dev/null
+check "consume after the reset reads the 30 recent records" test "$(grep -c '^new-' "$work/after_reset")" = 30
+check "consume after the reset reads no old record" test "$(grep -c '^old-' "$work/after_reset")" = 0
+
+# ---- bad input
+sc group reset-offsets g --topic t >/dev/null 2>"$work/nomode"
+check "reset without a mode is a usage error (exit 2)" test $? -eq 2
+sc group reset-offsets g --topic t --to-earliest --to-latest >/dev/null 2>&1
+check "reset with two modes is a usage error (exit 2)" test $? -eq 2
+sc group reset-offsets g --to-earliest >/dev/null 2>&1
+check "reset without --topic/--all-topics is a usage error (exit 2)" test $? -eq 2
+sc group reset-offsets g --topic nosuch --to-earliest >/dev/null 2>&1
+check "reset on a missing topic exits 3" test $? -eq 3
+sc group reset-offsets g --topic t:9 --to-earliest >/dev/null 2>&1
+check "reset on a missing partition exits 3" test $? -eq 3
+sc group reset-offsets g --topic t:x --to-earliest >/dev/null 2>&1
+check "reset with a bad partition list is a usage error (exit 2)" test $? -eq 2
+sc group reset-offsets g --topic t --to-datetime yesterday-ish >/dev/null 2>&1
+check "reset with a bad time is a usage error (exit 2)" test $? -eq 2
+sc group reset-offsets newgroup --topic t --shift-by 1 >/dev/null 2>&1
+check "--shift-by without committed offsets is a usage error (exit 2)" test $? -eq 2
+sc group nosuchsub >/dev/null 2>&1
+check "an unknown group subcommand is a usage error (exit 2)" test $? -eq 2
+
+# ---- live members: describe shows them; reset and delete are refused
+sc consume t --group g -f >/dev/null 2>&1 &
+mpid=$!
+bg_pids+=("$mpid")
+check "a following member makes the group Stable" \
+  wait_for 10 bash -c "\"$STREAMCTL\" group describe g --json | jq -e '.state == \"Stable\"' >/dev/null"
+check "describe --json lists the member's pid and its 3 partitions" \
+  bash -c "\"$STREAMCTL\" group describe g --json | jq -e '.members[0].pid == $mpid and (.members[0].partitions | length) == 3' >/dev/null"
+sc group describe g --members >"$work/members"
+check "describe --members shows the member" grep -q "$mpid" "$work/members"
+sc group reset-offsets g --topic t --to-earliest >/dev/null 2>"$work/busy"
+check "reset while a member is alive is refused (exit 1)" test $? -eq 1
+check "the refusal says the group is active" grep -q "active member" "$work/busy"
+sc group reset-offsets g --topic t --to-earliest --dry-run >/dev/null 2>&1
+check "a dry run while a member is alive still works (exit 0)" test $? -eq 0
+sc group delete g >/dev/null 2>"$work/delbusy"
+check "delete while a member is alive is refused (exit 1)" test $? -eq 1
+kill -TERM "$mpid"
+wait "$mpid"
+check "after the member stops the group is Empty" \
+  bash -c "\"$STREAMCTL\" group describe g --json | jq -e '.state == \"Empty\" and (.members | length) == 0' >/dev/null"
+
+# ---- delete
+sc group delete g --topic t >/dev/null 2>&1
+check "delete --topic forgets that topic's offsets (describe: no partitions)" \
+  bash -c "\"$STREAMCTL\" group describe g >/dev/null 2>&1; test \$? -eq 3"
+sc consume t --group g -n 1 >/dev/null 2>&1
+sc group delete g >/dev/null 2>&1
+check "delete exits 0" test $? -eq 0
+sc group describe g >/dev/null 2>&1
+check "a deleted group is not found (exit 3)" test $? -eq 3
+sc group delete g >/dev/null 2>&1
+check "deleting a missing group exits 3" test $? -eq 3
+sc group delete g --if-exists >/dev/null 2>&1
+check "deleting a missing group with --if-exists exits 0" test $? -eq 0
+check "group --help has examples" bash -c "\"$STREAMCTL\" group --help | grep -q Examples"
+check "group reset-offsets --help has examples" bash -c "\"$STREAMCTL\" group reset-offsets --help | grep -q Examples"
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"
