@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -174,6 +175,12 @@ engine::Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOp
   engine::FileSystem* fs = engine::posix_file_system();
   auto exists = fs->exists(dir);
   if (!exists.ok()) return std::move(exists).error();
+  if (*exists) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      return engine::Error::invalid_argument("data directory " + dir + " exists but is not a directory");
+    }
+  }
   if (!*exists && !create_if_missing) {
     return engine::Error::not_found("no data directory at " + dir +
                                     " (nothing has been produced there yet)");

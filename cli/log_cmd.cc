@@ -28,6 +28,8 @@ using engine::Status;
 
 namespace {
 
+using Json = nlohmann::ordered_json;
+
 struct LogCommandOptions {
   std::vector<std::string> paths;
   bool records = false;
@@ -293,13 +295,13 @@ std::string record_json(const engine::Record& r, const std::optional<engine::Top
   return line;
 }
 
-nlohmann::json optional_offset(const std::optional<Offset>& o) {
-  return o ? nlohmann::json(o->value) : nlohmann::json(nullptr);
+Json optional_offset(const std::optional<Offset>& o) {
+  return o ? Json(o->value) : Json(nullptr);
 }
 
 std::string json_batch(const Target& t, const BatchReport& b) {
   const auto& h = b.header;
-  nlohmann::json j = {
+  Json j = {
       {"type", "batch"},
       {"file", t.path},
       {"position", b.position},
@@ -310,7 +312,7 @@ std::string json_batch(const Target& t, const BatchReport& b) {
       {"magic", h.magic},
       {"crc", h.crc},
       {"valid", b.valid},
-      {"error", b.valid ? nlohmann::json(nullptr) : nlohmann::json(b.error)},
+      {"error", b.valid ? Json(nullptr) : Json(b.error)},
       {"compression", int(h.compression()) <= 4 ? engine::compression_name(h.compression()) : "unknown"},
       {"timestamp_type", timestamp_type_name(h)},
       {"base_timestamp", h.base_timestamp.value},
@@ -336,7 +338,7 @@ std::string json_batch(const Target& t, const BatchReport& b) {
   return out;
 }
 
-nlohmann::json json_segment_summary(const SegmentSummary& s) {
+Json json_segment_summary(const SegmentSummary& s) {
   return {{"type", "segment"},
           {"file", s.path},
           {"ok", s.clean()},
@@ -350,19 +352,19 @@ nlohmann::json json_segment_summary(const SegmentSummary& s) {
           {"valid_bytes", s.valid_bytes},
           {"torn_tail", s.truncated_tail},
           {"zero_tail_bytes", s.zero_tail_bytes},
-          {"error", s.clean() ? nlohmann::json(nullptr) : nlohmann::json(s.first_error)},
-          {"error_position", s.first_error_position ? nlohmann::json(*s.first_error_position)
-                                                    : nlohmann::json(nullptr)}};
+          {"error", s.clean() ? Json(nullptr) : Json(s.first_error)},
+          {"error_position", s.first_error_position ? Json(*s.first_error_position)
+                                                    : Json(nullptr)}};
 }
 
-nlohmann::json json_index_summary(const IndexReport& r) {
+Json json_index_summary(const IndexReport& r) {
   return {{"type", r.kind == IndexKind::kOffset ? "offset_index" : "time_index"},
           {"file", r.path},
           {"exists", r.exists},
           {"ok", r.clean()},
           {"entries", r.entries.size()},
           {"bytes", r.file_bytes},
-          {"error", r.clean() ? nlohmann::json(nullptr) : nlohmann::json(r.first_error)}};
+          {"error", r.clean() ? Json(nullptr) : Json(r.first_error)}};
 }
 
 std::string text_segment_summary(const SegmentSummary& s) {
@@ -392,7 +394,7 @@ int dump_index(const GlobalOptions& g, engine::FileSystem& fs, const Target& t, 
   if (!g.json) out.line("Dumping " + t.path);
   for (const auto& e : r->entries) {
     if (g.json) {
-      nlohmann::json j = {{"type", "index_entry"}, {"file", t.path}, {"offset", e.offset.value}};
+      Json j = {{"type", "index_entry"}, {"file", t.path}, {"offset", e.offset.value}};
       if (kind == IndexKind::kOffset) {
         j["position"] = e.position;
       } else {
@@ -485,7 +487,7 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
   int index_problems = 0;
   // One past the previous segment's last offset in the same partition; -1 before the first segment.
   int64_t previous_next = -1;
-  auto emit = [&](const nlohmann::json& j, const std::string& text) {
+  auto emit = [&](const Json& j, const std::string& text) {
     out.line(g.json ? j.dump() : text);
     out.maybe_flush();
   };
@@ -534,7 +536,7 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
       problem = "segment base offset " + std::to_string(t.base_offset.value) +
                 " overlaps the previous segment (which ends at offset " + std::to_string(previous_next - 1) + ")";
     }
-    nlohmann::json j = json_segment_summary(s);
+    Json j = json_segment_summary(s);
     if (!problem.empty()) {
       j["ok"] = false;
       j["error"] = problem;

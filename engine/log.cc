@@ -737,7 +737,17 @@ Result<std::unique_ptr<Log>> Log::open(const LogOptions& options) {
   impl.lock_path = join_path(impl.dir, std::string(kLockFileName));
   impl.checkpoint_path = join_path(impl.dir, std::string(kRecoveryCheckpointFileName));
   impl.log_start_path = join_path(impl.dir, std::string(kLogStartOffsetFileName));
-  STREAMCTL_TRY(impl.fs->create_dirs(impl.dir));
+  {
+    // A new partition directory (and any parent created with it) must be a durable entry of its parent.
+    std::vector<std::string> missing;
+    for (std::string d = impl.dir; !d.empty() && d != "/" && d != "."; d = parent_path(d)) {
+      STREAMCTL_ASSIGN_OR_RETURN(bool exists, impl.fs->exists(d));
+      if (exists) break;
+      missing.push_back(d);
+    }
+    STREAMCTL_TRY(impl.fs->create_dirs(impl.dir));
+    for (const std::string& d : missing) STREAMCTL_TRY(impl.fs->sync_dir(parent_path(d)));
+  }
   std::lock_guard<std::mutex> guard(impl.mu);
   Impl::LockScope lock(impl);
   STREAMCTL_TRY(lock.acquire());

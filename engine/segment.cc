@@ -564,8 +564,15 @@ Result<bool> Segment::read(Offset from, size_t max_bytes, Offset max_offset, boo
   size_t chunk = std::clamp<size_t>(budget + size_t(std::max<int64_t>(options_.index_interval_bytes, 0)) * 2,
                                     kMinReadChunkBytes, kMaxReadChunkBytes);
   SegmentScanner scanner(log_.get(), log_path_, start, size_, chunk);
+  Offset expected = base_offset_;
   while (scanner.next()) {
     const RecordBatchHeader& h = scanner.header();
+    // baseOffset is not covered by the CRC: check it fits between its neighbours.
+    if (Status s = check_offsets(h, scanner.position(), expected); !s.ok()) {
+      if (out->empty()) return std::move(s).error();
+      return true;
+    }
+    expected = h.next_offset();
     if (h.last_offset() < from) continue;
     if (h.last_offset() >= max_offset) return true;
     const size_t size = h.size_bytes();
@@ -593,11 +600,24 @@ Result<bool> Segment::read(Offset from, size_t max_bytes, Offset max_offset, boo
   return false;
 }
 
+Status Segment::check_offsets(const RecordBatchHeader& h, uint64_t position, Offset expected) const {
+  if (h.base_offset >= expected && h.base_offset >= base_offset_ && h.last_offset() < next_offset_) {
+    return ok_status();
+  }
+  return Error::corruption(log_path_ + ": batch at position " + std::to_string(position) + " has offsets " +
+                           std::to_string(h.base_offset.value) + ".." + std::to_string(h.last_offset().value) +
+                           ", outside the expected range [" + std::to_string(std::max(expected, base_offset_).value) +
+                           ", " + std::to_string(next_offset_.value) + ")");
+}
+
 Status Segment::for_each_batch(uint64_t from_position,
                                const std::function<Result<bool>(const RecordBatchHeader&, uint64_t, ByteSpan)>& fn) {
   STREAMCTL_TRY(ensure_log_open());
   SegmentScanner scanner(log_.get(), log_path_, from_position, size_, kScanChunkBytes);
+  Offset expected = base_offset_;
   while (scanner.next()) {
+    STREAMCTL_TRY(check_offsets(scanner.header(), scanner.position(), expected));
+    expected = scanner.header().next_offset();
     STREAMCTL_ASSIGN_OR_RETURN(ByteSpan bytes, scanner.verified_batch());
     STREAMCTL_ASSIGN_OR_RETURN(bool more, fn(scanner.header(), scanner.position(), bytes));
     if (!more) return ok_status();

@@ -183,6 +183,8 @@ class Segment {
   void account_batch(uint64_t position, uint64_t size, Offset last_offset, Timestamp max_timestamp,
                      LeaderEpoch epoch);
   Result<Timestamp> read_first_batch_timestamp();
+  // kCorruption naming the file and position unless the batch's offsets lie in [max(expected, base), next_offset).
+  Status check_offsets(const RecordBatchHeader& h, uint64_t position, Offset expected) const;
 
   FileSystem* fs_;
   std::string dir_;

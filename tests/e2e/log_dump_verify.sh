@@ -22,8 +22,9 @@ patch_byte() { printf "\\x$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=no
 # Small segments and dense indexes, so a few hundred records make several segments with index entries.
 sc topic create logs -p 2 -c segment.bytes=16384 -c index.interval.bytes=512 >/dev/null 2>&1 ||
   { echo "FAIL: cannot create topic"; exit 1; }
-for round in 1 2 3 4 5 6; do
-  seq -f "round-$round line %g with some padding to fill the segments faster" 1 150 | sc produce logs -p 0
+# Each produce run appends one batch: 60 runs of 15 records make ~1 KiB batches, ~15 per segment.
+for round in $(seq 1 60); do
+  seq -f "round-$round line %g with some padding to fill the segments faster" 1 15 | sc produce logs -p 0
 done
 printf 'k1\tv1\nk2\tv2\n' | sc produce logs -p 1 -K '\t' -H source=test
 p0="$STREAMCTL_DATA_DIR/logs-0"
@@ -49,7 +50,7 @@ check "dump --json: a segment summary per file" \
   test "$(jq -s '[.[] | select(.type == "segment")] | length' "$work/dump.json")" -eq "$(ls "$p0"/*.log "$STREAMCTL_DATA_DIR"/logs-1/*.log | wc -l)"
 sc log dump --json --records logs-1 >"$work/records.json"
 check "dump --json --records: records in consume --json's shape" \
-  bash -c "jq -e 'select(.type == \"batch\") | .records[0].key == \"k1\" and .records[0].value == \"v1\" and .records[0].headers[0].key == \"source\"' '$work/records.json' >/dev/null"
+  bash -c "jq -s -e '[.[] | select(.type == \"batch\")][0].records[0] | .key == \"k1\" and .value == \"v1\" and .headers[0].key == \"source\"' '$work/records.json' >/dev/null"
 sc log dump "$p0/00000000000000000000.index" >"$work/index"
 check "dump of an .index file lists offset/position entries" grep -q "^offset: [0-9]* position: [0-9]*" "$work/index"
 sc log dump "$p0/00000000000000000000.timeindex" >"$work/timeindex"

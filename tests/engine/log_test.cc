@@ -30,7 +30,9 @@ struct LogFixture {
   }
   std::vector<std::string> log_files() {
     std::vector<std::string> out;
-    for (const auto& name : fs.list_dir(kDir).value()) {
+    auto names = fs.list_dir(kDir);
+    REQUIRE(names.ok());
+    for (const auto& name : *names) {
       auto p = parse_segment_file_name(name);
       if (p && p->kind == SegmentFileKind::kLog && p->staging == StagingSuffix::kNone) out.push_back(name);
     }
@@ -108,7 +110,7 @@ TEST_CASE("AppendKeepsKeysHeadersNullsAndTimestamps") {
 
 TEST_CASE("SegmentsRollWhenTheNextBatchWouldExceedSegmentBytes") {
   LogFixture f(small_config(/*segment_bytes=*/400));
-  for (int i = 0; i < 30; ++i) append_values(*f.log, {"value-number-" + std::to_string(i) + std::string(40, 'x')});
+  for (int i = 0; i < 30; ++i) append_values(*f.log, {tag("value-number-", i, std::string(40, 'x'))});
   auto segments = f.log->segments();
   REQUIRE(segments.size() > 3);
   for (size_t i = 0; i < segments.size(); ++i) {
@@ -160,7 +162,7 @@ TEST_CASE("SegmentsRollWhenTheIndexIsFull") {
   LogConfig c = small_config(1 << 20, /*index_interval_bytes=*/0);
   c.segment_index_bytes = 8 * 4;  // room for 4 offset index entries
   LogFixture f(c);
-  for (int i = 0; i < 20; ++i) append_values(*f.log, {"v" + std::to_string(i)});
+  for (int i = 0; i < 20; ++i) append_values(*f.log, {tag("v", i)});
   auto segments = f.log->segments();
   CHECK(segments.size() >= 3);
   CHECK(read_all(*f.log).size() == 20);
@@ -168,7 +170,7 @@ TEST_CASE("SegmentsRollWhenTheIndexIsFull") {
 
 TEST_CASE("ReadByOffsetCrossesSegmentsAndHonoursMaxBytes") {
   LogFixture f(small_config(/*segment_bytes=*/300));
-  for (int i = 0; i < 50; ++i) append_values(*f.log, {"r" + std::to_string(i)});
+  for (int i = 0; i < 50; ++i) append_values(*f.log, {tag("r", i)});
   REQUIRE(f.log->segments().size() > 5);
   for (int64_t from : {0, 7, 23, 49}) {
     auto r = f.log->read(Offset(from), 1 << 20);
@@ -211,7 +213,7 @@ TEST_CASE("ReadOutsideTheLogIsOffsetOutOfRange") {
 
 TEST_CASE("ReadsStopAtTheHighWatermark") {
   LogFixture f(small_config(300));
-  for (int i = 0; i < 10; ++i) append_values(*f.log, {"x" + std::to_string(i)});
+  for (int i = 0; i < 10; ++i) append_values(*f.log, {tag("x", i)});
   f.log->set_high_watermark(Offset(4));
   CHECK(f.log->high_watermark() == Offset(4));
   auto all = read_all(*f.log);
@@ -226,7 +228,7 @@ TEST_CASE("ReadsStopAtTheHighWatermark") {
 TEST_CASE("OffsetForTimestampFindsTheFirstRecordAtOrAfterIt") {
   LogFixture f(small_config(/*segment_bytes=*/300, /*index_interval_bytes=*/32));
   for (int i = 0; i < 40; ++i) {
-    std::vector<Record> rs{make_record(std::nullopt, "t" + std::to_string(i), Timestamp(10'000 + 100 * i))};
+    std::vector<Record> rs{make_record(std::nullopt, tag("t", i), Timestamp(10'000 + 100 * i))};
     REQUIRE(f.log->append(rs, BatchBuildOptions{}).ok());
   }
   REQUIRE(f.log->segments().size() > 3);
@@ -248,7 +250,7 @@ TEST_CASE("OffsetForTimestampFindsTheFirstRecordAtOrAfterIt") {
 
 TEST_CASE("TruncateToFollowsRedpandasWorkedExample") {
   // segment: {[10,10][11,30][31,100][101,103]}; truncate at offset (31) leaves {[10,10][11,30]}.
-  LogFixture f(small_config(/*segment_bytes=*/1500));
+  LogFixture f(small_config(/*segment_bytes=*/1000));
   append_values(*f.log, std::vector<std::string>(10, "pre"));  // 0..9
   REQUIRE(f.log->delete_records_before(Offset(10)).ok());
   auto batch_of = [&](int n, const std::string& tag) {
@@ -287,7 +289,7 @@ TEST_CASE("TruncateToFollowsRedpandasWorkedExample") {
 
 TEST_CASE("TruncateToRemovesLaterSegmentsAndTheirIndexes") {
   LogFixture f(small_config(/*segment_bytes=*/250));
-  for (int i = 0; i < 30; ++i) append_values(*f.log, {"x" + std::to_string(i)});
+  for (int i = 0; i < 30; ++i) append_values(*f.log, {tag("x", i)});
   auto before = f.log->segments();
   REQUIRE(before.size() >= 4);
   Offset cut = before[1].base_offset + 1;
@@ -306,7 +308,7 @@ TEST_CASE("TruncateToRemovesLaterSegmentsAndTheirIndexes") {
 
 TEST_CASE("TruncateBelowTheLogStartStartsAnEmptyLogThere") {
   LogFixture f(small_config(250));
-  for (int i = 0; i < 20; ++i) append_values(*f.log, {"x" + std::to_string(i)});
+  for (int i = 0; i < 20; ++i) append_values(*f.log, {tag("x", i)});
   REQUIRE(f.log->delete_records_before(Offset(15)).ok());
   REQUIRE(f.log->truncate_to(Offset(12)).ok());
   CHECK(f.log->log_start_offset() == Offset(12));
@@ -319,7 +321,7 @@ TEST_CASE("TruncateBelowTheLogStartStartsAnEmptyLogThere") {
 
 TEST_CASE("DeleteRecordsBeforeMovesTheLogStartAndDeletesWholeSegments") {
   LogFixture f(small_config(/*segment_bytes=*/250));
-  for (int i = 0; i < 30; ++i) append_values(*f.log, {"x" + std::to_string(i)});
+  for (int i = 0; i < 30; ++i) append_values(*f.log, {tag("x", i)});
   auto before = f.log->segments();
   REQUIRE(before.size() >= 4);
   Offset target = before[2].base_offset + 1;  // inside the third segment
@@ -508,7 +510,7 @@ TEST_CASE("ReopeningKeepsOffsetsEpochAndData") {
   for (int i = 0; i < 25; ++i) {
     BatchBuildOptions o;
     o.leader_epoch = 3;
-    REQUIRE(f.log->append(make_records(2, "e" + std::to_string(i) + "-"), o).ok());
+    REQUIRE(f.log->append(make_records(2, tag("e", i, "-")), o).ok());
   }
   f.reopen();
   CHECK(f.log->log_end_offset() == Offset(50));
@@ -530,7 +532,7 @@ TEST_CASE("UpdateConfigTakesEffectForLaterAppends") {
 
 TEST_CASE("SizeBytesCountsEverySegment") {
   LogFixture f(small_config(300));
-  for (int i = 0; i < 20; ++i) append_values(*f.log, {"s" + std::to_string(i)});
+  for (int i = 0; i < 20; ++i) append_values(*f.log, {tag("s", i)});
   uint64_t sum = 0;
   for (const auto& s : f.log->segments()) sum += s.size_bytes;
   CHECK(f.log->size_bytes() == sum);
@@ -544,7 +546,7 @@ TEST_CASE("TheLogWorksOnThePosixFileSystem") {
   std::string dir = tmp.join("orders-0");
   {
     auto log = open_log(log_options(posix_file_system(), &clock, dir, small_config(400)));
-    for (int i = 0; i < 40; ++i) append_values(*log, {"p" + std::to_string(i)});
+    for (int i = 0; i < 40; ++i) append_values(*log, {tag("p", i)});
     REQUIRE(log->flush().ok());
   }
   auto log = open_log(log_options(posix_file_system(), &clock, dir, small_config(400)));

@@ -52,7 +52,7 @@ TEST_CASE("OffsetIndexFileIsBigEndianEightByteEntriesAndLoadsBack") {
   {
     OffsetIndex index = f.make();
     REQUIRE(index.append(Offset(101), 0x0102));
-    REQUIRE(index.append(Offset(0x1000100), 0x0a0b0c0d));
+    REQUIRE(index.append(Offset(100 + 0x1000000), 0x0a0b0c0d));
     REQUIRE(index.write().ok());
   }
   Bytes bytes = streamctl::test::file_bytes(f.fs, f.path);
@@ -66,7 +66,7 @@ TEST_CASE("OffsetIndexFileIsBigEndianEightByteEntriesAndLoadsBack") {
   REQUIRE(existed.ok());
   CHECK(*existed);
   REQUIRE(again.entries() == 2);
-  CHECK(again.entry(1) == OffsetPosition{Offset(0x1000100), 0x0a0b0c0d});
+  CHECK(again.entry(1) == OffsetPosition{Offset(100 + 0x1000000), 0x0a0b0c0d});
   CHECK(again.sanity_check(0x10000000, Offset(0x2000000)).ok());
 }
 

@@ -7,6 +7,7 @@
 
 using namespace streamctl::engine;
 using streamctl::test::MemFileSystem;
+using streamctl::test::tag;
 
 namespace {
 
@@ -22,9 +23,9 @@ struct SegmentFixture {
   }
 
   // Appends one batch of `n` records "<tag>i" at the segment's next offset with timestamp ts.
-  BatchInfo append(Segment& seg, int n, const std::string& tag, int64_t ts = 1000) {
+  BatchInfo append(Segment& seg, int n, const std::string& prefix, int64_t ts = 1000) {
     std::vector<Record> records;
-    for (int i = 0; i < n; ++i) records.push_back(streamctl::test::make_record(std::nullopt, tag + std::to_string(i), Timestamp(ts)));
+    for (int i = 0; i < n; ++i) records.push_back(streamctl::test::make_record(std::nullopt, tag(prefix, i), Timestamp(ts)));
     auto built = build_batch(records, seg.next_offset(), BatchBuildOptions{});
     REQUIRE(built.ok());
     BatchInfo info{uint32_t(built->size()), seg.next_offset(), seg.next_offset() + (n - 1), Timestamp(ts), 7};
@@ -50,7 +51,7 @@ TEST_CASE("SegmentAppendsAndReadsBatchesByOffset") {
   REQUIRE(seg->create().ok());
   CHECK(seg->empty());
   CHECK(seg->next_offset() == Offset(100));
-  for (int b = 0; b < 20; ++b) f.append(*seg, 3, "b" + std::to_string(b) + "-", 1000 + b);
+  for (int b = 0; b < 20; ++b) f.append(*seg, 3, tag("b", b, "-"), 1000 + b);
   CHECK(seg->next_offset() == Offset(160));
   CHECK(seg->max_timestamp() == Timestamp(1019));
   CHECK(seg->first_batch_timestamp() == Timestamp(1000));
@@ -154,7 +155,7 @@ TEST_CASE("SegmentRecoverTruncatesATornTailAndReportsTheDroppedBytes") {
   REQUIRE(report.ok());
   CHECK(report->dropped_bytes == bytes.size() - good_size);
   CHECK(report->detail.find(log) != std::string::npos);
-  CHECK(report->detail.find("position " + std::to_string(good_size)) != std::string::npos);
+  CHECK(report->detail.find(tag("position ", good_size)) != std::string::npos);
   CHECK(seg->size() == good_size);
   CHECK(seg->next_offset() == Offset(106));
   CHECK(f.fs.file_size(log).value() == good_size);
@@ -195,7 +196,7 @@ TEST_CASE("SegmentCatchUpAdoptsAnotherWritersStamp") {
   auto reader = f.make();
   REQUIRE(reader->load(false, false).ok());
   CHECK(reader->next_offset() == Offset(102));
-  for (int i = 0; i < 10; ++i) f.append(*writer, 2, "b" + std::to_string(i), 5000 + i);
+  for (int i = 0; i < 10; ++i) f.append(*writer, 2, tag("b", i), 5000 + i);
   auto report = reader->catch_up(writer->tail(), false);
   REQUIRE(report.ok());
   CHECK(reader->tail() == writer->tail());
@@ -229,7 +230,7 @@ TEST_CASE("SegmentReadReportsACorruptBatchWithFileAndPosition") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ErrorCode::kCorruption);
   CHECK(r.error().message.find(log) != std::string::npos);
-  CHECK(r.error().message.find("position " + std::to_string(second)) != std::string::npos);
+  CHECK(r.error().message.find(tag("position ", second)) != std::string::npos);
   // The batch before it is still readable.
   auto first = read_segment(*seg, Offset(100));
   CHECK(first.size() == 3);
