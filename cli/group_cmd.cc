@@ -586,8 +586,7 @@ Consumer groups (--group) and state files (--state-file):
   one data directory share the partitions: each record goes to one of them; a member that dies (even
   kill -9) has its partitions taken over within a second, re-reading only what it wrote after its last
   commit. Without -f each process exits once its partitions are read to the end.
-  streamctl consume app-logs --group nightly-report --format '%s
-' > report.txt
+  streamctl consume app-logs --group nightly-report --format '%d %s\n' > report.txt
   streamctl consume app-logs --state-file ~/.cache/app-logs.state | ./aggregate.sh
   streamctl group describe nightly-report            # committed offsets and lag)");
   ctx.consume_takeover = [flags](const ConsumeOptions& o, const GlobalOptions& g) {

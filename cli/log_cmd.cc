@@ -570,7 +570,7 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
 }  // namespace
 
 void register_log_command(CLI::App& app, CommandContext& ctx) {
-  CLI::App* log = app.add_subcommand("log", "Inspect partition files offline (like kafka-dump-log.sh)");
+  CLI::App* log = app.add_subcommand("log", "inspect partition files offline: dump and verify segments (like kafka-dump-log.sh)");
   log->require_subcommand(1);
   log->footer(
       "PATH is a segment (.log), an index (.index/.timeindex), a partition directory, a data directory,\n"
@@ -583,7 +583,7 @@ void register_log_command(CLI::App& app, CommandContext& ctx) {
   auto opts = std::make_shared<LogCommandOptions>();
 
   CLI::App* dump = log->add_subcommand(
-      "dump", "Print every batch of segment files: offsets, count, size, position, timestamps, compression, CRC "
+      "dump", "print every batch of segment files: offsets, count, size, position, timestamps, compression, CRC "
               "status, leader epoch, producer id (and the records with --records)");
   dump->add_option("PATH", opts->paths, "Segment/index file, partition or data directory, or topic")
       ->required();
@@ -602,7 +602,7 @@ void register_log_command(CLI::App& app, CommandContext& ctx) {
   dump->callback([&ctx, opts] { ctx.run = [&ctx, opts] { return run_dump(ctx.global, *opts); }; });
 
   CLI::App* verify = log->add_subcommand(
-      "verify", "Check segment files batch by batch (length, magic, CRC, offsets) and their indexes; exit 1 at "
+      "verify", "check segment files batch by batch (length, magic, CRC, offsets) and their indexes; exit 1 at "
                 "the first bad batch, naming the file and byte position");
   verify->add_option("PATH", opts->paths, "Segment/index file, partition or data directory, or topic")
       ->required();

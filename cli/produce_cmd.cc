@@ -438,6 +438,12 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     failure = std::move(e);
     return false;
   };
+  // A bad input line: everything before it is still appended and flushed (exit 4 when that is anything).
+  bool input_failure = false;
+  auto fail_input = [&](Error e) {
+    input_failure = true;
+    return fail(std::move(e));
+  };
 
   auto wait_for_rate = [&]() -> bool {
     int64_t now_ns = monotonic_ns();
@@ -463,7 +469,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;  // blank line
       auto jr = parse_json_record(line, now);
       if (!jr.ok()) {
-        return fail(Error::invalid_argument((reader.name() == "-" ? std::string("stdin") : reader.name()) +
+        return fail_input(Error::invalid_argument((reader.name() == "-" ? std::string("stdin") : reader.name()) +
                                             ", line " + std::to_string(reader.line_number()) + ": " +
                                             jr.error().message));
       }
@@ -475,7 +481,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       } else if (jr->partition) {
         p = *jr->partition;
         if (p >= partitions) {
-          return fail(Error::not_found((reader.name() == "-" ? std::string("stdin") : reader.name()) + ", line " +
+          return fail_input(Error::not_found((reader.name() == "-" ? std::string("stdin") : reader.name()) + ", line " +
                                        std::to_string(reader.line_number()) + ": partition " + std::to_string(p) +
                                        " does not exist: topic '" + o.topic + "' has " +
                                        std::to_string(partitions) + " (create the topic with enough partitions "
@@ -589,7 +595,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   if (stop_requested()) interrupted = true;
 
   // ---- deliver and make durable what was read (also after a failure or an interrupt)
-  if (ok) {
+  if (ok || input_failure) {
     auto st = producer.append_all();
     if (!st.ok()) {
       ok = false;
@@ -607,7 +613,8 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   if (!ok) {
     if (n > 0 && flushed.ok()) {
       report_error(failure);
-      info(g, std::to_string(n) + " records before the error were written and flushed to '" + o.topic + "'");
+      info(g, std::to_string(n) + " record" + (n == 1 ? "" : "s") + " before the error were written and flushed to '" +
+                  o.topic + "'");
       return to_int(ExitCode::kPartial);
     }
     return report_error(failure);

@@ -2,7 +2,7 @@
 // UnifiedLog, minus replication).
 //
 // Directory: <data>/<topic>-<partition>/ holding <20-digit base offset>.log|.index|.timeindex per segment
-// (engine/file_names.h), a `.lock` file (advisory lock serialising appends across processes, also holding a
+// (engine/file_names.h, engine/segment.h), a `.lock` file (advisory lock serialising appends across processes, also holding a
 // small live-state stamp) and a `recovery-checkpoint` file (offset and file position up to which the log was
 // fsynced; recovery on open scans only what follows it).
 //
@@ -14,6 +14,50 @@
 // (stat + stamp check, then scan), so offsets are never reused or skipped. Readers never see a torn batch: a
 // batch is visible only once its length and CRC check out. refresh() picks up others' appends for readers.
 // Thread-safety: a Log is thread-safe (an internal mutex); appends are serialised.
+//
+// Partition state files (all integers big-endian; CRC-32C as in engine/crc32c.h):
+//
+//   recovery-checkpoint (42 bytes, written atomically: tmp + fsync + rename + dir fsync, after the segments
+//   it covers were fsynced; a file that fails any check is ignored and every segment is scanned):
+//     offset  width  field
+//     0       4      magic                  "SCCK" (0x5343434b)
+//     4       2      version                1
+//     6       8      segment base offset    the segment `position` refers to (older segments are durable whole)
+//     14      8      position               bytes of that segment known durable and valid
+//     22      8      next offset            the log end offset at that position
+//     30      4      offset index entries   entries of that segment's .index that are durable
+//     34      4      time index entries     entries of its .timeindex that are durable
+//     38      4      crc                    CRC-32C of bytes [0, 38)
+//
+//   log-start-offset (18 bytes, written atomically whenever the log start offset moves):
+//     0  4  magic "SCLS" (0x53434c53) | 4  2  version 1 | 6  8  log start offset | 14  4  CRC-32C of [0, 14)
+//
+//   .lock (the flock target; its first 88 bytes are the stamp, rewritten in place by whoever holds the lock
+//   after every change, never fsynced: a hint for other processes, checked by its CRC, ignored when torn):
+//     offset  width  field
+//     0       4      magic                  "SCST" (0x53435354)
+//     4       2      version                1
+//     6       2      reserved               0
+//     8       8      generation             bumped by every change other than an append (roll, truncate,
+//                                           delete-records, retention, compaction): a different value means
+//                                           "re-read the directory"
+//     16      8      log start offset
+//     24      8      active segment base offset
+//     32      8      active segment size    bytes of complete, valid batches
+//     40      8      log end offset         (the active segment's next offset)
+//     48      8      active max timestamp   largest batch maxTimestamp in the active segment
+//     56      8      offset of max timestamp
+//     64      8      first batch timestamp  of the active segment (segment.ms roll)
+//     72      4      latest leader epoch
+//     76      4      offset index entries   of the active segment
+//     80      4      time index entries     of the active segment
+//     84      4      crc                    CRC-32C of bytes [0, 84)
+//   Catching up under the lock: same generation, base and log start -> adopt the stamp's tail (load the new
+//   index entries) and validate whatever the file holds beyond it (a batch whose writer died before stamping
+//   is kept if complete, a torn one is cut off); otherwise re-list the directory and reload the active segment.
+//
+// Lifetime: close() flushes what this process appended (so the next open scans nothing) and releases the files;
+// the destructor calls close(). Without close() (a crash), the next open recovers from the last checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +84,9 @@ struct LogOptions {
   bool cross_process_lock = true;  // take the .lock file on append (off only for single-owner tests)
 };
 
-// What open() found and repaired.
+// What open() found and repaired. Indexes of old segments are checked lazily when first used, so
+// rebuilt_indexes (and detail) can grow after open(); dropped_bytes also counts torn tails left by dead writers
+// that this Log cut off later, under the partition lock.
 struct RecoveryReport {
   int segments = 0;             // segments loaded
   uint64_t scanned_bytes = 0;   // bytes validated after the recovery checkpoint
@@ -84,15 +130,25 @@ class Log {
 
   // Builds batches from records (split so none exceeds max.message.bytes) and appends them.
   // Records with kNoTimestamp get the clock's time. Offsets are consecutive from the returned base.
+  // A record that alone makes a batch larger than max.message.bytes: kRecordTooLarge naming both sizes.
+  // compression.type other than "producer" overrides options.compression; LogAppendTime topics stamp the
+  // clock's time. One call = one lock + one write (per segment, when it rolls); on error nothing is appended.
   Result<AppendResult> append(std::span<const Record> records, const BatchBuildOptions& options);
   // Appends client-built batches (one produce request's record set) after validating each (size, magic, CRC,
   // offset deltas, max.message.bytes). Base offsets and leader epoch are rewritten; bytes otherwise stored as
-  // sent. Either all batches are appended or none.
+  // sent. Either all batches are appended or none. Each batch must hold >= 1 record with lastOffsetDelta ==
+  // recordCount - 1 (kInvalidArgument otherwise), as Kafka requires of produced batches. LogAppendTime topics:
+  // attribute bit 3 is set, maxTimestamp = clock time and the CRC recomputed.
   Result<AppendResult> append_batches(ByteSpan batches, LeaderEpoch leader_epoch = kNoLeaderEpoch);
 
   // Reads whole batches starting with the one containing `from`, up to max_bytes (at least one batch even if
   // larger, when min_one_batch), never past `max_offset` (exclusive; default: the high watermark).
   // kOffsetOutOfRange when from < log start offset or from > log end offset. from == end: empty result.
+  // Details: only batches whose last offset is below max_offset are returned; the read continues into later
+  // segments while max_bytes allows; every returned batch was CRC-checked (kCorruption naming the file and
+  // byte position when the first batch to return is bad; after good batches the read stops short of it).
+  // When `from` falls in a compaction gap, the read starts at the next batch. Sees other processes' appends
+  // only after refresh() (or this Log's own append()).
   Result<ReadResult> read(Offset from, size_t max_bytes, bool min_one_batch = true);
   Result<ReadResult> read_up_to(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch = true);
 
@@ -103,27 +159,43 @@ class Log {
   Offset log_end_offset() const;
   Offset high_watermark() const;
   // Moves the high watermark (cluster layer). Single node: follows the log end offset by itself.
+  // Clamped to [log start, log end]; kept in memory only (the cluster layer persists its own).
   void set_high_watermark(Offset hw);
   // Leader epoch of the last batch (kNoLeaderEpoch when empty).
   LeaderEpoch latest_epoch() const;
 
   // Removes everything at and after `offset` (replication). Example: batches [10..10][11..30][31..100];
   // truncate_to(31) leaves [10..10][11..30]. REQUIRES offset on a batch boundary (kInvalidArgument otherwise).
+  // offset >= log end offset: nothing to do. offset below the log start offset (or the first segment): the
+  // log is emptied and restarts at `offset` (Kafka's truncateFullyAndStartAt). The cut is fsynced.
   Status truncate_to(Offset offset);
   // Moves the log start offset forward to `offset` (DeleteRecords); whole segments below it are deleted.
   Status delete_records_before(Offset offset);
   // Deletes segments past retention.ms / retention.bytes (never the active one). Returns segments removed.
+  // By time: a segment expires when clock now - its largest record timestamp > retention.ms (segments without
+  // timestamps never do). By size: oldest first while the partition minus that segment is still >=
+  // retention.bytes. Only segments wholly below the high watermark; nothing for cleanup.policy=compact.
   Result<int> apply_retention();
   // Compacts closed segments (cleanup.policy=compact): latest record per key survives; tombstones older than
   // delete.retention.ms are dropped. Returns bytes reclaimed.
+  // Keys are compared over the whole log, active segment included; null-key records and control batches are
+  // kept; a tombstone's age is now - its record timestamp; segments newer than min.compaction.lag.ms are left
+  // alone. Surviving records keep their offsets and timestamps (uncompressed batches keep their bytes and
+  // lastOffsetDelta; compressed ones are re-encoded per run of consecutive offsets). Each segment is rewritten
+  // to <base>.log.cleaned, fsynced, renamed to .swap (the commit point) and then over the original; open()
+  // rolls back .cleaned files and finishes .swap ones. Returns 0 for cleanup.policy=delete.
   Result<uint64_t> compact();
 
-  // fsyncs unflushed data and advances the recovery checkpoint.
+  // fsyncs unflushed data and advances the recovery checkpoint. A no-op when this Log appended nothing since
+  // its last flush.
   Status flush();
-  // Picks up batches and segments appended/deleted by other processes since the last look.
+  // Picks up batches and segments appended/deleted by other processes since the last look (lock-free: reads
+  // the stamp and stats the active segment; re-lists the directory only after a roll, truncation, retention or
+  // compaction elsewhere). A batch another process is still writing stays invisible until complete.
   Status refresh();
   Status close();
 
+  // Loads every segment's metadata (lazily loaded ones included): an introspection call, not a hot path.
   std::vector<SegmentInfo> segments() const;
   uint64_t size_bytes() const;
   const RecoveryReport& recovery_report() const;

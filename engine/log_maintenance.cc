@@ -85,13 +85,14 @@ Result<std::vector<Bytes>> rebuild_compressed(const RecordBatchHeader& h, const 
 
 Status Log::Impl::truncate_to_locked(Offset offset) {
   if (offset >= log_end_offset()) return ok_status();
-  if (offset < log_start || offset.value <= segments.begin()->first) {
-    // Nothing stays: Kafka's truncateFullyAndStartAt. Segments go last first, so a crash leaves a prefix.
-    while (!segments.empty()) STREAMCTL_TRY(delete_segment_locked(segments.rbegin()->first));
+  if (offset.value < segments.begin()->first) {
+    // Nothing stays: Kafka's truncateFullyAndStartAt. The new empty segment comes first, then the old ones go
+    // last first, so a crash at any point leaves a readable log.
     auto seg = new_segment(offset);
     STREAMCTL_TRY(seg->create());
     segments[offset.value] = std::move(seg);
     STREAMCTL_TRY(fs->sync_dir(dir));
+    while (segments.rbegin()->first > offset.value) STREAMCTL_TRY(delete_segment_locked(segments.rbegin()->first));
     log_start = offset;
     STREAMCTL_TRY(write_log_start_offset());
   } else {
@@ -109,8 +110,12 @@ Status Log::Impl::truncate_to_locked(Offset offset) {
     STREAMCTL_TRY(seg->sync());
     last_use.erase(it->first);
     if (log_start > log_end_offset()) {
+      // Truncated below the log start: what is left was deleted already, the log restarts at its end.
       log_start = log_end_offset();
       STREAMCTL_TRY(write_log_start_offset());
+      while (segments.size() > 1 && std::next(segments.begin())->first <= log_start.value) {
+        STREAMCTL_TRY(delete_segment_locked(segments.begin()->first));
+      }
     }
   }
   active_created_ms.reset();

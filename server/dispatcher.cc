@@ -75,7 +75,7 @@ void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn don
   if (!p::is_advertised(key, version)) {
     metrics.unsupported_requests.fetch_add(1, std::memory_order_relaxed);
     metrics.count_error(key);
-    done(encode_reply(key, version, correlation_id, handlers::make_error_response(*decoded, p::ErrorCode::kUnsupportedVersion)));
+    done(encode_reply(key, version, correlation_id, handlers::make_error_response(*decoded, version, p::ErrorCode::kUnsupportedVersion)));
     return;
   }
 

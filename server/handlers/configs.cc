@@ -81,7 +81,7 @@ void describe_topic_configs(BrokerServices& s, const protocol::DescribeConfigsRe
     e.name = def.name;
     e.value = overridden ? it->second : def.default_value;
     e.read_only = false;
-    e.is_default = !overridden;
+    e.is_default = version == 0 && !overridden;  // v0 only
     e.config_source = overridden ? kSourceDynamicTopic : kSourceDefault;
     e.is_sensitive = false;
     if (version >= 1 && req.include_synonyms) {

@@ -20,7 +20,7 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 
-p::ResponseBody make_error_response(const p::RequestBody& request, ErrorCode error) {
+p::ResponseBody make_error_response(const p::RequestBody& request, int16_t version, ErrorCode error) {
   const int16_t e = to_int16(error);
   return std::visit(
       Overloaded{
@@ -122,9 +122,11 @@ p::ResponseBody make_error_response(const p::RequestBody& request, ErrorCode err
           },
           [&](const p::FindCoordinatorRequest& r) -> p::ResponseBody {
             p::FindCoordinatorResponse out;
-            out.error_code = e;
-            out.node_id = -1;
-            out.port = -1;
+            if (version < 4) {  // v4+ answers per key only
+              out.error_code = e;
+              out.node_id = -1;
+              out.port = -1;
+            }
             for (const auto& k : r.coordinator_keys) {
               p::FindCoordinatorResponse::Coordinator c;
               c.key = k;

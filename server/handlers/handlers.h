@@ -78,7 +78,7 @@ protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
 
 // A response to `req` carrying `error` everywhere a per-item or top-level error code fits (Kafka's
 // AbstractRequest.getErrorResponse): used for versions we can decode but do not advertise.
-protocol::ResponseBody make_error_response(const protocol::RequestBody& req, protocol::ErrorCode error);
+protocol::ResponseBody make_error_response(const protocol::RequestBody& req, int16_t version, protocol::ErrorCode error);
 
 // True if any error code in the response is not NONE (for the per-API error counters).
 bool response_has_error(const protocol::ResponseBody& resp);

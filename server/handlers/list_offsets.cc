@@ -91,7 +91,7 @@ ListOffsetsResponse handle_list_offsets(RequestContext& ctx, const ListOffsetsRe
       } else {
         pr.offset = offset;
         pr.timestamp = timestamp;
-        if (offset >= 0) pr.leader_epoch = 0;
+        if (offset >= 0 && version >= 4) pr.leader_epoch = 0;  // the field exists from v4
       }
       tr.partitions.push_back(std::move(pr));
     }

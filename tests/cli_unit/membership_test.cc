@@ -6,28 +6,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdlib>
 #include <set>
-#include <thread>
 
 #include <doctest/doctest.h>
+
+#include "tests/support/temp_dir.h"
 
 using streamctl::cli::GroupMembership;
 using streamctl::cli::RebalanceResult;
 using streamctl::engine::TopicPartition;
+using streamctl::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/streamctl-membership-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { (void)streamctl::engine::remove_all(*streamctl::engine::posix_file_system(), path); }
-};
 
 std::vector<TopicPartition> partitions(const std::string& topic, int n) {
   std::vector<TopicPartition> out;
@@ -37,7 +27,7 @@ std::vector<TopicPartition> partitions(const std::string& topic, int n) {
 
 std::unique_ptr<GroupMembership> join(const TempDir& dir, const std::string& group = "g") {
   auto m = GroupMembership::join(streamctl::engine::posix_file_system(), streamctl::engine::system_clock(),
-                                 dir.path, group, "test");
+                                 dir.path(), group, "test");
   REQUIRE_MESSAGE(m.ok(), m.error().to_string());
   return std::move(m).value();
 }
@@ -177,7 +167,7 @@ TEST_CASE("InspectGroupShowsLiveMembersAndOwners") {
   auto a = join(dir, "ops/nightly");
   auto b = join(dir, "ops/nightly");
   settle({a.get(), b.get()}, partitions("logs", 4));
-  auto activity = streamctl::cli::inspect_group(*streamctl::engine::posix_file_system(), dir.path, "ops/nightly");
+  auto activity = streamctl::cli::inspect_group(*streamctl::engine::posix_file_system(), dir.path(), "ops/nightly");
   REQUIRE(activity.ok());
   CHECK(activity->members.size() == 2);
   for (const auto& m : activity->members) {
@@ -189,12 +179,12 @@ TEST_CASE("InspectGroupShowsLiveMembersAndOwners") {
     CHECK((owner == a->member_id() || owner == b->member_id()));
     CHECK((owner == a->member_id() ? a->owns(tp) : b->owns(tp)));
   }
-  auto groups = streamctl::cli::groups_with_members(*streamctl::engine::posix_file_system(), dir.path);
+  auto groups = streamctl::cli::groups_with_members(*streamctl::engine::posix_file_system(), dir.path());
   REQUIRE(groups.ok());
   CHECK(*groups == std::vector<std::string>{"ops/nightly"});
 
   // Inspecting an unknown group is not an error.
-  auto none = streamctl::cli::inspect_group(*streamctl::engine::posix_file_system(), dir.path, "nope");
+  auto none = streamctl::cli::inspect_group(*streamctl::engine::posix_file_system(), dir.path(), "nope");
   REQUIRE(none.ok());
   CHECK(none->members.empty());
 }
@@ -204,12 +194,12 @@ TEST_CASE("MembersDirectoryCannotBeRemovedWhileAMemberIsAlive") {
   auto& fs = *streamctl::engine::posix_file_system();
   auto a = join(dir);
   settle({a.get()}, partitions("logs", 2));
-  auto busy = streamctl::cli::remove_group_members_dir(fs, dir.path, "g");
+  auto busy = streamctl::cli::remove_group_members_dir(fs, dir.path(), "g");
   REQUIRE(!busy.ok());
   CHECK(busy.error().code == streamctl::engine::ErrorCode::kBusy);
   REQUIRE(a->leave().ok());
-  CHECK(streamctl::cli::remove_group_members_dir(fs, dir.path, "g").ok());
-  CHECK(!fs.exists(streamctl::cli::group_members_dir(dir.path, "g")).value());
+  CHECK(streamctl::cli::remove_group_members_dir(fs, dir.path(), "g").ok());
+  CHECK(!fs.exists(streamctl::cli::group_members_dir(dir.path(), "g")).value());
 }
 
 TEST_CASE("KilledMemberPartitionsAreTakenOver") {
@@ -222,7 +212,7 @@ TEST_CASE("KilledMemberPartitionsAreTakenOver") {
   if (child == 0) {
     // The child claims everything, tells the parent, then waits to be killed.
     auto m = GroupMembership::join(streamctl::engine::posix_file_system(), streamctl::engine::system_clock(),
-                                   dir.path, "g", "child");
+                                   dir.path(), "g", "child");
     if (!m.ok() || !m.value()->rebalance(subscribed).ok()) ::_exit(1);
     char c = 'x';
     if (::write(ready[1], &c, 1) != 1) ::_exit(1);

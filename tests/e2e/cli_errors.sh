@@ -49,7 +49,7 @@ seq 1 200000 | sc produce big 2>/dev/null
 sc consume big | head -n 1 >/dev/null
 expect_eq "SIGPIPE (| head) ends consume with exit 0" "0" "${PIPESTATUS[0]}"
 mkfifo "$work/fifo"
-sc produce interrupted <"$work/fifo" 2>"$work/int.err" &
+"$STREAMCTL" produce interrupted <"$work/fifo" 2>"$work/int.err" &
 pid=$!
 bg_pids+=("$pid")
 exec 7>"$work/fifo"

@@ -7,7 +7,7 @@ source "$(dirname "$0")/cli_helpers.bash"
 sc topic create live -p 2 -c segment.bytes=4096 -q
 lines() { wc -l <"$1" | tr -d ' '; }
 
-sc consume live -f --format '%p %s\n' >"$work/followed" 2>"$work/follow.err" &
+"$STREAMCTL" consume live -f --format '%p %s\n' >"$work/followed" 2>"$work/follow.err" &
 follower=$!
 bg_pids+=("$follower")
 sleep 0.3
@@ -25,7 +25,10 @@ before=$(ticks); sleep 2; after=$(ticks)
 check "no busy loop while idle ($((after - before)) ticks in 2 s)" test $((after - before)) -le 5
 
 # Many records into small segments: the log rolls while we follow.
-seq -f 'second-%g with some padding to fill segments quickly.................' 1 400 | sc produce live -p 1 2>/dev/null
+for chunk in $(seq 0 9); do
+  seq -f 'second-%g with some padding to fill segments quickly.................' $((chunk * 40 + 1)) $((chunk * 40 + 40)) |
+    sc produce live -p 1 2>/dev/null
+done
 check "records after segment rolls show up" wait_for 5 test "$(lines "$work/followed")" -ge 420
 check "partition 1 rolled segments" test "$(sc topic describe live --json | jq '.partition_info[1].segments')" -gt 1
 
@@ -47,7 +50,7 @@ check "SIGINT stops follow with exit 0 (exit $rc)" test "$rc" -eq 0
 check "no error printed" test ! -s "$work/follow.err"
 
 # A follow that started at the end and was stopped before any record: exit 5 (nothing consumed).
-sc consume live -f -o end >/dev/null 2>&1 &
+"$STREAMCTL" consume live -f -o end >/dev/null 2>&1 &
 f2=$!
 bg_pids+=("$f2")
 sleep 0.3

@@ -44,6 +44,17 @@ stderr_has() {
     fail "$1: stderr lacks '$2'"; sed 's/^/  stderr: /' "$work/err" | head -5
   fi
 }
+# json_check NAME FILTER FILE: jq -e FILTER over FILE (one JSON document) is true
+json_check() {
+  if jq -e "$2" "$3" >/dev/null 2>&1; then pass "$1"; else fail "$1"; head -c 600 "$3" | sed 's/^/  json: /'; fi
+}
+# record_check NAME SELECT COND FILE: in a JSON-lines FILE, exactly one record matches SELECT and it
+# satisfies COND
+record_check() {
+  if jq -e -s "[.[] | select($2)] | length == 1 and (.[0] | $3)" "$4" >/dev/null 2>&1; then pass "$1"; else
+    fail "$1"; jq -c "select($2)" "$4" 2>&1 | head -3 | sed 's/^/  record: /'
+  fi
+}
 # wait_for SECONDS COMMAND...: polls until the command succeeds
 wait_for() {
   local deadline=$((SECONDS + $1)); shift

@@ -17,13 +17,13 @@ JSON
 expect_exit "produce --json" 0 sc produce src --json "$work/in.jsonl"
 sc consume src --json >"$work/src.jsonl"
 expect_eq "seven records (blank line skipped)" "7" "$(wc -l <"$work/src.jsonl" | tr -d ' ')"
-check "null vs empty kept" jq -e 'select(.timestamp==1714564800001) | .key == null and .value == ""' "$work/src.jsonl"
-check "empty key and null value kept" jq -e 'select(.timestamp==1714564800002) | .key == "" and .value == null' "$work/src.jsonl"
-check "binary comes back as base64" jq -e 'select(.timestamp==1714564800003) | .key_b64 == "/wD+" and .value_b64 == "AAECA/8=" and (has("value") | not)' "$work/src.jsonl"
-check "headers keep order, nulls and binary" jq -e 'select(.timestamp==1714564800004) | .headers == [{"key":"a","value":"1"},{"key":"n","value":null},{"key":"b","value_b64":"gA=="}]' "$work/src.jsonl"
-check "unicode, quotes and control characters round-trip" jq -e 'select(.timestamp==1714564800005) | .value == "café € 😀 \"quoted\" back\\slash tab\t nul\u0000 ctl\u0001"' "$work/src.jsonl"
-check "a JSON object value is stored as its text" jq -e 'select(.timestamp==1714564800006) | .value == "{\"nested\":[1,2,{\"x\":null}]}"' "$work/src.jsonl"
-check "partitions kept" jq -e 'select(.key=="k1") | .partition == 0 and .offset == 0' "$work/src.jsonl"
+record_check "null vs empty kept" '.timestamp==1714564800001' '.key == null and .value == ""' "$work/src.jsonl"
+record_check "empty key and null value kept" '.timestamp==1714564800002' '.key == "" and .value == null' "$work/src.jsonl"
+record_check "binary comes back as base64" '.timestamp==1714564800003' '.key_b64 == "/wD+" and .value_b64 == "AAECA/8=" and (has("value") | not)' "$work/src.jsonl"
+record_check "headers keep order, nulls and binary" '.timestamp==1714564800004' '.headers == [{"key":"a","value":"1"},{"key":"n","value":null},{"key":"b","value_b64":"gA=="}]' "$work/src.jsonl"
+record_check "unicode, quotes and control characters round-trip" '.timestamp==1714564800005' '.value == "café € 😀 \"quoted\" back\\slash tab\t nul\u0000 ctl\u0001"' "$work/src.jsonl"
+record_check "a JSON object value is stored as its text" '.timestamp==1714564800006' '.value == "{\"nested\":[1,2,{\"x\":null}]}"' "$work/src.jsonl"
+record_check "partitions kept" '.key=="k1"' '.partition == 0 and .offset == 0' "$work/src.jsonl"
 
 # ---- copy and compare byte for byte (except the topic name)
 sc topic create dst -p 3 -q
@@ -36,7 +36,7 @@ expect_eq "per-partition order and offsets kept" "$(sc consume src --format '%p 
 # ---- copying into a topic with fewer partitions fails clearly and keeps what it wrote
 sc topic create narrow -p 1 -q
 expect_exit "record naming a missing partition" 4 sc produce narrow --json "$work/src.jsonl"
-stderr_has "names the line and the partition" "line 2: partition 1 does not exist"
+stderr_has "names the line and the partition" "line 4: partition 1 does not exist"
 expect_exit "--partition overrides the JSON partition" 0 sc produce narrow --json --partition 0 "$work/src.jsonl"
 
 # ---- bad JSON lines

@@ -13,7 +13,7 @@ expect_exit "create orders" 0 sc topic create orders --partitions 3 --config ret
 stderr_has "create says so on stderr" "created topic 'orders' with 3 partitions"
 expect_eq "create prints nothing on stdout" "" "$(cat "$work/out")"
 expect_exit "create json" 0 sc --json topic create events -p 2 -c cleanup.policy=compact -c segment.bytes=1048576
-check "create --json reports the topic" jq -e '.name == "events" and .partitions == 2 and .created == true and .configs["cleanup.policy"] == "compact"' "$work/out"
+json_check "create --json reports the topic" '.name == "events" and .partitions == 2 and .created == true and .configs["cleanup.policy"] == "compact"' "$work/out"
 expect_exit "create an existing topic fails" 1 sc topic create orders
 stderr_has "create existing: message" "already exists"
 stderr_has "create existing: hint" "--if-not-exists"
@@ -36,8 +36,8 @@ check "describe shows partition 0 empty" grep -Eq '^0 +0 +0 +0 ' "$work/out"
 check "describe marks the override" grep -Eq '^retention.ms +3600000 +override \(default 604800000\)' "$work/out"
 check "describe marks defaults" grep -Eq '^segment.bytes +1073741824 +default' "$work/out"
 expect_exit "describe --json" 0 sc topic describe orders --json
-check "describe --json: offsets, sizes, segments" jq -e '.partitions == 3 and .partition_info[1].log_end_offset == 100 and .partition_info[1].size_bytes > 0 and .partition_info[1].segments >= 1 and .partition_info[0].log_end_offset == 0' "$work/out"
-check "describe --json: configs with defaults flagged" jq -e '(.configs[] | select(.name=="retention.ms") | .default == false and .value == "3600000") and (.configs[] | select(.name=="segment.bytes") | .default == true)' "$work/out"
+json_check "describe --json: offsets, sizes, segments" '.partitions == 3 and .partition_info[1].log_end_offset == 100 and .partition_info[1].size_bytes > 0 and .partition_info[1].segments >= 1 and .partition_info[0].log_end_offset == 0' "$work/out"
+json_check "describe --json: configs with defaults flagged" '(.configs[] | select(.name=="retention.ms") | .default == false and .value == "3600000") and (.configs[] | select(.name=="segment.bytes") | .default == true)' "$work/out"
 expect_exit "describe a missing topic" 3 sc topic describe nope
 stderr_has "describe missing: message" "streamctl: error:"
 stderr_has "describe missing: hint" "hint: list topics with: streamctl topic list"
@@ -74,7 +74,7 @@ expect_exit "delete a missing topic" 3 sc topic delete a1
 stderr_has "delete missing: hint" "--if-exists"
 expect_exit "delete --if-exists" 0 sc topic delete a1 --if-exists
 expect_exit "delete --json" 0 sc --json topic delete events nope --if-exists
-check "delete --json lists deleted and missing" jq -e '.deleted == ["events"] and .missing == ["nope"]' "$work/out"
+json_check "delete --json lists deleted and missing" '.deleted == ["events"] and .missing == ["nope"]' "$work/out"
 
 # ---- usage
 expect_exit "topic without a subcommand" 2 sc topic

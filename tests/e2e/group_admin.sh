@@ -122,7 +122,7 @@ sc group nosuchsub >/dev/null 2>&1
 check "an unknown group subcommand is a usage error (exit 2)" test $? -eq 2
 
 # ---- live members: describe shows them; reset and delete are refused
-sc consume t --group g -f >/dev/null 2>&1 &
+"$STREAMCTL" consume t --group g -f >/dev/null 2>&1 &
 mpid=$!
 bg_pids+=("$mpid")
 check "a following member makes the group Stable" \

@@ -36,6 +36,10 @@ group_json() { sc group describe "$1" --json 2>/dev/null; }
 balanced() {
   group_json "$1" | jq -e '(.members | length) == 3 and ([.members[].partitions | length] == [2,2,2])' >/dev/null
 }
+# taken_over GROUP: 2 live members owning all 6 partitions between them
+taken_over() {
+  group_json "$1" | jq -e '(.members | length) == 2 and ([.members[].partitions | length] | add) == 6' >/dev/null
+}
 # drained GROUP: the producer finished and the group has committed everything
 drained() { group_json "$1" | jq -e '.total_lag == 0 and ([.partitions[].committed_offset] | all(. != null))' >/dev/null; }
 
@@ -49,7 +53,7 @@ run_scenario() {
     fail "$name: initial produce"
   local pids=()
   for m in 1 2 3; do
-    sc consume "$topic" --group "$group" -f --commit-interval 200ms --format '%p %o %s\n' \
+    "$STREAMCTL" consume "$topic" --group "$group" -f --commit-interval 200ms --format '%p %o %s\n' \
       >"$dir/out.$m" 2>"$dir/err.$m" &
     pids+=($!)
     bg_pids+=($!)
@@ -73,10 +77,10 @@ run_scenario() {
   kill "-$signal" "$victim"
   wait "$victim" 2>/dev/null
   check "$name: the stopped member owned partitions before it stopped ($victim_owned)" test -n "$victim_owned"
+  check "$name: its partitions are taken over within 5 s" wait_for 5 taken_over "$group"
   wait "$producer"
   check "$name: the survivors take over and drain the topic" wait_for 60 drained "$group"
-  check "$name: 2 members remain, sharing all 6 partitions" \
-    bash -c "\"$STREAMCTL\" group describe $group --json | jq -e '(.members | length) == 2 and ([.members[].partitions | length] | add) == 6' >/dev/null"
+  check "$name: 2 members remain, sharing all 6 partitions" taken_over "$group"
   kill -TERM "${pids[0]}" "${pids[2]}"
   wait "${pids[0]}" "${pids[2]}" 2>/dev/null
 

@@ -74,16 +74,17 @@ check "three -n runs together read all 165 records" test "$(wc -l <"$work/n_all"
 check "three -n runs: no record twice" test "$(sort "$work/n_all" | uniq -d | wc -l)" -eq 0
 
 # ---- SIGTERM while following: what was written is committed, the next run continues without overlap
-sc consume logs --group follower -f --commit-interval 100ms >"$work/f1" 2>"$work/ferr1" &
+"$STREAMCTL" consume logs --group follower -f --commit-interval 100ms >"$work/f1" 2>"$work/ferr1" &
 fpid=$!
 bg_pids+=("$fpid")
-check "follower catches up with the 165 existing records" wait_for 20 bash -c "test \$(wc -l <'$work/f1') -ge 165"
+check "follower catches up with the 165 existing records" wait_for 20 bash -c "test -f '$work/f1' && test \$(wc -l <'$work/f1') -ge 165"
 (for i in $(seq 1 30); do echo "live-$i"; sleep 0.02; done) | sc produce logs
 sleep 0.3
 kill -TERM "$fpid"
 wait "$fpid"
 rc=$?
 check "SIGTERM stops the follower cleanly (exit 0: records were written)" test "$rc" -eq 0
+if ((rc != 0)); then echo "  exit status $rc; stderr:"; sed 's/^/  /' "$work/ferr1"; fi
 for i in $(seq 31 60); do echo "live-$i"; done | sc produce logs
 sc consume logs --group follower >"$work/f2" 2>/dev/null
 cat "$work/f1" "$work/f2" >"$work/f_all"
@@ -105,7 +106,7 @@ check "second state-file run reads only the new record" test "$(cat "$work/s2")"
 sc consume logs --state-file "$state" >"$work/s3" 2>/dev/null
 check "third state-file run: nothing new, exit 5" test $? -eq 5
 
-sc consume logs --state-file "$state" -f >/dev/null 2>&1 &
+"$STREAMCTL" consume logs --state-file "$state" -f >/dev/null 2>&1 &
 spid=$!
 bg_pids+=("$spid")
 wait_for 10 test -e "$state.lock"

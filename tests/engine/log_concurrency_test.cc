@@ -76,7 +76,7 @@ TEST_CASE("SeveralProcessesAppendingAtOnceGetEveryRecordInExactlyOnceWithDenseOf
         int n = std::min(kRecords - seq, 1 + (round++ + w) % 4);
         std::vector<Record> records;
         for (int k = 0; k < n; ++k) {
-          records.push_back(make_record(std::nullopt, "p" + std::to_string(w) + "-" + std::to_string(seq++)));
+          records.push_back(make_record(std::nullopt, tag(tag("p", w, "-"), seq++)));
         }
         auto r = log->append(records, BatchBuildOptions{});
         if (!r.ok() || r->record_count != n) return 3;
@@ -118,7 +118,7 @@ TEST_CASE("AReaderProcessFollowingWithRefreshSeesEveryBatchOnceAndNeverATornOne"
     for (int i = 0; i < kRecords; i += 3) {
       std::vector<Record> records;
       for (int k = i; k < std::min(kRecords, i + 3); ++k) {
-        records.push_back(make_record(std::nullopt, "p0-" + std::to_string(k) + std::string(size_t(k % 50), '#')));
+        records.push_back(make_record(std::nullopt, tag("p0-", k, std::string(size_t(k % 50), '#'))));
       }
       if (!log->append(records, BatchBuildOptions{}).ok()) return 3;
     }

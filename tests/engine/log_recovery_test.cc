@@ -413,6 +413,8 @@ TEST_CASE("ARollThatFailsLeavesNoHalfCreatedSegment") {
 }
 
 TEST_CASE("NoFlushedRecordIsLostWhenEveryOperationMayFailAndTheMachineCrashes") {
+  int failed_appends = 0;
+  int failed_flushes = 0;
   // For each N: the Nth mutating file operation fails (EIO), the workload carries on until the end, then power
   // is lost. Every record whose append and a later flush both succeeded must survive, in order, with its
   // offset; nothing may appear that was not appended.
@@ -433,8 +435,18 @@ TEST_CASE("NoFlushedRecordIsLostWhenEveryOperationMayFailAndTheMachineCrashes") 
       for (int i = 0; i < 25; ++i) {
         attempted.push_back(tag("d", i, "0"));
         auto r = log->append(make_records(1, tag("d", i)), BatchBuildOptions{});
-        if (r.ok()) appended.emplace_back(r->base_offset.value, attempted.back());
-        if (i % 4 == 3 && log->flush().ok()) durable = appended;
+        if (r.ok()) {
+          appended.emplace_back(r->base_offset.value, attempted.back());
+        } else {
+          ++failed_appends;
+        }
+        if (i % 4 == 3) {
+          if (log->flush().ok()) {
+            durable = appended;
+          } else {
+            ++failed_flushes;
+          }
+        }
       }
       fs.set_active(false);
     }
@@ -458,6 +470,8 @@ TEST_CASE("NoFlushedRecordIsLostWhenEveryOperationMayFailAndTheMachineCrashes") 
     }
     CHECK(log->log_end_offset() == Offset(int64_t(all.size())));
   }
+  CHECK(failed_appends > 0);
+  CHECK(failed_flushes > 0);
 }
 
 TEST_CASE("UnflushedRollsVanishInAPowerLossAndTheLogStillOpens") {

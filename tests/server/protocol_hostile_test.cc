@@ -19,18 +19,38 @@ namespace {
 thread_local bool g_track_allocations = false;
 thread_local size_t g_largest_allocation = 0;
 
+void* tracked_malloc(size_t n) {
+  if (g_track_allocations && n > g_largest_allocation) g_largest_allocation = n;
+  return std::malloc(n == 0 ? 1 : n);
+}
+
 }  // namespace
 
-// noinline: GCC would otherwise inline free() into std::allocator code and warn that it does not
-// match the (builtin) operator new it assumes.
+// Every non-aligned form is replaced so that allocation and release always pair malloc with free
+// (ASan checks the pairing). noinline: GCC would otherwise inline free() into std::allocator code
+// and warn that it does not match the builtin operator new it assumes.
 [[gnu::noinline]] void* operator new(size_t n) {
-  if (g_track_allocations && n > g_largest_allocation) g_largest_allocation = n;
-  void* p = std::malloc(n == 0 ? 1 : n);
+  void* p = tracked_malloc(n);
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
+[[gnu::noinline]] void* operator new[](size_t n) {
+  void* p = tracked_malloc(n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+[[gnu::noinline]] void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return tracked_malloc(n);
+}
+[[gnu::noinline]] void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return tracked_malloc(n);
+}
 [[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace streamctl::server::protocol {
 namespace {
