@@ -1,6 +1,7 @@
 #include "cli/command.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,6 +155,11 @@ int stop_signal() { return g_stop_signal.load(std::memory_order_relaxed); }
 int stop_fd() { return g_stop_pipe[0]; }
 
 void request_stop(int signal_number) { on_stop_signal(signal_number); }
+
+void tune_allocator_for_streaming() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 std::string default_data_dir() {
   const char* env = std::getenv("STREAMCTL_DATA_DIR");

@@ -116,6 +116,13 @@ int stop_fd();
 // Asks to stop as if a signal arrived (tests, and commands that hit a fatal condition in a loop).
 void request_stop(int signal_number);
 
+// ---- process tuning
+
+// Keeps freed large buffers (1 MiB read and batch buffers) in the heap instead of returning them to the OS
+// and faulting them in again on the next read: raises glibc's mmap and trim thresholds. Streaming commands
+// (produce, consume) call it once at start.
+void tune_allocator_for_streaming();
+
 // ---- data directory
 
 // ${STREAMCTL_DATA_DIR:-${XDG_DATA_HOME:-~/.local/share}/streamctl}.

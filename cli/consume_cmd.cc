@@ -74,6 +74,7 @@ int run_consume(const ConsumeOptions& o, const GlobalOptions& g) {
   auto output = make_consume_output(o, g);
   if (!output.ok()) return report_error(output.error());
 
+  tune_allocator_for_streaming();
   auto lm = open_data_dir(g, /*create_if_missing=*/false);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {

@@ -150,10 +150,22 @@ Result<RecordFormatter> RecordFormatter::compile(std::string_view format, const 
     f.pieces_.push_back({kind, {}});
   }
   flush_literal();
+  f.value_then_literal_ = !options.color && f.pieces_.size() == 2 && f.pieces_[0].kind == Kind::kValue &&
+                          f.pieces_[1].kind == Kind::kLiteral;
   return f;
 }
 
 void RecordFormatter::append(const RecordView& r, std::string& out) const {
+  if (value_then_literal_) {
+    const std::string_view v = r.value ? *r.value : std::string_view(options_.null_text);
+    const std::string& lit = pieces_[1].literal;
+    const size_t old = out.size();
+    out.resize(old + v.size() + lit.size());
+    char* p = out.data() + old;
+    if (!v.empty()) std::memcpy(p, v.data(), v.size());
+    std::memcpy(p + v.size(), lit.data(), lit.size());
+    return;
+  }
   for (const Piece& piece : pieces_) {
     const char* color = nullptr;
     if (options_.color) {

@@ -71,6 +71,8 @@ class RecordFormatter {
   std::vector<Piece> pieces_;
   FormatOptions options_;
   bool uses_headers_ = false;
+  // The template is exactly "%s<literal>" (the default "%s\n"): a fast path without the piece loop.
+  bool value_then_literal_ = false;
 };
 
 // Appends a decimal integer (fast, no locale).

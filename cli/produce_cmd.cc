@@ -363,6 +363,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     }
   } closer{*inputs};
 
+  tune_allocator_for_streaming();
   // ---- topic
   auto valid = engine::LogManager::validate_topic_name(o.topic);
   if (!valid.ok()) return report_error(valid.error());

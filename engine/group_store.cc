@@ -36,8 +36,8 @@ constexpr size_t kMaxStringBytes = 32767;  // Kafka's int16 string length
 constexpr size_t kMinFileSize = 4 + 2 + 2 + 4 + 4;
 
 bool is_safe(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-';
 }
 
 uint64_t fnv1a64(const std::string& s) {
@@ -156,8 +156,9 @@ Result<std::map<TopicPartition, CommittedOffset>> decode(ByteSpan bytes, const s
   }
   if (!r.ok()) return corrupt(path, group, "an entry runs past the end of the file");
   if (!r.at_end()) {
-    return corrupt(path, group, std::to_string(r.remaining()) + " unexpected bytes after " +
-                                    std::to_string(count) + " entries");
+    return corrupt(
+        path, group,
+        std::to_string(r.remaining()) + " unexpected bytes after " + std::to_string(count) + " entries");
   }
   return out;
 }

@@ -41,7 +41,7 @@
 namespace streamctl::engine {
 
 struct CommittedOffset {
-  Offset offset;                 // next offset to consume
+  Offset offset;  // next offset to consume
   LeaderEpoch leader_epoch = kNoLeaderEpoch;
   std::string metadata;
   Timestamp commit_time = kNoTimestamp;  // kNoTimestamp (or any negative value): the store's clock at commit

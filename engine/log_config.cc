@@ -90,9 +90,9 @@ struct Entry {
 template <typename Field>
 Entry integer(std::string name, std::string default_value, std::string doc, int64_t min, int64_t max,
               std::string expected, Field LogConfig::*field, bool enforced = true) {
-  std::string valid = max == kInfinite || max == kIntMax ? "[" + std::to_string(min) + ",...]"
-                                                         : "[" + std::to_string(min) + ",...," +
-                                                               std::to_string(max) + "]";
+  std::string valid = max == kInfinite || max == kIntMax
+                          ? "[" + std::to_string(min) + ",...]"
+                          : "[" + std::to_string(min) + ",...," + std::to_string(max) + "]";
   Apply apply = [name, min, max, expected, field](const std::string& value, LogConfig& config) -> Status {
     int64_t v;
     if (!parse_int64(value, &v) || v < min || v > max) return bad_value(name, value, expected);
@@ -139,29 +139,29 @@ std::vector<Entry> build_entries() {
   std::vector<Entry> e;
   const std::string ms = "an integer number of milliseconds";
 
-  e.push_back(custom(
-      "cleanup.policy", "delete",
-      "delete: drop old segments by retention.ms/retention.bytes; compact: keep the latest record per key; "
-      "both may be given as compact,delete",
-      "[compact, delete]", true, [](const std::string& value, LogConfig& c) -> Status {
-        bool compact = false;
-        bool del = false;
-        auto entries = split_list(value);
-        for (const auto& p : entries) {
-          std::string v = lower(p);
-          if (v == "compact") {
-            compact = true;
-          } else if (v == "delete") {
-            del = true;
-          } else {
-            return bad_value("cleanup.policy", value, "delete, compact or compact,delete");
-          }
-        }
-        if (entries.empty()) return bad_value("cleanup.policy", value, "delete, compact or compact,delete");
-        c.cleanup_policy = compact && del ? CleanupPolicy::kCompactDelete
-                                          : (compact ? CleanupPolicy::kCompact : CleanupPolicy::kDelete);
-        return Status();
-      }));
+  e.push_back(
+      custom("cleanup.policy", "delete",
+             "delete: drop old segments by retention.ms/retention.bytes; compact: keep the latest record per key; "
+             "both may be given as compact,delete",
+             "[compact, delete]", true, [](const std::string& value, LogConfig& c) -> Status {
+               bool compact = false;
+               bool del = false;
+               auto entries = split_list(value);
+               for (const auto& p : entries) {
+                 std::string v = lower(p);
+                 if (v == "compact") {
+                   compact = true;
+                 } else if (v == "delete") {
+                   del = true;
+                 } else {
+                   return bad_value("cleanup.policy", value, "delete, compact or compact,delete");
+                 }
+               }
+               if (entries.empty()) return bad_value("cleanup.policy", value, "delete, compact or compact,delete");
+               c.cleanup_policy = compact && del ? CleanupPolicy::kCompactDelete
+                                                 : (compact ? CleanupPolicy::kCompact : CleanupPolicy::kDelete);
+               return Status();
+             }));
   e.push_back(custom("compression.gzip.level", "-1", "gzip level for compression.type=gzip", "[1,...,9] or -1",
                      false, [](const std::string& value, LogConfig& c) -> Status {
                        int64_t v;
@@ -197,20 +197,20 @@ std::vector<Entry> build_entries() {
   e.push_back(integer("file.delete.delay.ms", "60000", "delay before a deleted segment's files are removed", 0,
                       kInfinite, ms + " >= 0", &LogConfig::file_delete_delay_ms));
   e.push_back(integer("flush.messages", kLongMaxText,
-                      "fsync after this many unflushed records (default: leave flushing to the OS)", 1,
-                      kInfinite, "an integer number of records >= 1", &LogConfig::flush_messages));
-  e.push_back(integer("flush.ms", kLongMaxText, "fsync when the oldest unflushed append is this old", 0,
-                      kInfinite, ms + " >= 0", &LogConfig::flush_ms));
+                      "fsync after this many unflushed records (default: leave flushing to the OS)", 1, kInfinite,
+                      "an integer number of records >= 1", &LogConfig::flush_messages));
+  e.push_back(integer("flush.ms", kLongMaxText, "fsync when the oldest unflushed append is this old", 0, kInfinite,
+                      ms + " >= 0", &LogConfig::flush_ms));
   e.push_back(custom("follower.replication.throttled.replicas", "",
-                     "replicas to throttle on the follower side (partition:broker list or *)", "[partitionId]:[brokerId],...",
-                     false, [](const std::string& value, LogConfig&) {
+                     "replicas to throttle on the follower side (partition:broker list or *)",
+                     "[partitionId]:[brokerId],...", false, [](const std::string& value, LogConfig&) {
                        return validate_throttled_replicas("follower.replication.throttled.replicas", value);
                      }));
   e.push_back(integer("index.interval.bytes", "4096", "bytes of log between two offset-index entries", 0, kIntMax,
                       "an integer number of bytes from 0 to 2147483647", &LogConfig::index_interval_bytes));
   e.push_back(custom("leader.replication.throttled.replicas", "",
-                     "replicas to throttle on the leader side (partition:broker list or *)", "[partitionId]:[brokerId],...",
-                     false, [](const std::string& value, LogConfig&) {
+                     "replicas to throttle on the leader side (partition:broker list or *)",
+                     "[partitionId]:[brokerId],...", false, [](const std::string& value, LogConfig&) {
                        return validate_throttled_replicas("leader.replication.throttled.replicas", value);
                      }));
   e.push_back(custom("local.retention.bytes", "-2", "local bytes kept with tiered storage (-2: retention.bytes)",
@@ -231,8 +231,8 @@ std::vector<Entry> build_entries() {
                        return Status();
                      }));
   e.push_back(integer("max.compaction.lag.ms", kLongMaxText,
-                      "longest time a record may stay uncompacted (compacted topics)", 1, kInfinite,
-                      ms + " >= 1", &LogConfig::max_compaction_lag_ms, false));
+                      "longest time a record may stay uncompacted (compacted topics)", 1, kInfinite, ms + " >= 1",
+                      &LogConfig::max_compaction_lag_ms, false));
   e.push_back(integer("max.message.bytes", "1048588", "largest record batch the topic accepts, in bytes", 0,
                       kIntMax, "an integer number of bytes from 0 to 2147483647", &LogConfig::max_message_bytes));
   e.push_back(boolean("message.downconversion.enable", true,
@@ -248,15 +248,16 @@ std::vector<Entry> build_entries() {
                                  std::all_of(dotted.begin(), dotted.end(),
                                              [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
                        if (ok && dash != std::string_view::npos) ok = all_digits(v.substr(dash + 3));
-                       if (!ok) return bad_value("message.format.version", value, "a Kafka version such as 3.0-IV1");
+                       if (!ok)
+                         return bad_value("message.format.version", value, "a Kafka version such as 3.0-IV1");
                        return Status();
                      }));
   e.push_back(integer("message.timestamp.after.max.ms", kLongMaxText,
                       "how far a record's CreateTime may be ahead of the broker's clock", 0, kInfinite,
                       ms + " >= 0", &LogConfig::message_timestamp_after_max_ms, false));
   e.push_back(integer("message.timestamp.before.max.ms", kLongMaxText,
-                      "how far a record's CreateTime may be behind the broker's clock", 0, kInfinite,
-                      ms + " >= 0", &LogConfig::message_timestamp_before_max_ms, false));
+                      "how far a record's CreateTime may be behind the broker's clock", 0, kInfinite, ms + " >= 0",
+                      &LogConfig::message_timestamp_before_max_ms, false));
   e.push_back(custom("message.timestamp.difference.max.ms", kLongMaxText,
                      "deprecated: sets message.timestamp.before.max.ms and .after.max.ms when they are not set",
                      "[0,...]", false, [ms](const std::string& value, LogConfig&) -> Status {
@@ -291,14 +292,15 @@ std::vector<Entry> build_entries() {
                      }));
   e.push_back(integer("min.compaction.lag.ms", "0", "shortest time a record stays uncompacted", 0, kInfinite,
                       ms + " >= 0", &LogConfig::min_compaction_lag_ms));
-  e.push_back(integer("min.insync.replicas", "1",
-                      "replicas that must acknowledge an acks=all produce", 1, kIntMax,
+  e.push_back(integer("min.insync.replicas", "1", "replicas that must acknowledge an acks=all produce", 1, kIntMax,
                       "an integer number of replicas from 1 to 2147483647", &LogConfig::min_insync_replicas));
-  e.push_back(boolean("preallocate", false, "preallocate segment files to segment.bytes", &LogConfig::preallocate));
+  e.push_back(
+      boolean("preallocate", false, "preallocate segment files to segment.bytes", &LogConfig::preallocate));
   e.push_back(custom("remote.storage.enable", "false", "tiered storage (not available in streamctl)", "", false,
                      [](const std::string& value, LogConfig&) -> Status {
                        bool v;
-                       if (!parse_bool(value, &v)) return bad_value("remote.storage.enable", value, "true or false");
+                       if (!parse_bool(value, &v))
+                         return bad_value("remote.storage.enable", value, "true or false");
                        if (v) {
                          return Error::invalid_argument(
                              "config 'remote.storage.enable' cannot be true: streamctl has no tiered storage; "
@@ -308,8 +310,8 @@ std::vector<Entry> build_entries() {
                      }));
   e.push_back(integer("retention.bytes", "-1",
                       "largest size a partition may grow to before old segments are deleted (-1: no limit)",
-                      std::numeric_limits<int64_t>::min(), kInfinite, "an integer number of bytes (-1 for unlimited)",
-                      &LogConfig::retention_bytes));
+                      std::numeric_limits<int64_t>::min(), kInfinite,
+                      "an integer number of bytes (-1 for unlimited)", &LogConfig::retention_bytes));
   e.back().def.valid_values = "";  // any long, as in Kafka (negative = no limit)
   e.push_back(integer("retention.ms", "604800000",
                       "how long a segment is kept after its newest record (-1: forever)", -1, kInfinite,
@@ -318,8 +320,8 @@ std::vector<Entry> build_entries() {
                       "an integer number of bytes from 14 to 2147483647", &LogConfig::segment_bytes));
   e.push_back(integer("segment.index.bytes", "10485760", "maximum size of a segment's offset index", 4, kIntMax,
                       "an integer number of bytes from 4 to 2147483647", &LogConfig::segment_index_bytes));
-  e.push_back(integer("segment.jitter.ms", "0", "random delay subtracted from segment.ms per segment", 0, kInfinite,
-                      ms + " >= 0", &LogConfig::segment_jitter_ms, false));
+  e.push_back(integer("segment.jitter.ms", "0", "random delay subtracted from segment.ms per segment", 0,
+                      kInfinite, ms + " >= 0", &LogConfig::segment_jitter_ms, false));
   e.push_back(integer("segment.ms", "604800000", "age at which the active segment is rolled", 1, kInfinite,
                       ms + " >= 1", &LogConfig::segment_ms));
   e.push_back(boolean("unclean.leader.election.enable", false,
@@ -413,7 +415,8 @@ Result<LogConfig> LogConfig::from_overrides(const std::map<std::string, std::str
   if (config.min_compaction_lag_ms > config.max_compaction_lag_ms) {
     return Error::invalid_argument("conflicting topic configs: min.compaction.lag.ms (" +
                                    std::to_string(config.min_compaction_lag_ms) + ") > max.compaction.lag.ms (" +
-                                   std::to_string(config.max_compaction_lag_ms) + "); lower the first or raise "
+                                   std::to_string(config.max_compaction_lag_ms) +
+                                   "); lower the first or raise "
                                    "the second");
   }
   return config;

@@ -51,9 +51,7 @@ Error with_hint(Error e, const std::string& data_dir) {
   return e;
 }
 
-Error topic_not_found(const std::string& name) {
-  return Error::not_found("topic '" + name + "' does not exist");
-}
+Error topic_not_found(const std::string& name) { return Error::not_found("topic '" + name + "' does not exist"); }
 
 // ---- small helpers over FileSystem
 
@@ -173,7 +171,8 @@ class JsonParser {
     return false;
   }
   void skip_ws() {
-    while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\r' || in_[pos_] == '\t')) {
+    while (pos_ < in_.size() &&
+           (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\r' || in_[pos_] == '\t')) {
       ++pos_;
     }
   }
@@ -498,7 +497,8 @@ struct LogManager::Impl {
           return n == std::string(kPartitionMetadataFile) + ".tmp";
         });
         if (!empty) {
-          return Error::already_exists("directory " + dir + " already exists but belongs to no streamctl topic "
+          return Error::already_exists("directory " + dir +
+                                       " already exists but belongs to no streamctl topic "
                                        "(it has no partition.metadata); move it away or delete it, then retry");
         }
       }
@@ -635,7 +635,8 @@ Result<std::unique_ptr<LogManager>> LogManager::open(const LogManagerOptions& op
   FileSystem& fs = *impl->fs;
   const std::string& dir = impl->data_dir;
   auto exists = fs.exists(dir);
-  if (!exists.ok()) return with_hint(with_context("cannot open data directory " + dir, std::move(exists).error()), dir);
+  if (!exists.ok())
+    return with_hint(with_context("cannot open data directory " + dir, std::move(exists).error()), dir);
   if (!*exists) {
     if (!options.create_if_missing) return Error::not_found("data directory " + dir + " does not exist");
     auto created = create_dirs_durably(fs, dir);
@@ -644,7 +645,8 @@ Result<std::unique_ptr<LogManager>> LogManager::open(const LogManagerOptions& op
     }
   }
   auto dir_ok = is_dir(fs, dir);
-  if (!dir_ok.ok()) return with_hint(with_context("cannot open data directory " + dir, std::move(dir_ok).error()), dir);
+  if (!dir_ok.ok())
+    return with_hint(with_context("cannot open data directory " + dir, std::move(dir_ok).error()), dir);
   if (!*dir_ok) return Error::invalid_argument("data directory " + dir + " exists but is not a directory");
 
   impl->groups = std::make_unique<GroupStore>(impl->fs, impl->clock, join_path(dir, "__meta/groups"));
@@ -941,10 +943,10 @@ Result<Log*> LogManager::log(const std::string& topic, PartitionId partition) {
   std::lock_guard<std::mutex> guard(m.mu);
   STREAMCTL_ASSIGN_OR_RETURN(TopicMetadata md, m.current_metadata_locked(topic));
   if (partition < 0 || partition >= md.partitions) {
-    return Error::not_found("partition " + std::to_string(partition) + " of topic '" + topic +
-                            "' does not exist (the topic has " + std::to_string(md.partitions) +
-                            (md.partitions == 1 ? " partition: 0)" : " partitions: 0.." +
-                                                                        std::to_string(md.partitions - 1) + ")"));
+    return Error::not_found(
+        "partition " + std::to_string(partition) + " of topic '" + topic + "' does not exist (the topic has " +
+        std::to_string(md.partitions) +
+        (md.partitions == 1 ? " partition: 0)" : " partitions: 0.." + std::to_string(md.partitions - 1) + ")"));
   }
   TopicPartition tp{topic, partition};
   auto it = m.logs.find(tp);
@@ -965,7 +967,8 @@ Result<Log*> LogManager::log(const std::string& topic, PartitionId partition) {
   options.clock = m.clock;
   auto opened = Log::open(options);
   if (!opened.ok()) {
-    return with_hint(with_context("cannot open partition " + tp.to_string(), std::move(opened).error()), m.data_dir);
+    return with_hint(with_context("cannot open partition " + tp.to_string(), std::move(opened).error()),
+                     m.data_dir);
   }
   Log* raw = opened->get();
   m.logs[tp] = Impl::OpenLog{md.topic_id, std::move(opened).value()};
@@ -1008,8 +1011,8 @@ Status LogManager::run_retention() {
       }
       if (config->compacts()) {
         auto reclaimed = (*log)->compact();
-        if (!reclaimed.ok()) note(with_context("compaction of " + topic + "-" + std::to_string(p),
-                                               std::move(reclaimed).error()));
+        if (!reclaimed.ok())
+          note(with_context("compaction of " + topic + "-" + std::to_string(p), std::move(reclaimed).error()));
       }
     }
   }

@@ -48,7 +48,7 @@ struct LogManagerOptions {
 
 struct TopicMetadata {
   std::string name;
-  std::string topic_id;        // 22-char base64url UUID, as Kafka prints topic ids
+  std::string topic_id;  // 22-char base64url UUID, as Kafka prints topic ids
   int32_t partitions = 0;
   std::map<std::string, std::string> overrides;  // config overrides only; defaults come from LogConfig
   int64_t created_ms = 0;

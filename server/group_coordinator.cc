@@ -33,6 +33,18 @@ GroupCoordinator::Group* GroupCoordinator::find_group(const std::string& group_i
   return it == groups_.end() ? nullptr : &it->second;
 }
 
+ErrorCode GroupCoordinator::check_member(const Group& g, const std::string& member_id,
+                                         const std::optional<std::string>& group_instance_id) {
+  if (group_instance_id) {
+    auto sit = g.static_members.find(*group_instance_id);
+    if (sit != g.static_members.end() && sit->second != member_id) return ErrorCode::kFencedInstanceId;
+  }
+  auto it = g.members.find(member_id);
+  if (it == g.members.end()) return ErrorCode::kUnknownMemberId;
+  if (group_instance_id && it->second.group_instance_id != group_instance_id) return ErrorCode::kFencedInstanceId;
+  return ErrorCode::kNone;
+}
+
 std::string GroupCoordinator::new_member_id(const std::string& prefix) {
   // Kafka: "<client id or group instance id>-<uuid>".
   uint64_t a = rng_(), b = rng_();
@@ -437,10 +449,10 @@ void GroupCoordinator::sync_group(const SyncGroupParams& p, SyncGroupCallback do
     Group* g = stopped_ ? nullptr : find_group(p.group_id);
     if (stopped_) {
       answer(ErrorCode::kCoordinatorNotAvailable);
-    } else if (!g || !g->members.count(p.member_id)) {
+    } else if (!g) {
       answer(ErrorCode::kUnknownMemberId);
-    } else if (p.group_instance_id && g->members.at(p.member_id).group_instance_id != p.group_instance_id) {
-      answer(ErrorCode::kFencedInstanceId);
+    } else if (ErrorCode e = check_member(*g, p.member_id, p.group_instance_id); e != ErrorCode::kNone) {
+      answer(e);
     } else if (p.generation_id != g->generation_id) {
       answer(ErrorCode::kIllegalGeneration);
     } else {
@@ -503,9 +515,8 @@ ErrorCode GroupCoordinator::heartbeat(const std::string& group_id, int32_t gener
   if (stopped_) return ErrorCode::kCoordinatorNotAvailable;
   Group* g = find_group(group_id);
   if (!g || g->state == GroupState::kEmpty) return ErrorCode::kUnknownMemberId;
+  if (ErrorCode e = check_member(*g, member_id, group_instance_id); e != ErrorCode::kNone) return e;
   auto it = g->members.find(member_id);
-  if (it == g->members.end()) return ErrorCode::kUnknownMemberId;
-  if (group_instance_id && it->second.group_instance_id != group_instance_id) return ErrorCode::kFencedInstanceId;
   if (generation_id != g->generation_id) return ErrorCode::kIllegalGeneration;
   it->second.last_heartbeat_ms = clock_.monotonic_ms();
   if (g->state == GroupState::kPreparingRebalance) return ErrorCode::kRebalanceInProgress;
@@ -575,10 +586,8 @@ OffsetCommitOutcome GroupCoordinator::commit_offsets(
       }
     } else {
       auto it = g->members.find(p.member_id);
-      if (it == g->members.end()) {
-        outcome.error = ErrorCode::kUnknownMemberId;
-      } else if (p.group_instance_id && it->second.group_instance_id != p.group_instance_id) {
-        outcome.error = ErrorCode::kFencedInstanceId;
+      if (ErrorCode e = check_member(*g, p.member_id, p.group_instance_id); e != ErrorCode::kNone) {
+        outcome.error = e;
       } else if (p.generation_id != g->generation_id) {
         outcome.error = ErrorCode::kIllegalGeneration;
       } else if (g->state == GroupState::kCompletingRebalance) {

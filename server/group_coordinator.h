@@ -229,6 +229,9 @@ class GroupCoordinator {
   using Completions = std::vector<std::function<void()>>;
 
   Group* find_group(const std::string& group_id);
+  // FENCED_INSTANCE_ID for an old incarnation of a static member, UNKNOWN_MEMBER_ID, or NONE.
+  static ErrorCode check_member(const Group& g, const std::string& member_id,
+                                const std::optional<std::string>& group_instance_id);
   std::string new_member_id(const std::string& prefix);
   bool supports_protocols(const Group& g, const JoinGroupParams& p) const;
   static bool same_protocols(const Member& m, const JoinGroupParams& p);

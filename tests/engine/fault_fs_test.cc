@@ -33,9 +33,7 @@ std::unique_ptr<File> open_file(FileSystem& fs, const std::string& path, OpenMod
 
 // A MemFileSystem with a durable directory /d, wrapped.
 struct Fixture {
-  Fixture() : fault(&mem) {
-    REQUIRE(mem.create_dirs("/d").ok());
-  }
+  Fixture() : fault(&mem) { REQUIRE(mem.create_dirs("/d").ok()); }
   MemFileSystem mem;
   FaultInjectionFileSystem fault;
 };
@@ -237,7 +235,7 @@ TEST_CASE("RandomFaultsAreReproducibleFromTheSeed") {
   std::string first = pattern();
   CHECK(first == pattern());
   auto failures = std::count(first.begin(), first.end(), 'x');
-  CHECK(failures > 20);   // about 50 expected
+  CHECK(failures > 20);  // about 50 expected
   CHECK(failures < 100);
 }
 

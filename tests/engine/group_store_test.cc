@@ -150,9 +150,17 @@ TEST_CASE("GroupIdsAreEscapedIntoSafeFileNames") {
 
 TEST_CASE("AnyGroupIdRoundTripsThroughItsFileName") {
   Fixture f;
-  std::vector<std::string> ids = {"a/b", "a%2Fb", ".", "..", "with space", "tab\tnew\nline", "é",
-                                  std::string("nul\0byte", 8), std::string(300, '/'),
-                                  std::string(300, '/') + "2", std::string(250, 'x')};
+  std::vector<std::string> ids = {"a/b",
+                                  "a%2Fb",
+                                  ".",
+                                  "..",
+                                  "with space",
+                                  "tab\tnew\nline",
+                                  "é",
+                                  std::string("nul\0byte", 8),
+                                  std::string(300, '/'),
+                                  std::string(300, '/') + "2",
+                                  std::string(250, 'x')};
   for (size_t i = 0; i < ids.size(); ++i) commit_ok(f.store, ids[i], {{{"t", 0}, at(int64_t(i))}});
   for (size_t i = 0; i < ids.size(); ++i) {
     CAPTURE(i);
@@ -197,17 +205,13 @@ TEST_CASE("ACorruptFileIsAnErrorNamingTheFileNeverAnEmptyGroup") {
     bad[20] ^= std::byte{0x01};
     REQUIRE(write_file_atomically(f.fs, path, bad).ok());
   }
-  SUBCASE("ATruncatedFile") {
-    REQUIRE(write_file_atomically(f.fs, path, ByteSpan(good).first(10)).ok());
-  }
+  SUBCASE("ATruncatedFile") { REQUIRE(write_file_atomically(f.fs, path, ByteSpan(good).first(10)).ok()); }
   SUBCASE("TrailingBytes") {
     Bytes bad = good;
     bad.push_back(std::byte{0});
     REQUIRE(write_file_atomically(f.fs, path, bad).ok());
   }
-  SUBCASE("AnEmptyFile") {
-    REQUIRE(write_file_atomically(f.fs, path, {}).ok());
-  }
+  SUBCASE("AnEmptyFile") { REQUIRE(write_file_atomically(f.fs, path, {}).ok()); }
 
   auto fetched = f.store.fetch("g");
   REQUIRE_FALSE(fetched.ok());

@@ -142,8 +142,9 @@ TEST_CASE("AnInvalidNumberNamesTheValueTheConfigAndWhatIsExpected") {
   CHECK(parse_error({{"retention.ms", "abc"}}) ==
         "invalid value 'abc' for config 'retention.ms': expected an integer number of milliseconds (-1 for "
         "unlimited)");
-  CHECK(parse_error({{"segment.bytes", "1e6"}}) ==
-        "invalid value '1e6' for config 'segment.bytes': expected an integer number of bytes from 14 to 2147483647");
+  CHECK(
+      parse_error({{"segment.bytes", "1e6"}}) ==
+      "invalid value '1e6' for config 'segment.bytes': expected an integer number of bytes from 14 to 2147483647");
   CHECK_FALSE(accepted("retention.ms", ""));
   CHECK_FALSE(accepted("retention.ms", "12 34"));
   CHECK_FALSE(accepted("retention.ms", "99999999999999999999"));  // overflows a long
@@ -190,8 +191,10 @@ TEST_CASE("EnumsAndBooleansRejectOtherWords") {
 }
 
 TEST_CASE("AnUnknownConfigSuggestsTheClosestName") {
-  CHECK(parse_error({{"retention.msx", "1"}}) == "unknown topic config 'retention.msx' (did you mean 'retention.ms'?)");
-  CHECK(parse_error({{"segment.byte", "1"}}) == "unknown topic config 'segment.byte' (did you mean 'segment.bytes'?)");
+  CHECK(parse_error({{"retention.msx", "1"}}) ==
+        "unknown topic config 'retention.msx' (did you mean 'retention.ms'?)");
+  CHECK(parse_error({{"segment.byte", "1"}}) ==
+        "unknown topic config 'segment.byte' (did you mean 'segment.bytes'?)");
   // The broker-level name of a topic config.
   CHECK(parse_error({{"log.retention.ms", "1"}}) ==
         "unknown topic config 'log.retention.ms' (did you mean 'retention.ms'?)");
@@ -205,8 +208,8 @@ TEST_CASE("TheDeprecatedTimestampDifferenceFillsBeforeAndAfterUnlessTheyAreSet")
   LogConfig both = parse_ok({{"message.timestamp.difference.max.ms", "5000"}});
   CHECK(both.message_timestamp_before_max_ms == 5000);
   CHECK(both.message_timestamp_after_max_ms == 5000);
-  LogConfig one = parse_ok(
-      {{"message.timestamp.difference.max.ms", "5000"}, {"message.timestamp.after.max.ms", "100"}});
+  LogConfig one =
+      parse_ok({{"message.timestamp.difference.max.ms", "5000"}, {"message.timestamp.after.max.ms", "100"}});
   CHECK(one.message_timestamp_before_max_ms == 5000);
   CHECK(one.message_timestamp_after_max_ms == 100);
   CHECK_FALSE(accepted("message.timestamp.difference.max.ms", "-1"));

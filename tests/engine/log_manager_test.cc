@@ -101,7 +101,8 @@ TEST_CASE("TopicNamesFollowKafkasRules") {
   CHECK(rejected(std::string(250, 'a')).find("is 250 characters long; the limit is 249") != std::string::npos);
   CHECK(LogManager::validate_topic_name(std::string(249, 'a')).ok());
   CHECK(rejected("my topic") ==
-        "topic name 'my topic' contains ' ' at position 3; only ASCII letters, digits, '.', '_' and '-' are allowed");
+        "topic name 'my topic' contains ' ' at position 3; only ASCII letters, digits, '.', '_' and '-' are "
+        "allowed");
   CHECK(rejected("a/b").find("contains '/' at position 2") != std::string::npos);
   CHECK(rejected("caf\xc3\xa9").find("contains 0xc3 at position 4") != std::string::npos);
   CHECK(rejected("a:b").find("':'") != std::string::npos);
@@ -203,7 +204,8 @@ TEST_CASE("InvalidOrUnknownConfigsAreRejectedBeforeAnythingIsWritten") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == ErrorCode::kInvalidArgument);
   CHECK(bad.error().message ==
-        "invalid value 'abc' for config 'retention.ms': expected an integer number of milliseconds (-1 for unlimited)");
+        "invalid value 'abc' for config 'retention.ms': expected an integer number of milliseconds (-1 for "
+        "unlimited)");
   auto unknown = f.manager->create_topic("t", 1, {{"retention.msx", "1"}});
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().message == "unknown topic config 'retention.msx' (did you mean 'retention.ms'?)");
@@ -233,11 +235,13 @@ TEST_CASE("ConfigsCanBeSetAndRemovedAndOpenLogsFollow") {
   create_ok(*f.manager, "t", 1, {{"retention.ms", "1000"}, {"segment.bytes", "4096"}});
   Log* log = log_ok(*f.manager, "t", 0);
   CHECK(log->config().retention_ms == 1000);
-  REQUIRE(f.manager->alter_configs("t", {{"retention.ms", "5000"}, {"cleanup.policy", "compact"}}, {"segment.bytes"})
-              .ok());
+  REQUIRE(
+      f.manager->alter_configs("t", {{"retention.ms", "5000"}, {"cleanup.policy", "compact"}}, {"segment.bytes"})
+          .ok());
   auto md = f.manager->describe_topic("t");
   REQUIRE(md.ok());
-  CHECK(md->overrides == std::map<std::string, std::string>{{"cleanup.policy", "compact"}, {"retention.ms", "5000"}});
+  CHECK(md->overrides ==
+        std::map<std::string, std::string>{{"cleanup.policy", "compact"}, {"retention.ms", "5000"}});
   CHECK(log->config().retention_ms == 5000);
   CHECK(log->config().segment_bytes == LogConfig().segment_bytes);
   CHECK(log->config().cleanup_policy == CleanupPolicy::kCompact);
@@ -259,8 +263,8 @@ TEST_CASE("ConfigsCanBeSetAndRemovedAndOpenLogsFollow") {
           "unknown topic config 'retention.msx' (did you mean 'retention.ms'?)");
   }
   SUBCASE("SettingAndRemovingTheSameNameIsRejected") {
-    CHECK(error_of(f.manager->alter_configs("t", {{"retention.ms", "1"}}, {"retention.ms"})).find(
-              "both set and removed") != std::string::npos);
+    CHECK(error_of(f.manager->alter_configs("t", {{"retention.ms", "1"}}, {"retention.ms"}))
+              .find("both set and removed") != std::string::npos);
   }
   CHECK(f.manager->describe_topic("t")->overrides.at("retention.ms") == "5000");
   CHECK(log->config().retention_ms == 5000);
@@ -604,8 +608,8 @@ TEST_CASE("RunRetentionVisitsEveryPartitionOfEveryTopic") {
   create_ok(*f.manager, "both", 1, {{"cleanup.policy", "compact,delete"}});
   REQUIRE(f.manager->run_retention().ok());
   // Every partition was opened to apply its policy.
-  for (auto [topic, p] : std::vector<std::pair<std::string, int>>{{"deleting", 0}, {"deleting", 1}, {"compacting", 0},
-                                                                  {"both", 0}}) {
+  for (auto [topic, p] : std::vector<std::pair<std::string, int>>{
+           {"deleting", 0}, {"deleting", 1}, {"compacting", 0}, {"both", 0}}) {
     CAPTURE(topic);
     auto l = f.manager->log(topic, p);
     REQUIRE(l.ok());

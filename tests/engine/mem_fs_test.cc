@@ -239,7 +239,7 @@ TEST_CASE("MemFileSystemCapacityTurnsGrowingWritesIntoNoSpace") {
   REQUIRE_FALSE(full.ok());
   CHECK(full.error().code == ErrorCode::kNoSpace);
   CHECK(full.error().message.find("/d/f") != std::string::npos);
-  CHECK(*(*f)->size() == 8);  // nothing partial
+  CHECK(*(*f)->size() == 8);                            // nothing partial
   REQUIRE((*f)->write_at(0, as_byte_span("xx")).ok());  // overwriting needs no space
   REQUIRE(fs.remove_file("/d/f").ok());
   CHECK(fs.used_bytes() == 8);  // still held by the open handle

@@ -7,8 +7,8 @@
 
 namespace streamctl::test {
 
-using engine::ByteSpan;
 using engine::Bytes;
+using engine::ByteSpan;
 using engine::Error;
 using engine::ErrorCode;
 using engine::File;
@@ -288,8 +288,8 @@ Status FaultInjectionFileSystem::check(uint32_t op, const std::string& path) {
 
 // ---- tracking helpers (REQUIRES: mu_ held)
 
-std::shared_ptr<FaultInjectionFileSystem::FileState> FaultInjectionFileSystem::state_for(
-    const std::string& key, uint64_t current_size) {
+std::shared_ptr<FaultInjectionFileSystem::FileState> FaultInjectionFileSystem::state_for(const std::string& key,
+                                                                                         uint64_t current_size) {
   auto it = files_.find(key);
   if (it != files_.end()) return it->second;
   auto state = std::make_shared<FileState>();
@@ -469,7 +469,7 @@ Result<uint64_t> FaultInjectionFileSystem::free_space(const std::string& path) {
 }
 
 Result<std::unique_ptr<FileLock>> FaultInjectionFileSystem::lock(const std::string& path, LockMode mode,
-                                                                bool wait) {
+                                                                 bool wait) {
   STREAMCTL_TRY(check(FsOp::kLock, path));
   std::string key = normalize_path(path);
   bool existed;
@@ -528,9 +528,7 @@ Status FaultInjectionFileSystem::crash() {
         if (op->had_previous) note(write_whole_file(*base_, op->path, op->previous_contents));
         erase_states(op->path);
         break;
-      case PendingOp::kRemoveDir:
-        note(base_->create_dirs(op->path));
-        break;
+      case PendingOp::kRemoveDir: note(base_->create_dirs(op->path)); break;
       case PendingOp::kRename:
         if (present(op->to)) {
           note(base_->rename(op->to, op->path));

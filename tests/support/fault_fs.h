@@ -28,23 +28,23 @@ namespace streamctl::test {
 
 // Operation classes for fault filters (bit masks; combine with |).
 struct FsOp {
-  static constexpr uint32_t kOpen = 1u << 0;      // FileSystem::open
-  static constexpr uint32_t kRead = 1u << 1;      // File::read_at
-  static constexpr uint32_t kWrite = 1u << 2;     // File::write_at, File::append
-  static constexpr uint32_t kSync = 1u << 3;      // File::sync
-  static constexpr uint32_t kTruncate = 1u << 4;  // File::truncate
-  static constexpr uint32_t kClose = 1u << 5;     // File::close
-  static constexpr uint32_t kRename = 1u << 6;    // FileSystem::rename
-  static constexpr uint32_t kRemove = 1u << 7;    // remove_file, remove_dir
-  static constexpr uint32_t kCreateDir = 1u << 8; // create_dirs
-  static constexpr uint32_t kSyncDir = 1u << 9;   // sync_dir
-  static constexpr uint32_t kListDir = 1u << 10;  // list_dir
-  static constexpr uint32_t kStat = 1u << 11;     // exists, file_size, free_space, File::size
-  static constexpr uint32_t kLock = 1u << 12;     // FileSystem::lock
+  static constexpr uint32_t kOpen = 1u << 0;       // FileSystem::open
+  static constexpr uint32_t kRead = 1u << 1;       // File::read_at
+  static constexpr uint32_t kWrite = 1u << 2;      // File::write_at, File::append
+  static constexpr uint32_t kSync = 1u << 3;       // File::sync
+  static constexpr uint32_t kTruncate = 1u << 4;   // File::truncate
+  static constexpr uint32_t kClose = 1u << 5;      // File::close
+  static constexpr uint32_t kRename = 1u << 6;     // FileSystem::rename
+  static constexpr uint32_t kRemove = 1u << 7;     // remove_file, remove_dir
+  static constexpr uint32_t kCreateDir = 1u << 8;  // create_dirs
+  static constexpr uint32_t kSyncDir = 1u << 9;    // sync_dir
+  static constexpr uint32_t kListDir = 1u << 10;   // list_dir
+  static constexpr uint32_t kStat = 1u << 11;      // exists, file_size, free_space, File::size
+  static constexpr uint32_t kLock = 1u << 12;      // FileSystem::lock
   static constexpr uint32_t kAll = (1u << 13) - 1;
   // Operations that change the file system (what a disk-full or read-only disk refuses).
-  static constexpr uint32_t kMutating = kOpen | kWrite | kSync | kTruncate | kRename | kRemove |
-                                        kCreateDir | kSyncDir | kLock;
+  static constexpr uint32_t kMutating =
+      kOpen | kWrite | kSync | kTruncate | kRename | kRemove | kCreateDir | kSyncDir | kLock;
 };
 
 // "write", "sync", ... for one FsOp bit.
@@ -90,8 +90,7 @@ class FaultInjectionFileSystem final : public engine::FileSystem {
   void mark_all_durable();
 
   // ---- engine::FileSystem
-  engine::Result<std::unique_ptr<engine::File>> open(const std::string& path,
-                                                     engine::OpenMode mode) override;
+  engine::Result<std::unique_ptr<engine::File>> open(const std::string& path, engine::OpenMode mode) override;
   engine::Result<bool> exists(const std::string& path) override;
   engine::Result<uint64_t> file_size(const std::string& path) override;
   engine::Result<std::vector<std::string>> list_dir(const std::string& dir) override;
@@ -121,10 +120,10 @@ class FaultInjectionFileSystem final : public engine::FileSystem {
     PendingOp(Kind k, std::string p, std::string t, std::string d)
         : kind(k), path(std::move(p)), to(std::move(t)), durable_dir(std::move(d)) {}
     Kind kind;
-    std::string path;          // the entry (rename: the source)
-    std::string to;            // rename: the destination
-    std::string durable_dir;   // the directory whose sync makes this durable
-    bool had_previous = false; // remove / rename-over: an entry existed at `path` (rename: at `to`)
+    std::string path;           // the entry (rename: the source)
+    std::string to;             // rename: the destination
+    std::string durable_dir;    // the directory whose sync makes this durable
+    bool had_previous = false;  // remove / rename-over: an entry existed at `path` (rename: at `to`)
     bool previous_is_dir = false;
     engine::Bytes previous_contents;  // its synced bytes
   };

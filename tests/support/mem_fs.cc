@@ -9,8 +9,8 @@
 
 namespace streamctl::test {
 
-using engine::ByteSpan;
 using engine::Bytes;
+using engine::ByteSpan;
 using engine::Error;
 using engine::File;
 using engine::FileLock;
@@ -29,7 +29,7 @@ struct Node {
   Node& operator=(const Node&) = delete;
 
   Bytes data;
-  int shared_holders = 0;     // FileLocks held in shared mode
+  int shared_holders = 0;  // FileLocks held in shared mode
   bool exclusive_held = false;
 
  private:

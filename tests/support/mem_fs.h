@@ -28,8 +28,7 @@ class MemFileSystem final : public engine::FileSystem {
   MemFileSystem(const MemFileSystem&) = delete;
   MemFileSystem& operator=(const MemFileSystem&) = delete;
 
-  engine::Result<std::unique_ptr<engine::File>> open(const std::string& path,
-                                                     engine::OpenMode mode) override;
+  engine::Result<std::unique_ptr<engine::File>> open(const std::string& path, engine::OpenMode mode) override;
   engine::Result<bool> exists(const std::string& path) override;
   engine::Result<uint64_t> file_size(const std::string& path) override;
   engine::Result<std::vector<std::string>> list_dir(const std::string& dir) override;

@@ -20,8 +20,8 @@ TempDir::TempDir(const std::string& prefix) : owner_(::getpid()) {
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   char* made = ::mkdtemp(buf.data());
-  STREAMCTL_CHECK(made != nullptr, "mkdtemp %s failed: %s (set TMPDIR to a writable directory)",
-                  pattern.c_str(), std::strerror(errno));
+  STREAMCTL_CHECK(made != nullptr, "mkdtemp %s failed: %s (set TMPDIR to a writable directory)", pattern.c_str(),
+                  std::strerror(errno));
   path_ = made;
 }
 

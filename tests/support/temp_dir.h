@@ -5,8 +5,9 @@
 // Thread-compatible.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 namespace streamctl::test {
 

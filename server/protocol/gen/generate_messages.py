@@ -296,6 +296,12 @@ def parse_message(schema, gen):
             f.regular = subtract(versions, f.tagged)
             f.ignorable = bool(fj.get("ignorable", False))
             f.default = fj.get("default")
+            if f.default == "null":
+                # Kafka's FieldSpec rule: null can only be the default if every version is nullable.
+                sv, sn = f.schema_versions, f.schema_nullable
+                if sn is None or sn[0] > sv[0] or sn[1] < sv[1]:
+                    raise GenError("%s.%s: null default but not nullable in all versions" %
+                                   (st.name, f.name))
             f.about = fj.get("about", "")
             st.fields.append(f)
 
@@ -759,7 +765,7 @@ def header_prologue(out, title_lines):
     out()
 
 
-def emit_pair(out_dir, stem, messages, title_lines):
+def emit_pair(out_dir, stem, messages, title_lines, cc_suffix=".cc", include_dir="server/protocol"):
     h = Out()
     header_prologue(h, title_lines)
     for msg in messages:
@@ -768,9 +774,7 @@ def emit_pair(out_dir, stem, messages, title_lines):
     h("}  // namespace streamctl::server::protocol")
     c = Out()
     c(HEADER_LINE)
-    c('#include "server/protocol/%s.h"' % stem)
-    c()
-    c("#include <climits>")
+    c('#include "%s/%s.h"' % (include_dir, stem))
     c()
     c("namespace streamctl::server::protocol {")
     c()
@@ -779,7 +783,7 @@ def emit_pair(out_dir, stem, messages, title_lines):
             emit_struct_defs(c, msg, st)
     c("}  // namespace streamctl::server::protocol")
     write_if_changed(os.path.join(out_dir, stem + ".h"), h.text())
-    write_if_changed(os.path.join(out_dir, stem + ".cc"), c.text())
+    write_if_changed(os.path.join(out_dir, stem + cc_suffix), c.text())
 
 
 def write_if_changed(path, text):
@@ -897,11 +901,28 @@ def emit_umbrella(out_dir, apis):
     write_if_changed(os.path.join(out_dir, "messages.cc"), c.text())
 
 
+def emit_features_test(protocol_dir):
+    """The synthetic gen/test_schema/CodecFeaturesMessage.json -> tests/server/codec_features_message.
+
+    Exercises generator features that no served API uses. The .inc is #included by the test, so it is
+    compiled only into the test binary."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    schema = load_schema(os.path.join(here, "test_schema", "CodecFeaturesMessage.json"))
+    lo, hi = parse_versions(schema["validVersions"])
+    msg = parse_message(schema, (lo, hi))
+    tests_dir = os.path.join(os.path.dirname(os.path.dirname(protocol_dir)), "tests", "server")
+    emit_pair(tests_dir, "codec_features_message", [msg], [
+        "A synthetic message (server/protocol/gen/test_schema) exercising every generator feature;",
+        "test-only. Plain values, thread-compatible.",
+    ], cc_suffix=".inc", include_dir="tests/server")
+
+
 def main(argv):
     if len(argv) not in (2, 3):
         sys.stderr.write(__doc__)
         return 2
     schema_dir = argv[1]
+    default_out = len(argv) == 2
     out_dir = argv[2] if len(argv) == 3 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         apis = []
@@ -931,6 +952,8 @@ def main(argv):
         ])
         apis.sort(key=lambda a: a[1].api_key)
         emit_umbrella(out_dir, apis)
+        if default_out:
+            emit_features_test(out_dir)
     except GenError as e:
         sys.stderr.write("generate_messages.py: error: %s\n" % e)
         return 1

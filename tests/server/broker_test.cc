@@ -1,0 +1,607 @@
+// Broker + Connection on a real loopback socket (127.0.0.1, port 0, a temporary data directory): framing,
+// pipelining and response order, acks=0, long-poll Fetch, idempotent retries, hostile frames, limits,
+// data-directory ownership and clean shutdown. The client here is a raw blocking socket speaking the codec.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <thread>
+
+#include "engine/record_batch.h"
+#include "server/advert.h"
+#include "server/broker.h"
+#include "server/logging.h"
+#include "server/protocol/frame.h"
+#include "tests/support/temp_dir.h"
+
+namespace streamctl::server {
+namespace {
+
+namespace p = protocol;
+using Clock = std::chrono::steady_clock;
+
+int64_t ms_since(Clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+}
+
+// A blocking Kafka client socket with a receive timeout.
+class TestClient {
+ public:
+  explicit TestClient(uint16_t port, int timeout_ms = 5000) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~TestClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  TestClient(const TestClient&) = delete;
+  TestClient& operator=(const TestClient&) = delete;
+
+  // The frame (size prefix included) of a request.
+  static engine::Bytes frame(int16_t version, int32_t correlation_id, const p::RequestBody& body) {
+    p::Request req;
+    req.header.api_key = p::api_key_of(body);
+    req.header.api_version = version;
+    req.header.correlation_id = correlation_id;
+    req.header.client_id = "broker-test";
+    req.body = body;
+    engine::Bytes out(4);
+    auto st = p::encode_request(req, out);
+    REQUIRE_MESSAGE(st.ok(), st.error().message);
+    engine::put_be32(out.data(), uint32_t(out.size() - 4));
+    return out;
+  }
+  void send_raw(const engine::Bytes& bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return;  // the server may already have closed us (hostile tests)
+      done += size_t(n);
+    }
+  }
+  void send(int16_t version, int32_t correlation_id, const p::RequestBody& body) {
+    send_raw(frame(version, correlation_id, body));
+  }
+  // One response frame (without the size prefix); nullopt on EOF or timeout.
+  std::optional<engine::Bytes> read_frame() {
+    engine::Bytes size(4);
+    if (!read_exact(size.data(), 4)) return std::nullopt;
+    engine::Bytes body(engine::get_be32(size.data()));
+    if (!read_exact(body.data(), body.size())) return std::nullopt;
+    return body;
+  }
+  template <typename Response>
+  Response read(int16_t version, int32_t expect_correlation_id) {
+    auto f = read_frame();
+    REQUIRE(f.has_value());
+    auto r = p::decode_response(Response::kApiKey, version, *f);
+    REQUIRE_MESSAGE(r.ok(), r.error().message);
+    CHECK(r->header.correlation_id == expect_correlation_id);
+    return std::get<Response>(r->body);
+  }
+  template <typename Response>
+  Response call(int16_t version, const p::RequestBody& body) {
+    int32_t id = next_id_++;
+    send(version, id, body);
+    return read<Response>(version, id);
+  }
+  // True when the server closed the connection (EOF or reset) within the receive timeout.
+  bool closed_by_peer() {
+    std::byte b[256];
+    for (;;) {
+      ssize_t n = ::recv(fd_, b, sizeof b, 0);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+    }
+  }
+
+ private:
+  bool read_exact(std::byte* p, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::recv(fd_, p + done, n - done, 0);
+      if (r <= 0) return false;
+      done += size_t(r);
+    }
+    return true;
+  }
+  int fd_ = -1;
+  int32_t next_id_ = 1000;
+};
+
+struct Server {
+  test::TempDir dir{"broker-test"};
+  BrokerConfig config;
+  std::unique_ptr<Broker> broker;
+
+  explicit Server(std::function<void(BrokerConfig&)> tweak = nullptr) {
+    set_log_level(LogLevel::kError);
+    config.data_dir = dir.join("data");
+    config.listen = "127.0.0.1:0";
+    config.flush_interval_ms = 0;
+    config.shutdown_timeout_ms = 3000;
+    config.log_level = "error";
+    if (tweak) tweak(config);
+    auto b = Broker::start(config);
+    REQUIRE_MESSAGE(b.ok(), b.error().to_string());
+    broker = std::move(*b);
+  }
+  ~Server() {
+    if (broker) {
+      broker->stop();
+      (void)broker->wait();
+    }
+  }
+  uint16_t port() const { return broker->port(); }
+};
+
+void create_topic(TestClient& c, const std::string& name, int32_t partitions) {
+  p::CreateTopicsRequest req;
+  p::CreateTopicsRequest::CreatableTopic t;
+  t.name = name;
+  t.num_partitions = partitions;
+  t.replication_factor = 1;
+  req.topics.push_back(t);
+  auto resp = c.call<p::CreateTopicsResponse>(4, req);
+  REQUIRE(resp.topics.size() == 1);
+  REQUIRE(resp.topics[0].error_code == 0);
+}
+
+engine::Bytes make_batch(int n, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1) {
+  std::vector<engine::Record> records;
+  for (int i = 0; i < n; ++i) {
+    engine::Record r;
+    r.timestamp = engine::Timestamp(1700000000000 + i);
+    r.key = "k" + std::to_string(i);
+    r.value = "value-" + std::to_string(i);
+    records.push_back(r);
+  }
+  engine::BatchBuildOptions o;
+  o.producer_id = pid;
+  o.producer_epoch = epoch;
+  o.base_sequence = seq;
+  auto b = engine::build_batch(records, engine::Offset(0), o);
+  REQUIRE(b.ok());
+  return *b;
+}
+
+p::ProduceRequest produce_request(const std::string& topic, int32_t partition, engine::Bytes batch, int16_t acks) {
+  p::ProduceRequest req;
+  req.acks = acks;
+  req.timeout_ms = 5000;
+  p::ProduceRequest::TopicProduceData t;
+  t.name = topic;
+  p::ProduceRequest::PartitionProduceData pd;
+  pd.index = partition;
+  pd.records = std::move(batch);
+  t.partition_data.push_back(std::move(pd));
+  req.topic_data.push_back(std::move(t));
+  return req;
+}
+
+p::FetchRequest fetch_request(const std::string& topic, int32_t partition, int64_t offset, int32_t max_wait_ms,
+                              int32_t min_bytes) {
+  p::FetchRequest req;
+  req.replica_id = -1;
+  req.max_wait_ms = max_wait_ms;
+  req.min_bytes = min_bytes;
+  req.max_bytes = 1 << 20;
+  req.session_id = 0;
+  req.session_epoch = -1;
+  p::FetchRequest::FetchTopic t;
+  t.topic = topic;
+  p::FetchRequest::FetchPartition fp;
+  fp.partition = partition;
+  fp.fetch_offset = offset;
+  fp.partition_max_bytes = 1 << 20;
+  t.partitions.push_back(fp);
+  req.topics.push_back(t);
+  return req;
+}
+
+p::MetadataRequest metadata_all() {
+  p::MetadataRequest m;
+  m.topics = std::nullopt;
+  return m;
+}
+
+TEST_CASE("ApiVersionsIsAnsweredAtV0AndV3AndAnUnsupportedVersionGetsAV0Error") {
+  Server s;
+  TestClient c(s.port());
+  auto v3 = c.call<p::ApiVersionsResponse>(3, p::ApiVersionsRequest{});
+  CHECK(v3.error_code == 0);
+  bool has_produce = false;
+  for (const auto& k : v3.api_keys) {
+    if (k.api_key == 0) {
+      has_produce = true;
+      CHECK(k.min_version == 0);
+      CHECK(k.max_version >= 7);
+    }
+  }
+  CHECK(has_produce);
+  auto v0 = c.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+  CHECK(v0.api_keys.size() == v3.api_keys.size());
+  // v4 does not exist for us: the answer is a v0 body with UNSUPPORTED_VERSION.
+  c.send_raw(TestClient::frame(3, 77, p::ApiVersionsRequest{}));
+  engine::Bytes f = TestClient::frame(3, 78, p::ApiVersionsRequest{});
+  engine::put_be16(f.data() + 6, 99);  // api_version := 99 (header starts after the size)
+  c.send_raw(f);
+  (void)c.read<p::ApiVersionsResponse>(3, 77);
+  auto err = c.read<p::ApiVersionsResponse>(0, 78);
+  CHECK(err.error_code == 35);
+}
+
+TEST_CASE("PipelinedRequestsAreAnsweredInRequestOrderEvenWhenAnEarlierOneWaits") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  // kafka-python's probe: ApiVersions v0 and Metadata v0 in one write.
+  engine::Bytes both = TestClient::frame(0, 1, p::ApiVersionsRequest{});
+  p::MetadataRequest m0;
+  m0.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{};
+  engine::Bytes meta = TestClient::frame(0, 2, m0);
+  both.insert(both.end(), meta.begin(), meta.end());
+  c.send_raw(both);
+  (void)c.read<p::ApiVersionsResponse>(0, 1);
+  auto md = c.read<p::MetadataResponse>(0, 2);
+  REQUIRE(md.topics.size() == 1);
+  CHECK(md.topics[0].name == "t");
+
+  // A long-polling Fetch (300 ms) then a Metadata: the Metadata answer must wait behind the Fetch.
+  auto t0 = Clock::now();
+  c.send(11, 3, fetch_request("t", 0, 0, 300, 1));
+  c.send(1, 4, metadata_all());
+  auto fr = c.read<p::FetchResponse>(11, 3);
+  CHECK(ms_since(t0) >= 250);
+  (void)c.read<p::MetadataResponse>(1, 4);
+  REQUIRE(fr.responses.size() == 1);
+  CHECK(fr.responses[0].partitions[0].records->empty());
+}
+
+TEST_CASE("ProducedBatchesAreFetchedBackAsStored") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 2);
+  engine::Bytes batch = make_batch(5);
+  auto pr = c.call<p::ProduceResponse>(7, produce_request("t", 1, batch, -1));
+  REQUIRE(pr.responses.at(0).partition_responses.at(0).error_code == 0);
+  CHECK(pr.responses[0].partition_responses[0].base_offset == 0);
+  auto pr2 = c.call<p::ProduceResponse>(7, produce_request("t", 1, make_batch(3), 1));
+  CHECK(pr2.responses[0].partition_responses[0].base_offset == 5);
+
+  auto fr = c.call<p::FetchResponse>(11, fetch_request("t", 1, 0, 0, 0));
+  const auto& part = fr.responses.at(0).partitions.at(0);
+  CHECK(part.error_code == 0);
+  CHECK(part.high_watermark == 8);
+  CHECK(part.last_stable_offset == 8);
+  CHECK(part.preferred_read_replica == -1);
+  REQUIRE(part.records.has_value());
+  REQUIRE(part.records->size() > batch.size());
+  // The first stored batch is the produced one, byte for byte after the broker-owned header fields.
+  CHECK(std::equal(batch.begin() + engine::kMagicOffset, batch.end(), part.records->begin() + engine::kMagicOffset));
+  auto decoded = engine::decode_records(engine::ByteSpan(part.records->data(), batch.size()));
+  REQUIRE(decoded.ok());
+  CHECK((*decoded)[4].value == "value-4");
+
+  // Unknown partition, offset out of range.
+  auto bad = c.call<p::FetchResponse>(11, fetch_request("t", 9, 0, 0, 0));
+  CHECK(bad.responses[0].partitions[0].error_code == 3);
+  auto oor = c.call<p::FetchResponse>(11, fetch_request("t", 1, 100, 0, 0));
+  CHECK(oor.responses[0].partitions[0].error_code == 1);
+}
+
+TEST_CASE("ProduceWithAcksZeroGetsNoResponse") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  c.send(7, 50, produce_request("t", 0, make_batch(2), 0));
+  c.send(1, 51, metadata_all());
+  (void)c.read<p::MetadataResponse>(1, 51);  // the first answer is the Metadata one
+  p::ListOffsetsRequest lo;
+  lo.replica_id = -1;
+  p::ListOffsetsRequest::ListOffsetsTopic t;
+  t.name = "t";
+  t.partitions.push_back({0, -1, -1, 1, {}});
+  lo.topics.push_back(t);
+  auto end = c.call<p::ListOffsetsResponse>(2, lo);
+  CHECK(end.topics[0].partitions[0].offset == 2);
+}
+
+TEST_CASE("AFailedAcksZeroProduceClosesTheConnection") {
+  Server s;
+  TestClient c(s.port());
+  c.send(7, 1, produce_request("missing-topic", 0, make_batch(1), 0));
+  CHECK(c.closed_by_peer());
+}
+
+TEST_CASE("LongPollFetchWakesUpWhenRecordsArrive") {
+  Server s;
+  TestClient admin(s.port());
+  create_topic(admin, "t", 1);
+  TestClient consumer(s.port());
+  auto t0 = Clock::now();
+  consumer.send(11, 9, fetch_request("t", 0, 0, 10000, 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  TestClient producer(s.port());
+  (void)producer.call<p::ProduceResponse>(7, produce_request("t", 0, make_batch(1), 1));
+  auto fr = consumer.read<p::FetchResponse>(11, 9);
+  CHECK(ms_since(t0) < 5000);
+  CHECK(fr.responses[0].partitions[0].records->size() > 0);
+}
+
+TEST_CASE("FetchWaitsForMinBytesOrMaxWait") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  (void)c.call<p::ProduceResponse>(7, produce_request("t", 0, make_batch(1), 1));
+  auto t0 = Clock::now();
+  // 1 MiB min bytes are never there: the answer comes after max wait, with what exists.
+  auto fr = c.call<p::FetchResponse>(11, fetch_request("t", 0, 0, 400, 1 << 20));
+  auto waited = ms_since(t0);
+  CHECK(waited >= 350);
+  CHECK(waited < 3000);
+  CHECK(fr.responses[0].partitions[0].records->size() > 0);
+}
+
+TEST_CASE("FetchHonoursTotalAndPartitionMaxBytesButReturnsAtLeastOneBatch") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 2);
+  for (int i = 0; i < 3; ++i) (void)c.call<p::ProduceResponse>(7, produce_request("t", 0, make_batch(20), 1));
+  (void)c.call<p::ProduceResponse>(7, produce_request("t", 1, make_batch(20), 1));
+  const size_t batch_size = make_batch(20).size();
+  auto req = fetch_request("t", 0, 0, 0, 0);
+  req.topics[0].partitions[0].partition_max_bytes = 10;  // smaller than one batch
+  auto p1 = req.topics[0].partitions[0];
+  p1.partition = 1;
+  req.topics[0].partitions.push_back(p1);
+  auto fr = c.call<p::FetchResponse>(11, req);
+  CHECK(fr.responses[0].partitions[0].records->size() == batch_size);  // one batch despite the limit
+  CHECK(fr.responses[0].partitions[1].records->empty());               // the limit applies after the first
+  req.topics[0].partitions[0].partition_max_bytes = 1 << 20;
+  req.topics[0].partitions[1].partition_max_bytes = 1 << 20;
+  req.max_bytes = int32_t(2 * batch_size + 10);
+  auto fr2 = c.call<p::FetchResponse>(11, req);
+  CHECK(fr2.responses[0].partitions[0].records->size() == 2 * batch_size);
+  CHECK(fr2.responses[0].partitions[1].records->empty());
+}
+
+TEST_CASE("AnIdempotentRetryIsAnsweredWithTheOriginalOffsetAndNotAppendedAgain") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  auto ip = c.call<p::InitProducerIdResponse>(1, p::InitProducerIdRequest{std::nullopt, 60000, -1, -1, {}});
+  REQUIRE(ip.error_code == 0);
+  REQUIRE(ip.producer_id >= 0);
+  engine::Bytes b0 = make_batch(4, ip.producer_id, ip.producer_epoch, 0);
+  engine::Bytes b1 = make_batch(2, ip.producer_id, ip.producer_epoch, 4);
+  auto r0 = c.call<p::ProduceResponse>(7, produce_request("t", 0, b0, -1));
+  auto r1 = c.call<p::ProduceResponse>(7, produce_request("t", 0, b1, -1));
+  auto again = c.call<p::ProduceResponse>(7, produce_request("t", 0, b1, -1));
+  CHECK(r0.responses[0].partition_responses[0].base_offset == 0);
+  CHECK(r1.responses[0].partition_responses[0].base_offset == 4);
+  CHECK(again.responses[0].partition_responses[0].error_code == 0);
+  CHECK(again.responses[0].partition_responses[0].base_offset == 4);
+  auto gap = c.call<p::ProduceResponse>(7, produce_request("t", 0, make_batch(1, ip.producer_id, 0, 9), -1));
+  CHECK(gap.responses[0].partition_responses[0].error_code == 45);  // OUT_OF_ORDER_SEQUENCE_NUMBER
+  auto fr = c.call<p::FetchResponse>(11, fetch_request("t", 0, 0, 0, 0));
+  CHECK(fr.responses[0].partitions[0].high_watermark == 6);
+}
+
+TEST_CASE("HostileFramesCloseOnlyTheirConnection") {
+  Server s;
+  TestClient good(s.port());
+  (void)good.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+  auto expect_closed = [&](engine::Bytes bytes, const char* what) {
+    INFO(what);
+    TestClient bad(s.port());
+    bad.send_raw(bytes);
+    CHECK(bad.closed_by_peer());
+  };
+  expect_closed({std::byte{0xff}, std::byte{0xff}, std::byte{0xff}, std::byte{0xfe}}, "negative size");
+  expect_closed({std::byte{0x7f}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}}, "2 GiB claimed");
+  expect_closed({std::byte{0x06}, std::byte{0x00}, std::byte{0x00}, std::byte{0x00}}, "100 MiB before any request");
+  expect_closed({std::byte{0}, std::byte{0}, std::byte{0}, std::byte{3}, std::byte{0}, std::byte{0}, std::byte{0}},
+                "shorter than a header");
+  {
+    // Metadata v1 whose topic array claims 2^31-1 entries.
+    engine::Bytes f = TestClient::frame(1, 5, metadata_all());
+    engine::put_be32(f.data() + f.size() - 4, 0x7fffffff);
+    expect_closed(f, "huge array count");
+    engine::put_be32(f.data() + f.size() - 4, uint32_t(-7));
+    expect_closed(f, "negative array count");
+  }
+  {
+    // A truncated body: the frame is complete but the fields inside run past it.
+    p::MetadataRequest m;
+    m.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{{{}, std::string("some-topic"), {}}};
+    engine::Bytes f = TestClient::frame(1, 6, m);
+    f.resize(f.size() - 3);
+    engine::put_be32(f.data(), uint32_t(f.size() - 4));
+    expect_closed(f, "truncated string");
+  }
+  {
+    engine::Bytes f = TestClient::frame(0, 7, p::ApiVersionsRequest{});
+    engine::put_be16(f.data() + 4, 1234);  // api key 1234
+    expect_closed(f, "unknown api key");
+  }
+  // The well-behaved connection is unaffected.
+  auto md = good.call<p::MetadataResponse>(1, metadata_all());
+  CHECK(md.brokers.size() == 1);
+}
+
+TEST_CASE("ADecodableButUnadvertisedVersionGetsUnsupportedVersion") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  auto resp = c.call<p::ProduceResponse>(8, produce_request("t", 0, make_batch(1), 1));
+  CHECK(resp.responses[0].partition_responses[0].error_code == 35);
+  auto v2 = c.call<p::ProduceResponse>(2, produce_request("t", 0, make_batch(1), 1));
+  CHECK(v2.responses[0].partition_responses[0].error_code == 35);  // advertised (librdkafka gates) but refused
+}
+
+TEST_CASE("IdleConnectionsAreClosed") {
+  Server s([](BrokerConfig& c) { c.idle_timeout_ms = 300; });
+  TestClient c(s.port());
+  (void)c.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+  auto t0 = Clock::now();
+  CHECK(c.closed_by_peer());
+  CHECK(ms_since(t0) >= 250);
+}
+
+TEST_CASE("ConnectionsBeyondMaxConnectionsAreRefused") {
+  Server s([](BrokerConfig& c) { c.max_connections = 2; });
+  TestClient a(s.port());
+  TestClient b(s.port());
+  (void)a.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+  (void)b.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+  TestClient c(s.port());
+  CHECK(c.closed_by_peer());
+  (void)a.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+}
+
+TEST_CASE("TheServerOwnsItsDataDirectoryWhileItRuns") {
+  auto s = std::make_unique<Server>();
+  const std::string data = s->config.data_dir;
+  auto owner = check_data_dir_owner(data);
+  REQUIRE(owner.ok());
+  REQUIRE(owner->has_value());
+  CHECK((*owner)->advertised == "127.0.0.1:" + std::to_string(s->port()));
+  CHECK(served_by_message(data, **owner) ==
+        data + " is served by streamctl serve (pid " + std::to_string(::getpid()) + ") on 127.0.0.1:" +
+            std::to_string(s->port()) + "; use --brokers 127.0.0.1:" + std::to_string(s->port()));
+  BrokerConfig second = s->config;
+  auto b2 = Broker::start(second);
+  REQUIRE_FALSE(b2.ok());
+  CHECK(b2.error().code == engine::ErrorCode::kBusy);
+  CHECK(b2.error().message.find("is served by streamctl serve") != std::string::npos);
+  s->broker->stop();
+  CHECK(s->broker->wait().ok());
+  auto after = check_data_dir_owner(data);
+  REQUIRE(after.ok());
+  CHECK_FALSE(after->has_value());
+}
+
+TEST_CASE("StopAnswersAPendingLongPollThenShutsDown") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  c.send(11, 42, fetch_request("t", 0, 0, 30000, 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto t0 = Clock::now();
+  s.broker->stop();
+  auto fr = c.read<p::FetchResponse>(11, 42);
+  CHECK(ms_since(t0) < 2000);
+  CHECK(fr.responses[0].partitions[0].records->empty());
+  CHECK(c.closed_by_peer());
+  CHECK(s.broker->wait().ok());
+  CHECK(s.broker->stopped());
+}
+
+TEST_CASE("GroupAndOffsetApisWorkThroughTheWire") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  auto fc = c.call<p::FindCoordinatorResponse>(0, p::FindCoordinatorRequest{"g", 0, {}, {}});
+  CHECK(fc.error_code == 0);
+  CHECK(fc.port == s.port());
+  p::JoinGroupRequest j;
+  j.group_id = "g";
+  j.session_timeout_ms = 10000;
+  j.rebalance_timeout_ms = 10000;
+  j.protocol_type = "consumer";
+  j.protocols.push_back({"range", engine::to_bytes("md"), {}});
+  auto first = c.call<p::JoinGroupResponse>(5, j);
+  CHECK(first.error_code == 79);  // MEMBER_ID_REQUIRED
+  j.member_id = first.member_id;
+  auto joined = c.call<p::JoinGroupResponse>(5, j);
+  REQUIRE(joined.error_code == 0);
+  CHECK(joined.leader == joined.member_id);
+  p::SyncGroupRequest sg;
+  sg.group_id = "g";
+  sg.generation_id = joined.generation_id;
+  sg.member_id = joined.member_id;
+  sg.assignments.push_back({joined.member_id, engine::to_bytes("assignment"), {}});
+  auto synced = c.call<p::SyncGroupResponse>(3, sg);
+  CHECK(synced.error_code == 0);
+  CHECK(synced.assignment == engine::to_bytes("assignment"));
+
+  p::OffsetCommitRequest oc;
+  oc.group_id = "g";
+  oc.generation_id_or_member_epoch = joined.generation_id;
+  oc.member_id = joined.member_id;
+  oc.topics.push_back({"t", {{0, 17, -1, -1, std::string("m"), {}}, {5, 1, -1, -1, std::string(""), {}}}, {}});
+  auto committed = c.call<p::OffsetCommitResponse>(7, oc);
+  CHECK(committed.topics[0].partitions[0].error_code == 0);
+  CHECK(committed.topics[0].partitions[1].error_code == 3);  // no partition 5
+  p::OffsetFetchRequest of;
+  of.group_id = "g";
+  of.topics = std::vector<p::OffsetFetchRequest::OffsetFetchRequestTopic>{{"t", {0, 1}, {}}};
+  auto fetched = c.call<p::OffsetFetchResponse>(5, of);
+  CHECK(fetched.topics[0].partitions[0].committed_offset == 17);
+  CHECK(fetched.topics[0].partitions[1].committed_offset == -1);
+  auto dg = c.call<p::DescribeGroupsResponse>(0, p::DescribeGroupsRequest{{"g"}, false, {}});
+  CHECK(dg.groups[0].group_state == "Stable");
+  auto lg = c.call<p::ListGroupsResponse>(0, p::ListGroupsRequest{});
+  CHECK(lg.groups.size() == 1);
+}
+
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == ssize_t(req.size()));
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST_CASE("MetricsEndpointReportsRequestsOffsetsAndGroupLag") {
+  Server s([](BrokerConfig& c) { c.http = "127.0.0.1:0"; });
+  REQUIRE(s.broker->http_port() != 0);
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  (void)c.call<p::ProduceResponse>(7, produce_request("t", 0, make_batch(10), 1));
+  p::OffsetCommitRequest oc;
+  oc.group_id = "g";
+  oc.generation_id_or_member_epoch = -1;
+  oc.topics.push_back({"t", {{0, 4, -1, -1, std::string(""), {}}}, {}});
+  REQUIRE(c.call<p::OffsetCommitResponse>(2, oc).topics[0].partitions[0].error_code == 0);
+  std::string page = http_get(s.broker->http_port(), "/metrics");
+  CHECK(page.rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(page.find("streamctl_requests_total{api=\"Produce\"} 1") != std::string::npos);
+  CHECK(page.find("streamctl_partition_log_end_offset{topic=\"t\",partition=\"0\"} 10") != std::string::npos);
+  CHECK(page.find("streamctl_group_lag{group=\"g\",topic=\"t\",partition=\"0\"} 6") != std::string::npos);
+  CHECK(page.find("streamctl_bytes_in_total") != std::string::npos);
+  CHECK(http_get(s.broker->http_port(), "/health").find("200 OK") != std::string::npos);
+  CHECK(http_get(s.broker->http_port(), "/nope").find("404") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace streamctl::server
