@@ -1,11 +1,15 @@
 #include "cli/consumer.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "cli/json_record.h"
 #include "engine/coding.h"
@@ -212,7 +216,110 @@ Status FdSink::flush() {
   return close_reason_;
 }
 
+// ---- Consumer::ReadAhead
+
+// One helper thread and at most one read in flight. The thread blocks SIGINT/SIGTERM so signals reach the
+// main thread (whose poll and writes they interrupt). Log is thread-safe; only the main thread starts and
+// takes reads.
+class Consumer::ReadAhead {
+ public:
+  ReadAhead() {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    thread_ = std::thread([this] { loop(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  ~ReadAhead() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool busy() const { return busy_; }
+  engine::PartitionId partition() const { return partition_; }
+  Offset from() const { return from_; }
+
+  void start(engine::Log* log, engine::PartitionId partition, Offset from, size_t max_bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      log_ = log;
+      partition_ = partition;
+      from_ = from;
+      max_bytes_ = max_bytes;
+      result_.reset();
+      job_ = true;
+    }
+    busy_ = true;
+    cv_.notify_all();
+  }
+
+  Result<engine::ReadResult> take() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return result_.has_value(); });
+    busy_ = false;
+    Result<engine::ReadResult> r = std::move(*result_);
+    result_.reset();
+    return r;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return quit_ || job_; });
+      if (quit_) return;
+      job_ = false;
+      engine::Log* log = log_;
+      Offset from = from_;
+      size_t max_bytes = max_bytes_;
+      lock.unlock();
+      auto r = log->read(from, max_bytes);
+      lock.lock();
+      result_.emplace(std::move(r));
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
+  bool quit_ = false;
+  bool job_ = false;
+  bool busy_ = false;  // main thread only: a read was started and not taken yet
+  engine::Log* log_ = nullptr;
+  engine::PartitionId partition_ = -1;
+  Offset from_;
+  size_t max_bytes_ = 0;
+  std::optional<Result<engine::ReadResult>> result_;
+};
+
 // ---- Consumer
+
+Result<engine::ReadResult> Consumer::read_chunk(ConsumerPartition& p) {
+  std::optional<Result<engine::ReadResult>> rr;
+  if (read_ahead_ && read_ahead_->busy() && read_ahead_->partition() == p.partition) {
+    Offset from = read_ahead_->from();
+    auto ahead = read_ahead_->take();
+    if (from == p.next) rr.emplace(std::move(ahead));  // else: the position moved (-n, retention); drop it
+  }
+  if (!rr) rr.emplace(p.log->read(p.next, options_.fetch_bytes));
+  if (rr->ok()) {
+    const engine::ReadResult& r = rr->value();
+    bool backlog = r.records.size() >= options_.fetch_bytes / 2 && r.next_offset < r.high_watermark &&
+                   !(p.end && r.next_offset >= *p.end) &&
+                   !(options_.max_records >= 0 && options_.max_records < 10000);
+    if (backlog) {
+      if (!read_ahead_) read_ahead_ = std::make_unique<ReadAhead>();
+      if (!read_ahead_->busy()) read_ahead_->start(p.log, p.partition, r.next_offset, options_.fetch_bytes);
+    }
+  }
+  return std::move(*rr);
+}
 
 Consumer::Consumer(std::string topic, std::vector<ConsumerPartition> partitions, ConsumerOptions options,
                    const GlobalOptions* global)
@@ -280,7 +387,7 @@ Result<bool> Consumer::read_round(RecordSink& sink, ConsumeStats& stats) {
   view.topic = topic_;
   for (auto& p : partitions_) {
     if (p.end && p.next >= *p.end) continue;
-    auto rr = p.log->read(p.next, options_.fetch_bytes);
+    auto rr = read_chunk(p);
     if (!rr.ok()) {
       if (rr.error().code == engine::ErrorCode::kOffsetOutOfRange) {
         Offset start = p.log->log_start_offset();

@@ -4,7 +4,8 @@
 // a state file can commit exactly what was written.
 //
 // Reading: Log::read in large chunks (1 MiB per partition per round), whole batches, records decoded in
-// place for uncompressed batches (no per-record allocation); control batches are skipped. Partitions are
+// place for uncompressed batches (no per-record allocation); control batches are skipped. While catching up
+// on a backlog, the next chunk is read on a helper thread as the current one is decoded and written. Partitions are
 // visited round-robin, one chunk each per round, so `-f` on several partitions interleaves them.
 // Following: when every partition is at its end, the consumer waits on inotify watches of the partition
 // directories (and the stop descriptor), then Log::refresh() picks up appends, segment rolls and retention
@@ -177,6 +178,12 @@ class Consumer {
   engine::Status wait_for_data();
   engine::Status flush_and_report(RecordSink& sink);
 
+  // Reads the next chunk of a partition on a helper thread while the current one is decoded (bulk
+  // catch-up only: started when a read returned a full chunk and more data is known to exist).
+  class ReadAhead;
+  engine::Result<engine::ReadResult> read_chunk(ConsumerPartition& p);
+
+  std::unique_ptr<ReadAhead> read_ahead_;
   std::string topic_;
   std::vector<ConsumerPartition> partitions_;
   ConsumerOptions options_;

@@ -95,11 +95,17 @@ Result<GroupView> load_group(engine::LogManager& lm, const std::string& group) {
   return v;
 }
 
+// Groups with committed offsets, plus groups whose members are running but have committed nothing yet
+// (a members directory left behind by killed members alone does not make a group).
 Result<std::vector<std::string>> all_groups(engine::LogManager& lm) {
   STREAMCTL_ASSIGN_OR_RETURN(auto stored, lm.groups().list_groups());
-  STREAMCTL_ASSIGN_OR_RETURN(auto active, groups_with_members(lm.fs(), lm.data_dir()));
+  STREAMCTL_ASSIGN_OR_RETURN(auto with_dirs, groups_with_members(lm.fs(), lm.data_dir()));
   std::set<std::string> all(stored.begin(), stored.end());
-  all.insert(active.begin(), active.end());
+  for (const auto& g : with_dirs) {
+    if (all.count(g) != 0) continue;
+    STREAMCTL_ASSIGN_OR_RETURN(GroupActivity activity, inspect_group(lm.fs(), lm.data_dir(), g));
+    if (!activity.members.empty()) all.insert(g);
+  }
   return std::vector<std::string>(all.begin(), all.end());
 }
 

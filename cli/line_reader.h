@@ -1,7 +1,8 @@
 // LineReader: fast splitting of a file descriptor's bytes into delimiter-separated records for `produce`.
 //
-// Reads in large blocks (1 MiB by default) and finds delimiters with memchr; a line is returned as a view
-// into the internal buffer, valid until the next call to next(). Lines longer than the buffer grow it. The
+// Reads in large blocks (growing from 64 KiB to 1 MiB by default, so a one-line input touches little
+// memory) and finds delimiters with memchr; a line is returned as a view into the internal buffer, valid
+// until the next call to next(). Lines longer than the buffer grow it. The
 // last line needs no trailing delimiter. The delimiter itself is never part of a line. A read() interrupted
 // by a signal (EINTR) returns kInterrupted so the caller can check its stop flag. The reader does not own
 // the descriptor. Thread-compatible.
@@ -10,7 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <vector>
+#include <memory>
+#include <string>
 
 #include "engine/result.h"
 
@@ -49,10 +51,13 @@ class LineReader {
   int fd_;
   std::string name_;
   char delimiter_;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;  // uninitialised: never zero-filled
+  size_t capacity_ = 0;
+  size_t block_bytes_;
   size_t begin_ = 0;  // first unconsumed byte
   size_t end_ = 0;    // one past the last valid byte
   bool eof_ = false;
+  bool read_filled_ = false;  // the last read(2) filled the buffer: input is plentiful
   uint64_t bytes_read_ = 0;
   uint64_t line_number_ = 0;
   engine::Error error_;

@@ -63,8 +63,7 @@ std::optional<engine::TopicPartition> partition_of_dir(const std::string& dir) {
 }
 
 // The segments of a partition directory, by base offset (staged .cleaned/.swap/.deleted files are skipped).
-Result<std::vector<Target>> segments_of_dir(engine::FileSystem& fs, const std::string& dir,
-                                            const std::vector<std::string>& names) {
+std::vector<Target> segments_of_dir(const std::string& dir, const std::vector<std::string>& names) {
   std::vector<Target> out;
   auto tp = partition_of_dir(dir);
   for (const auto& name : names) {
@@ -81,7 +80,6 @@ Result<std::vector<Target>> segments_of_dir(engine::FileSystem& fs, const std::s
   }
   std::sort(out.begin(), out.end(), [](const Target& a, const Target& b) { return a.base_offset < b.base_offset; });
   for (size_t i = 0; i < out.size(); ++i) out[i].first_in_partition = i == 0;
-  (void)fs;
   return out;
 }
 
@@ -108,7 +106,7 @@ Result<std::vector<Target>> targets_of_partition_dirs(engine::FileSystem& fs, co
   std::vector<Target> out;
   for (const auto& dir : dirs) {
     STREAMCTL_ASSIGN_OR_RETURN(auto names, fs.list_dir(dir));
-    STREAMCTL_ASSIGN_OR_RETURN(auto segs, segments_of_dir(fs, dir, names));
+    auto segs = segments_of_dir(dir, names);
     out.insert(out.end(), segs.begin(), segs.end());
   }
   return out;
@@ -122,7 +120,7 @@ Result<std::vector<Target>> resolve_targets(engine::FileSystem& fs, const std::s
   if (exists) {
     auto names = fs.list_dir(arg);
     if (names.ok()) {
-      STREAMCTL_ASSIGN_OR_RETURN(auto segs, segments_of_dir(fs, arg, names.value()));
+      auto segs = segments_of_dir(arg, names.value());
       if (!segs.empty() || partition_of_dir(arg)) return segs;
       // Not a partition directory: maybe a data directory holding partition directories.
       STREAMCTL_ASSIGN_OR_RETURN(auto dirs, partition_dirs_under(fs, arg, ""));

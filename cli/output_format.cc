@@ -159,11 +159,8 @@ void RecordFormatter::append(const RecordView& r, std::string& out) const {
   if (value_then_literal_) {
     const std::string_view v = r.value ? *r.value : std::string_view(options_.null_text);
     const std::string& lit = pieces_[1].literal;
-    const size_t old = out.size();
-    out.resize(old + v.size() + lit.size());
-    char* p = out.data() + old;
-    if (!v.empty()) std::memcpy(p, v.data(), v.size());
-    std::memcpy(p + v.size(), lit.data(), lit.size());
+    out.append(v.data(), v.size());
+    out.append(lit);
     return;
   }
   for (const Piece& piece : pieces_) {

@@ -404,7 +404,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   engine::BatchBuildOptions build;
   if (compression.empty()) {
     // No codec asked for: follow the topic's compression.type when it names one.
-    auto cfg = (*lm)->topic_config(o.topic);
+    auto cfg = engine::LogConfig::from_overrides(md->overrides);  // no second read of the metadata
     if (cfg.ok() && cfg->compression_type != "producer" && cfg->compression_type != "uncompressed") {
       compression = cfg->compression_type;
     }

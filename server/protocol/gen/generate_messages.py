@@ -451,7 +451,7 @@ def comment_lines(text, indent, width=100):
     return ["// " + ln for ln in (textwrap.wrap(text, width=width - len(prefix)) or [""])]
 
 
-def field_doc(f, m):
+def field_doc(f):
     parts = [range_text(f.schema_versions)]
     if f.tagged is not None:
         parts.append("tag %d in %s" % (f.tag, range_text(f.schema_tagged)))
@@ -600,9 +600,8 @@ def guarded(out, c, stmts, indent):
 def emit_struct_decl(out, msg, st, indent):
     gen = msg.gen
     if st.top:
-        kind = {"request": "request", "response": "response", "data": "data"}[msg.kind]
         desc = "%s (%s%s), versions %d-%d" % (
-            st.name, kind, ", API key %d" % msg.api_key if msg.api_key is not None else "",
+            st.name, msg.kind, ", API key %d" % msg.api_key if msg.api_key is not None else "",
             gen[0], gen[1])
         desc += "; flexible %s." % range_text(msg.flex_schema) if msg.flex_schema else \
             "; no flexible versions."
@@ -631,7 +630,7 @@ def emit_struct_decl(out, msg, st, indent):
             emit_struct_decl(out, msg, nested, indent + 1)
             out()
     for f in st.fields:
-        for ln in comment_lines(field_doc(f, f.member), indent + 1):
+        for ln in comment_lines(field_doc(f), indent + 1):
             out(ln, indent + 1)
         init, _ = default_value(f)
         if init is None:
