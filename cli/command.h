@@ -76,6 +76,7 @@ void register_produce_command(CLI::App& app, CommandContext& ctx);
 void register_consume_command(CLI::App& app, CommandContext& ctx);
 void register_group_command(CLI::App& app, CommandContext& ctx);  // cli/group_cmd.cc
 void register_log_command(CLI::App& app, CommandContext& ctx);    // cli/log_cmd.cc
+void register_serve_command(CLI::App& app, CommandContext& ctx);  // cli/serve_cmd.cc
 
 // ---- errors and diagnostics (all on stderr)
 

@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   register_consume_command(app, ctx);
   register_group_command(app, ctx);  // after consume: it adds --group/--state-file to it
   register_log_command(app, ctx);
+  register_serve_command(app, ctx);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stderr);

@@ -8,6 +8,7 @@
 // Durability: records are durable only after the final flush; an idle pipe also flushes at most once a
 // second. On SIGINT/SIGTERM what was read is appended and flushed, then the exit code is 130.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,9 +17,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "cli/command.h"
 #include "cli/json_record.h"
@@ -186,7 +191,121 @@ struct PartitionChunk {
   std::vector<Record> records;
   size_t used = 0;
   size_t bytes = 0;
-  bool touched = false;  // something was appended (needs a flush)
+};
+
+// Appends full chunks on a helper thread while the main thread reads and splits the next ones (started
+// only for bulk input, so a one-line produce never creates a thread). One FIFO queue keeps the order of
+// chunks, hence of records per partition. At most kMaxQueued chunks wait; the main thread blocks beyond
+// that. The first append error stops the worker (later chunks are dropped) and is reported to the main
+// thread at its next submit or drain. The thread blocks SIGINT/SIGTERM so they interrupt the main
+// thread's read(2).
+class AppendWorker {
+ public:
+  static constexpr size_t kMaxQueued = 2;
+
+  AppendWorker(std::string topic, engine::BatchBuildOptions build) : topic_(std::move(topic)), build_(build) {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    thread_ = std::thread([this] { loop(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  AppendWorker(const AppendWorker&) = delete;
+  AppendWorker& operator=(const AppendWorker&) = delete;
+  ~AppendWorker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // Queues a chunk; returns the worker's first error, if any (the chunk is then dropped).
+  Status submit(engine::PartitionId p, engine::Log* log, std::vector<Record>&& records, size_t used, size_t bytes) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || !error_.ok(); });
+    if (!error_.ok()) return error_;
+    queue_.push_back(Job{p, log, std::move(records), used, bytes});
+    cv_.notify_all();
+    return engine::ok_status();
+  }
+
+  // A record vector to fill next (a recycled one when available, so strings keep their capacity).
+  std::vector<Record> take_free() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return {};
+    std::vector<Record> v = std::move(free_.back());
+    free_.pop_back();
+    return v;
+  }
+
+  // Waits until every queued chunk was appended; returns the first error.
+  Status drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return (queue_.empty() && !busy_) || !error_.ok(); });
+    return error_;
+  }
+
+  int64_t records_written() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return records_written_;
+  }
+  uint64_t bytes_written() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bytes_written_;
+  }
+
+ private:
+  struct Job {
+    engine::PartitionId partition;
+    engine::Log* log;
+    std::vector<Record> records;
+    size_t used;
+    size_t bytes;
+  };
+
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return quit_ || (!queue_.empty() && error_.ok()); });
+      if (quit_) return;
+      Job job = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      cv_.notify_all();  // room in the queue
+      lock.unlock();
+      auto r = job.log->append(std::span<const Record>(job.records.data(), job.used), build_);
+      lock.lock();
+      busy_ = false;
+      if (r.ok()) {
+        records_written_ += int64_t(job.used);
+        bytes_written_ += job.bytes;
+      } else if (error_.ok()) {
+        Error e = std::move(r).error();
+        e.message = topic_ + "-" + std::to_string(job.partition) + ": " + e.message;
+        error_ = std::move(e);
+        queue_.clear();
+      }
+      free_.push_back(std::move(job.records));
+      cv_.notify_all();
+    }
+  }
+
+  std::string topic_;
+  engine::BatchBuildOptions build_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  std::vector<std::vector<Record>> free_;
+  bool busy_ = false;
+  bool quit_ = false;
+  Status error_;
+  int64_t records_written_ = 0;
+  uint64_t bytes_written_ = 0;
+  std::thread thread_;
 };
 
 class Producer {
@@ -209,41 +328,53 @@ class Producer {
     return &c.records[c.used++];
   }
 
-  // Accounts the record just filled in; appends the chunk when it is full.
+  // Accounts the record just filled in; hands the chunk to the append worker when it is full.
   Status added(engine::PartitionId p, size_t bytes) {
     PartitionChunk& c = chunks_[size_t(p)];
     c.bytes += bytes;
-    ++records_read_;
-    bytes_read_ += bytes;
-    if (c.bytes >= kChunkBytes || c.used >= kChunkRecords) return append(p);
+    if (c.bytes >= kChunkBytes || c.used >= kChunkRecords) {
+      if (!worker_) worker_ = std::make_unique<AppendWorker>(topic_, build_);
+      return append(p);
+    }
     return engine::ok_status();
   }
 
+  // Appends partition p's pending records: queued on the worker when it runs, else right here.
   Status append(engine::PartitionId p) {
     PartitionChunk& c = chunks_[size_t(p)];
     if (c.used == 0) return engine::ok_status();
+    touched_.insert(p);
+    if (worker_) {
+      auto st = worker_->submit(p, c.log, std::move(c.records), c.used, c.bytes);
+      c.records = worker_->take_free();
+      c.used = 0;
+      c.bytes = 0;
+      return st;
+    }
     auto r = c.log->append(std::span<const Record>(c.records.data(), c.used), build_);
     if (!r.ok()) {
       Error e = std::move(r).error();
       e.message = topic_ + "-" + std::to_string(p) + ": " + e.message;
       return e;
     }
-    records_written_ += c.used;
+    records_written_ += int64_t(c.used);
     bytes_written_ += c.bytes;
     c.used = 0;
     c.bytes = 0;
-    c.touched = true;
-    touched_.insert(p);
     return engine::ok_status();
   }
 
+  // Appends everything pending and waits until it is in the log (page cache).
   Status append_all() {
     for (size_t p = 0; p < chunks_.size(); ++p) {
       auto st = append(engine::PartitionId(p));
       if (!st.ok()) return st;
     }
-    return engine::ok_status();
+    return worker_ ? worker_->drain() : engine::ok_status();
   }
+
+  // Waits for the worker's queue to empty (its first error, if any).
+  Status drain() { return worker_ ? worker_->drain() : engine::ok_status(); }
 
   bool has_pending() const {
     for (const auto& c : chunks_) {
@@ -252,6 +383,7 @@ class Producer {
     return false;
   }
 
+  // fsyncs every partition appended to. REQUIRES: append_all() first (nothing queued).
   Status flush_touched() {
     for (auto p : touched_) {
       auto st = chunks_[size_t(p)].log->flush();
@@ -263,9 +395,8 @@ class Producer {
   int64_t last_flush_ns() const { return last_flush_ns_; }
 
   StickyPartitioner& partitioner() { return partitioner_; }
-  int32_t partitions() const { return int32_t(chunks_.size()); }
-  int64_t records_written() const { return records_written_; }
-  uint64_t bytes_written() const { return bytes_written_; }
+  int64_t records_written() const { return records_written_ + (worker_ ? worker_->records_written() : 0); }
+  uint64_t bytes_written() const { return bytes_written_ + (worker_ ? worker_->bytes_written() : 0); }
   const std::set<engine::PartitionId>& touched() const { return touched_; }
 
  private:
@@ -275,8 +406,7 @@ class Producer {
   StickyPartitioner partitioner_;
   std::vector<PartitionChunk> chunks_;
   std::set<engine::PartitionId> touched_;
-  int64_t records_read_ = 0;
-  uint64_t bytes_read_ = 0;
+  std::unique_ptr<AppendWorker> worker_;
   int64_t records_written_ = 0;
   uint64_t bytes_written_ = 0;
   int64_t last_flush_ns_ = monotonic_ns();
@@ -462,6 +592,24 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     return !stop_requested();
   };
 
+  // CreateTime of records without one: --timestamp, else the wall clock, read once per 256 records (and
+  // whenever the input goes idle) rather than per record. Stamping here also spares the engine a copy of
+  // every record to fill in missing timestamps.
+  engine::Timestamp clock_now = now;
+  uint32_t clock_uses = 0;
+  auto record_time = [&]() -> engine::Timestamp {
+    if (fixed_ts != engine::kNoTimestamp) return fixed_ts;
+    if (++clock_uses == 256) {
+      clock_uses = 0;
+      clock_now = engine::system_clock()->now();
+    }
+    return clock_now;
+  };
+  auto refresh_clock = [&] {
+    clock_now = engine::system_clock()->now();
+    clock_uses = 0;
+  };
+
   auto produce_line = [&](std::string_view line, LineReader& reader) -> bool {
     engine::PartitionId p;
     Record* r;
@@ -500,7 +648,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       r->value = std::move(src.value);
       r->headers = std::move(src.headers);
       for (const auto& h : headers) r->headers.push_back(h);
-      r->timestamp = src.timestamp == engine::kNoTimestamp ? fixed_ts : src.timestamp;
+      r->timestamp = src.timestamp != engine::kNoTimestamp ? src.timestamp : record_time();
     } else {
       std::optional<std::string_view> key;
       std::optional<std::string_view> value = line;
@@ -525,7 +673,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       assign_optional(r->key, key);
       assign_optional(r->value, value);
       if (r->headers.size() != headers.size() || (!headers.empty() && r->headers != headers)) r->headers = headers;
-      r->timestamp = fixed_ts;
+      r->timestamp = record_time();
     }
     for (const auto& h : headers) bytes += h.key.size() + (h.value ? h.value->size() : 0);
     auto st = producer.added(p, bytes);
@@ -542,6 +690,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     for (;;) {
       auto r = reader.next(&line, /*may_read=*/false);
       if (r == LineReader::Next::kNeedRead) {
+        refresh_clock();
         // About to read: if the input is not ready (a slow pipe), deliver what we hold first.
         if (producer.has_pending() && !reader.input_ready()) {
           auto st = producer.append_all();
@@ -568,14 +717,17 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
         continue;
       }
       if (r == LineReader::Next::kError) {
-        ok = fail(reader.error());
+        ok = fail_input(reader.error());
         break;
       }
       if (r == LineReader::Next::kEof) break;
-      if (interval_ns > 0 && !wait_for_rate()) {
-        if (!failure.message.empty()) ok = false;
-        interrupted = stop_requested();
-        if (!ok || interrupted) break;
+      if (interval_ns > 0) {
+        if (!wait_for_rate()) {
+          if (!failure.message.empty()) ok = false;
+          interrupted = stop_requested();
+          if (!ok || interrupted) break;
+        }
+        refresh_clock();  // paced records are seconds apart: stamp each with its own time
       }
       if (!produce_line(line, reader)) {
         ok = false;
@@ -602,6 +754,11 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       ok = false;
       failure = st.error();
     }
+  }
+  auto drained = producer.drain();  // nothing may still be appending while we flush
+  if (!drained.ok() && ok) {
+    ok = false;
+    failure = drained.error();
   }
   auto flushed = producer.flush_touched();
   if (!flushed.ok() && ok) {

@@ -102,7 +102,7 @@ Examples:
       {"initial-max-request-bytes", "largest first request of a connection (default 2097152)", "BYTES"},
       {"max-inflight-requests", "per-connection pipeline depth before reading pauses (default 256)", "N"},
       {"idle-timeout-ms", "close connections idle this long (default 600000; 0 = never)", "MS"},
-      {"flush-interval-ms", "fsync every log this often (default 1000; 0 = only per topic flush.* and on exit)", "MS"},
+      {"flush-interval-ms", "fsync every log this often (default 0: as Kafka, per topic flush.* and on exit)", "MS"},
       {"retention-check-interval-ms", "run retention/compaction this often (default 300000)", "MS"},
       {"shutdown-timeout-ms", "time in-flight requests get on SIGTERM (default 10000)", "MS"},
       {"default-partitions", "partitions of auto-created topics (default 1)", "N"},

@@ -6,16 +6,16 @@
 //   start()  validates the config, takes the data directory, opens and recovers the logs, binds the
 //            listener (port 0 = a free port; the real one is logged as `msg="listening" ... port=N`,
 //            returned by port() and written to --port-file), advertises itself, starts `threads` io
-//            threads and one maintenance thread (flush every flush_interval_ms, retention every
-//            retention_check_interval_ms, producer-state expiry).
+//            threads and one maintenance thread (retention every retention_check_interval_ms, producer-state
+//            expiry, and an fsync of every log every flush_interval_ms when that is set).
 //   stop()   (any thread, idempotent) begins a clean shutdown: stop accepting, answer held requests
 //            (long polls return what they have, held joins get COORDINATOR_NOT_AVAILABLE), let every
 //            request already read finish and its response be written (up to shutdown_timeout_ms), close
 //            connections, flush every log, release the directory.
 //   wait()   blocks until that is done; the Status reports a failed final flush.
-// Durability: acknowledged produce data is in the page cache when answered (it survives kill -9 of this
-// process); it is fsynced by the maintenance thread every flush_interval_ms, per the topic's flush.*
-// settings, and on shutdown.
+// Durability (Kafka's single-node semantics): acknowledged produce data is in the page cache when answered,
+// so it survives kill -9 of this process; it is fsynced per the topic's flush.messages/flush.ms, every
+// flush_interval_ms when set, and on shutdown. acks=all equals acks=1 on one node.
 // Thread-safety: start/wait from one thread; stop() from any thread (including a signal-watching one).
 #pragma once
 

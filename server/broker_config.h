@@ -35,7 +35,10 @@ struct BrokerConfig {
 
   // Background work.
   int64_t retention_check_interval_ms = 300000;  // Kafka log.retention.check.interval.ms
-  int64_t flush_interval_ms = 1000;              // fsync every open log this often (0 = only on shutdown)
+  // fsync every open log this often; 0 (the default, as Kafka) = rely on the OS page cache, fsync per the
+  // topic's flush.messages/flush.ms and on shutdown. Note: engine::Log::flush holds the partition's lock
+  // during the fsync, so appends and reads of that partition wait for it.
+  int64_t flush_interval_ms = 0;
   int64_t shutdown_timeout_ms = 10000;           // time given to in-flight requests on SIGTERM
 
   // Topics.

@@ -107,11 +107,11 @@ a.create_topics([NewTopic("grouped", num_partitions=4, replication_factor=1)])
 a.close()
 EOF
 for m in 1 2; do
-  timeout 120 kcat -b "$B" -G gk -X auto.offset.reset=earliest -X heartbeat.interval.ms=500 -q \
+  timeout 120 kcat -b "$B" -G gk -X auto.offset.reset=earliest -X heartbeat.interval.ms=500 -q -u \
     -f '%p %s\n' grouped >"$work/member$m" 2>"$work/member$m.err" &
   bg_pids+=($!)
 done
-members_stable() { metrics | grep -q '^streamctl_group_members{group="gk"} 2$' && grep -q 'msg="group stable" group=gk' "$work/server.log"; }
+members_stable() { grep -q 'msg="group stable" group=gk .*members=2' "$work/server.log"; }
 check "two kcat -G members form one group" wait_for 30 members_stable
 for p in 0 1 2 3; do
   for i in $(seq 1 10); do echo "p$p-m$i"; done | kc -P -t grouped -p "$p"

@@ -1,0 +1,321 @@
+// kafka_load: a librdkafka load generator for `streamctl serve` (or any Kafka broker).
+//
+//   kafka_load produce -b HOST:PORT -t TOPIC -n COUNT [-s BYTES] [--acks 0|1|all] [--partitions P]
+//                      [--linger-ms MS] [--batch-bytes B] [--server-pid PID] [--label L] [--run R]
+//   kafka_load consume -b HOST:PORT -t TOPIC -n COUNT [--partitions P] [--server-pid PID] [--label L] [--run R]
+//
+// produce sends COUNT records of BYTES (default 100) bytes, round-robin over P partitions in runs of 1000
+// (so batches fill), and measures throughput from the first send until the last delivery report, plus the
+// per-record produce latency (send -> delivery report: batching, network, broker append, ack).
+// consume reads COUNT records from the beginning of P partitions (assign, no group rebalance) and measures
+// throughput until the last one arrived.
+// Output: one line per metric in the peers' format, RESULT|<label>-<metric>|<run>|<value>|<unit>|<what>;
+// the server's CPU share over the run comes from /proc/<server-pid>/stat. Exit status 0 on success,
+// 1 on a delivery error or a timeout (120 s).
+#include <librdkafka/rdkafka.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string mode;
+  std::string brokers;
+  std::string topic;
+  long long count = 1000000;
+  int size = 100;
+  std::string acks = "1";
+  int partitions = 1;
+  int linger_ms = 5;
+  long long batch_bytes = 1000000;
+  long server_pid = 0;
+  std::string label = "streamctl";
+  std::string run = "1";
+};
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "kafka_load: %s\n"
+               "usage: kafka_load produce|consume -b HOST:PORT -t TOPIC -n COUNT [-s BYTES] [--acks 0|1|all]\n"
+               "       [--partitions P] [--linger-ms MS] [--batch-bytes B] [--server-pid PID] [--label L] [--run R]\n",
+               why);
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  if (argc < 2) usage("missing mode");
+  o.mode = argv[1];
+  if (o.mode != "produce" && o.mode != "consume") usage("mode must be produce or consume");
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value after " + a).c_str());
+      return argv[++i];
+    };
+    if (a == "-b") o.brokers = next();
+    else if (a == "-t") o.topic = next();
+    else if (a == "-n") o.count = std::atoll(next().c_str());
+    else if (a == "-s") o.size = std::atoi(next().c_str());
+    else if (a == "--acks") o.acks = next();
+    else if (a == "--partitions") o.partitions = std::atoi(next().c_str());
+    else if (a == "--linger-ms") o.linger_ms = std::atoi(next().c_str());
+    else if (a == "--batch-bytes") o.batch_bytes = std::atoll(next().c_str());
+    else if (a == "--server-pid") o.server_pid = std::atol(next().c_str());
+    else if (a == "--label") o.label = next();
+    else if (a == "--run") o.run = next();
+    else usage(("unknown argument " + a).c_str());
+  }
+  if (o.brokers.empty() || o.topic.empty()) usage("-b and -t are required");
+  if (o.count <= 0 || o.size <= 0 || o.partitions <= 0) usage("-n, -s and --partitions must be positive");
+  return o;
+}
+
+// utime + stime of a process, in clock ticks (0 if unknown).
+long long cpu_ticks(long pid) {
+  if (pid <= 0) return 0;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = all.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(all.substr(close + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  return utime + stime;
+}
+
+void result(const Options& o, const std::string& metric, double value, const char* unit, const std::string& what) {
+  if (value >= 100) {
+    std::printf("RESULT|%s-%s|%s|%.0f|%s|%s\n", o.label.c_str(), metric.c_str(), o.run.c_str(), value, unit,
+                what.c_str());
+  } else {
+    std::printf("RESULT|%s-%s|%s|%.2f|%s|%s\n", o.label.c_str(), metric.c_str(), o.run.c_str(), value, unit,
+                what.c_str());
+  }
+  std::fflush(stdout);
+}
+
+void set(rd_kafka_conf_t* conf, const char* k, const std::string& v);
+
+// Extra librdkafka properties from the environment: KAFKA_LOAD_X="key=value,key=value" (e.g. debug=fetch).
+void set_env_overrides(rd_kafka_conf_t* conf) {
+  const char* env = std::getenv("KAFKA_LOAD_X");
+  if (!env) return;
+  std::istringstream in(env);
+  std::string kv;
+  while (std::getline(in, kv, ',')) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) set(conf, kv.substr(0, eq).c_str(), kv.substr(eq + 1));
+  }
+}
+
+void set(rd_kafka_conf_t* conf, const char* k, const std::string& v) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    std::fprintf(stderr, "kafka_load: %s=%s: %s\n", k, v.c_str(), err);
+    std::exit(2);
+  }
+}
+
+struct ProduceState {
+  std::vector<int64_t> sent_ns;     // by record index
+  std::vector<uint32_t> latency_us;  // filled by delivery reports
+  std::atomic<long long> delivered{0};
+  std::atomic<long long> failed{0};
+  Clock::time_point origin = Clock::now();
+  std::string first_error;
+};
+
+int64_t now_ns(const ProduceState& s) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s.origin).count();
+}
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* s = static_cast<ProduceState*>(opaque);
+  if (m->err) {
+    if (s->failed.fetch_add(1) == 0) s->first_error = rd_kafka_err2str(m->err);
+    return;
+  }
+  size_t i = reinterpret_cast<uintptr_t>(m->_private);
+  int64_t d = now_ns(*s) - s->sent_ns[i];
+  s->latency_us[i] = uint32_t(std::min<int64_t>(d / 1000, UINT32_MAX));
+  s->delivered.fetch_add(1, std::memory_order_relaxed);
+}
+
+double percentile(std::vector<uint32_t>& v, double q) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, size_t(q * double(v.size())));
+  std::nth_element(v.begin(), v.begin() + long(k), v.end());
+  return v[k];
+}
+
+int produce(const Options& o) {
+  ProduceState state;
+  state.sent_ns.assign(size_t(o.count), 0);
+  state.latency_us.assign(size_t(o.count), 0);
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", o.brokers);
+  set(conf, "acks", o.acks == "all" ? "-1" : o.acks);
+  set(conf, "linger.ms", std::to_string(o.linger_ms));
+  set(conf, "batch.size", std::to_string(o.batch_bytes));
+  set(conf, "batch.num.messages", "100000");
+  set(conf, "queue.buffering.max.messages", "2000000");
+  set(conf, "queue.buffering.max.kbytes", "1048576");
+  set(conf, "message.max.bytes", std::to_string(std::max<long long>(o.batch_bytes + 65536, 1000000)));
+  set(conf, "compression.codec", "none");
+  set_env_overrides(conf);
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, &state);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    std::fprintf(stderr, "kafka_load: %s\n", err);
+    return 1;
+  }
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
+  std::string payload(size_t(o.size), 'x');
+  const long long cpu0 = cpu_ticks(o.server_pid);
+  const auto t0 = Clock::now();
+  for (long long i = 0; i < o.count; ++i) {
+    const int32_t partition = int32_t((i / 1000) % o.partitions);
+    std::snprintf(payload.data(), payload.size(), "%010lld", i);
+    state.sent_ns[size_t(i)] = now_ns(state);
+    while (rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, payload.data(), payload.size(), nullptr, 0,
+                            reinterpret_cast<void*>(uintptr_t(i))) != 0) {
+      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        std::fprintf(stderr, "kafka_load: produce: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+        return 1;
+      }
+      rd_kafka_poll(rk, 1);
+      state.sent_ns[size_t(i)] = now_ns(state);  // latency counts from when the record was accepted
+    }
+    if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (state.delivered.load() + state.failed.load() < o.count && Clock::now() < deadline) rd_kafka_poll(rk, 50);
+  const auto t1 = Clock::now();
+  const long long cpu1 = cpu_ticks(o.server_pid);
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_destroy(rk);
+  if (state.failed.load() > 0 || state.delivered.load() < o.count) {
+    std::fprintf(stderr, "kafka_load: %lld delivered, %lld failed (%s)\n", state.delivered.load(),
+                 state.failed.load(), state.first_error.c_str());
+    return 1;
+  }
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
+  const std::string acks = "acks" + (o.acks == "all" ? std::string("all") : o.acks);
+  const std::string what = "librdkafka producer, " + std::to_string(o.count) + " x " + std::to_string(o.size) +
+                           " B, " + acks + ", " + std::to_string(o.partitions) + " partition(s), linger.ms=" +
+                           std::to_string(o.linger_ms);
+  result(o, "produce-" + acks, double(o.count) / secs, "msgs/s", what);
+  result(o, "produce-" + acks + "-mbps", double(o.count) * o.size / secs / 1e6, "MB/s", "same run, payload bytes");
+  result(o, "produce-" + acks + "-p50", percentile(state.latency_us, 0.50), "us", "same run: send -> ack p50");
+  result(o, "produce-" + acks + "-p99", percentile(state.latency_us, 0.99), "us", "same run: send -> ack p99");
+  if (o.server_pid > 0) {
+    result(o, "produce-" + acks + "-server-cpu",
+           100.0 * double(cpu1 - cpu0) / double(sysconf(_SC_CLK_TCK)) / secs, "% of a core",
+           "server CPU during that run");
+  }
+  return 0;
+}
+
+int consume(const Options& o) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", o.brokers);
+  set(conf, "group.id", "kafka-load-" + o.run);
+  set(conf, "enable.auto.commit", "false");
+  set(conf, "enable.partition.eof", "false");
+  set(conf, "fetch.wait.max.ms", "100");
+  set(conf, "queued.max.messages.kbytes", "262144");
+  set(conf, "fetch.max.bytes", "52428800");
+  set(conf, "max.partition.fetch.bytes", "1048576");
+  set_env_overrides(conf);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) {
+    std::fprintf(stderr, "kafka_load: %s\n", err);
+    return 1;
+  }
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(o.partitions);
+  for (int p = 0; p < o.partitions; ++p) {
+    rd_kafka_topic_partition_list_add(parts, o.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  const long long cpu0 = cpu_ticks(o.server_pid);
+  const auto t0 = Clock::now();
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  long long got = 0, bytes = 0;
+  Clock::time_point first{};
+  long long cpu_first = 0;
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  // Batches from the consumer queue: rd_kafka_consumer_poll() costs about 2 us per call, which would cap
+  // the measurement near 500k records/s regardless of the broker.
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk);
+  std::vector<rd_kafka_message_t*> batch(10000);
+  while (got < o.count && Clock::now() < deadline) {
+    ssize_t n = rd_kafka_consume_batch_queue(queue, 10, batch.data(), batch.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = batch[size_t(i)];
+      if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          std::fprintf(stderr, "kafka_load: consume: %s\n", rd_kafka_message_errstr(m));
+        }
+      } else {
+        if (got == 0) {
+          first = Clock::now();
+          cpu_first = cpu_ticks(o.server_pid);
+        }
+        ++got;
+        bytes += long(m->len);
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+  rd_kafka_queue_destroy(queue);
+  const auto t1 = Clock::now();
+  const long long cpu1 = cpu_ticks(o.server_pid);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (got < o.count) {
+    std::fprintf(stderr, "kafka_load: consumed %lld of %lld before the deadline\n", got, o.count);
+    return 1;
+  }
+  // Throughput from the first record to the last: librdkafka's fixed start-up (metadata, coordinator,
+  // offset lookups, its ~500 ms fetch start delay) is reported on its own.
+  const double secs = std::chrono::duration<double>(t1 - first).count();
+  (void)cpu0;
+  result(o, "consume", double(got) / secs, "msgs/s",
+         "librdkafka consumer, " + std::to_string(got) + " records from " + std::to_string(o.partitions) +
+             " partition(s), from the beginning; first record to last");
+  result(o, "consume-mbps", double(bytes) / secs / 1e6, "MB/s", "same run, payload bytes");
+  result(o, "consume-startup-ms", std::chrono::duration<double, std::milli>(first - t0).count(), "ms",
+         "same run: assign() until the first record (client start-up, not throughput)");
+  if (o.server_pid > 0) {
+    result(o, "consume-server-cpu", 100.0 * double(cpu1 - cpu_first) / double(sysconf(_SC_CLK_TCK)) / secs,
+           "% of a core", "server CPU during that run");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  return o.mode == "produce" ? produce(o) : consume(o);
+}
