@@ -145,6 +145,12 @@ std::string human_bytes(uint64_t bytes);
 // Left-aligned columns separated by two spaces; the first row is the header (bold when `color`).
 std::string format_table(const std::vector<std::vector<std::string>>& rows, bool color);
 
+// Embedded commands never write beside a running `streamctl serve` (it owns the data directory: see
+// server/advert.h). Returns 1 after printing an error that says which server (pid, address) owns the
+// directory and how to write through it; 0 when nobody serves it. Commands that write (produce, topic
+// changes, group commits) call it before opening the data directory.
+int refuse_if_served(const GlobalOptions& global);
+
 // ---- small parsers shared by commands
 
 // "name=value" -> {name, value}; kInvalidArgument naming `what` (e.g. "-X", "--config") when there is no '='

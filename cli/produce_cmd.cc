@@ -7,6 +7,8 @@
 // delivers each line at once) -> Log::flush of every touched partition before exiting 0.
 // Durability: records are durable only after the final flush; an idle pipe also flushes at most once a
 // second. On SIGINT/SIGTERM what was read is appended and flushed, then the exit code is 130.
+// Retention: after the final flush the touched partitions get Log::apply_retention (embedded mode has no
+// background thread for it).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -394,6 +396,21 @@ class Producer {
   }
   int64_t last_flush_ns() const { return last_flush_ns_; }
 
+  // Embedded mode has no background retention: the producer applies retention.ms / retention.bytes to
+  // the partitions it wrote (closed segments only; cheap when there is nothing to delete). Problems are
+  // warnings: the records are already durable.
+  void apply_retention(const GlobalOptions& g) {
+    for (auto p : touched_) {
+      auto removed = chunks_[size_t(p)].log->apply_retention();
+      if (!removed.ok()) {
+        warn(g, "retention on " + topic_ + "-" + std::to_string(p) + ": " + removed.error().message);
+      } else if (*removed > 0) {
+        debug(g, 1, "retention removed " + std::to_string(*removed) + " segment(s) of " + topic_ + "-" +
+                        std::to_string(p));
+      }
+    }
+  }
+
   StickyPartitioner& partitioner() { return partitioner_; }
   int64_t records_written() const { return records_written_ + (worker_ ? worker_->records_written() : 0); }
   uint64_t bytes_written() const { return bytes_written_ + (worker_ ? worker_->bytes_written() : 0); }
@@ -495,6 +512,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
 
   tune_allocator_for_streaming();
   // ---- topic
+  if (int rc = refuse_if_served(g); rc != 0) return rc;
   auto valid = engine::LogManager::validate_topic_name(o.topic);
   if (!valid.ok()) return report_error(valid.error());
   auto lm = open_data_dir(g, /*create_if_missing=*/!o.no_create);
@@ -765,6 +783,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     ok = false;
     failure = flushed.error();
   }
+  if (flushed.ok()) producer.apply_retention(g);
 
   const double secs = double(monotonic_ns() - start_ns) / 1e9;
   const int64_t n = producer.records_written();

@@ -65,6 +65,7 @@ int topic_not_found(const Error& e) {
 }
 
 int run_create(const TopicOptions& o, const GlobalOptions& g) {
+  if (int rc = refuse_if_served(g); rc != 0) return rc;
   if (o.partitions < 1) return report_usage_error("--partitions must be at least 1");
   auto configs = parse_configs(o.configs);
   if (!configs.ok()) return report_error(configs.error());
@@ -232,6 +233,7 @@ int run_describe(const TopicOptions& o, const GlobalOptions& g) {
 }
 
 int run_delete(const TopicOptions& o, const GlobalOptions& g) {
+  if (int rc = refuse_if_served(g); rc != 0) return rc;
   auto lm = open_existing(g);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {
@@ -264,6 +266,7 @@ int run_delete(const TopicOptions& o, const GlobalOptions& g) {
 }
 
 int run_alter(const TopicOptions& o, const GlobalOptions& g) {
+  if (int rc = refuse_if_served(g); rc != 0) return rc;
   if (o.configs.empty() && o.delete_configs.empty()) {
     return report_usage_error("nothing to alter", "give --config NAME=VALUE and/or --delete-config NAME");
   }
@@ -298,6 +301,7 @@ int run_alter(const TopicOptions& o, const GlobalOptions& g) {
 }
 
 int run_add_partitions(const TopicOptions& o, const GlobalOptions& g) {
+  if (int rc = refuse_if_served(g); rc != 0) return rc;
   auto lm = open_existing(g);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {

@@ -324,100 +324,130 @@ size_t encoded_record_size(const Record& record, int64_t timestamp_delta, int32_
   return varint_size(int64_t(body)) + body;
 }
 
-Result<std::vector<Record>> decode_records(ByteSpan batch, size_t max_decompressed_bytes) {
+Result<RecordReader> RecordReader::open(ByteSpan batch, size_t max_decompressed_bytes) {
   STREAMCTL_ASSIGN_OR_RETURN(RecordBatchHeader h, check_structure(batch));
-  const std::string prefix = batch_prefix(h.base_offset.value);
+  RecordReader reader;
+  reader.header_ = h;
   ByteSpan section = batch.subspan(kBatchHeaderSize);
-  Bytes decompressed;
   if (h.compression() != Compression::kNone) {
     auto d = decompress(h.compression(), section, max_decompressed_bytes);
-    if (!d.ok()) return Error{d.error().code, prefix + "records section: " + d.error().message};
-    decompressed = std::move(d).value();
-    section = decompressed;
+    if (!d.ok()) return Error{d.error().code, batch_prefix(h.base_offset.value) + "records section: " + d.error().message};
+    reader.decompressed_ = std::make_unique<Bytes>(std::move(d).value());
+    section = *reader.decompressed_;
   }
-  const bool log_append_time = h.timestamp_type() == TimestampType::kLogAppendTime;
-  std::vector<Record> records;
-  records.reserve(std::min(size_t(h.record_count), section.size() / kMinRecordSize));
-  ByteReader in(section);
-  int64_t previous_delta = -1;
-  for (int32_t i = 0; i < h.record_count; ++i) {
-    auto bad = [&](const std::string& what) {
-      return Error::corruption(prefix + "record " + std::to_string(i) + " (of " + std::to_string(h.record_count) +
-                               "): " + what);
-    };
-    if (in.at_end()) {
-      return Error::corruption(prefix + "recordCount is " + std::to_string(h.record_count) +
-                               ", but the records section holds only " + std::to_string(i) + " records");
+  reader.in_ = ByteReader(section);
+  return reader;
+}
+
+Error RecordReader::bad(const std::string& what) const {
+  return Error::corruption(batch_prefix(header_.base_offset.value) + "record " + std::to_string(index_) + " (of " +
+                           std::to_string(header_.record_count) + "): " + what);
+}
+
+Result<bool> RecordReader::next(RecordView& rec) {
+  if (index_ >= header_.record_count) {
+    if (!in_.at_end()) {
+      return Error::corruption(batch_prefix(header_.base_offset.value) + std::to_string(in_.remaining()) +
+                               " bytes follow the last of " + std::to_string(header_.record_count) + " records");
     }
-    int32_t length = in.varint();
-    if (!in.ok()) return bad("malformed length varint");
-    if (length < 0 || size_t(length) > in.remaining()) {
-      return bad("length is " + std::to_string(length) + ", but " + std::to_string(in.remaining()) +
-                 " bytes remain in the records section");
-    }
-    ByteReader r(in.raw(size_t(length)));
-    Record rec;
-    (void)r.i8();  // record attributes, unused
-    int64_t ts_delta = r.varlong();
-    int32_t offset_delta = r.varint();
-    if (!r.ok()) return bad("truncated or malformed timestampDelta/offsetDelta");
-    if (offset_delta <= previous_delta || offset_delta > h.last_offset_delta) {
-      return bad("offsetDelta is " + std::to_string(offset_delta) + ", expected in (" +
-                 std::to_string(previous_delta) + ", " + std::to_string(h.last_offset_delta) +
-                 "] (increasing, within lastOffsetDelta)");
-    }
-    previous_delta = offset_delta;
-    rec.offset = Offset(wrapping_add(h.base_offset.value, offset_delta));
-    rec.timestamp = log_append_time ? h.max_timestamp : Timestamp(wrapping_add(h.base_timestamp.value, ts_delta));
-    auto read_nullable = [&](const char* field, std::optional<std::string>& dst) -> Status {
-      int32_t n = r.varint();
-      if (!r.ok()) return bad(std::string("malformed ") + field + " length");
-      if (n < -1) return bad(std::string(field) + " length is " + std::to_string(n) + ", expected >= -1");
-      if (n == -1) return ok_status();
-      const size_t left = r.remaining();
-      ByteSpan b = r.raw(size_t(n));
-      if (!r.ok()) {
-        return bad(std::string(field) + " length is " + std::to_string(n) + ", but the record has only " +
-                   std::to_string(left) + " bytes left");
-      }
-      dst.emplace(as_string_view(b));
+    return false;
+  }
+  if (in_.at_end()) {
+    return Error::corruption(batch_prefix(header_.base_offset.value) + "recordCount is " +
+                             std::to_string(header_.record_count) + ", but the records section holds only " +
+                             std::to_string(index_) + " records");
+  }
+  int32_t length = in_.varint();
+  if (!in_.ok()) return bad("malformed length varint");
+  if (length < 0 || size_t(length) > in_.remaining()) {
+    return bad("length is " + std::to_string(length) + ", but " + std::to_string(in_.remaining()) +
+               " bytes remain in the records section");
+  }
+  ByteReader r(in_.raw(size_t(length)));
+  (void)r.i8();  // record attributes, unused
+  int64_t ts_delta = r.varlong();
+  int32_t offset_delta = r.varint();
+  if (!r.ok()) return bad("truncated or malformed timestampDelta/offsetDelta");
+  if (offset_delta <= previous_delta_ || offset_delta > header_.last_offset_delta) {
+    return bad("offsetDelta is " + std::to_string(offset_delta) + ", expected in (" +
+               std::to_string(previous_delta_) + ", " + std::to_string(header_.last_offset_delta) +
+               "] (increasing, within lastOffsetDelta)");
+  }
+  previous_delta_ = offset_delta;
+  rec.offset = Offset(wrapping_add(header_.base_offset.value, offset_delta));
+  rec.timestamp = header_.timestamp_type() == TimestampType::kLogAppendTime
+                      ? header_.max_timestamp
+                      : Timestamp(wrapping_add(header_.base_timestamp.value, ts_delta));
+  auto read_nullable = [&](const char* field, std::optional<std::string_view>& dst) -> Status {
+    int32_t n = r.varint();
+    if (!r.ok()) return bad(std::string("malformed ") + field + " length");
+    if (n < -1) return bad(std::string(field) + " length is " + std::to_string(n) + ", expected >= -1");
+    if (n == -1) {
+      dst.reset();
       return ok_status();
-    };
-    STREAMCTL_TRY(read_nullable("key", rec.key));
-    STREAMCTL_TRY(read_nullable("value", rec.value));
-    int32_t header_count = r.varint();
-    if (!r.ok()) return bad("malformed header count");
-    // Each header takes at least 2 bytes (key length and value length).
-    if (header_count < 0 || size_t(header_count) > r.remaining() / 2) {
-      return bad("header count is " + std::to_string(header_count) + ", but the record has " +
-                 std::to_string(r.remaining()) + " bytes left");
     }
-    rec.headers.reserve(size_t(header_count));
-    for (int32_t k = 0; k < header_count; ++k) {
-      RecordHeader& hdr = rec.headers.emplace_back();
-      int32_t key_len = r.varint();
-      if (!r.ok()) return bad("malformed header " + std::to_string(k) + " key length");
-      if (key_len < 0) {
-        return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) + ", expected >= 0");
-      }
-      const size_t left = r.remaining();
-      ByteSpan key = r.raw(size_t(key_len));
-      if (!r.ok()) {
-        return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) +
-                   ", but the record has only " + std::to_string(left) + " bytes left");
-      }
-      hdr.key.assign(as_string_view(key));
-      STREAMCTL_TRY(read_nullable("header value", hdr.value));
+    const size_t left = r.remaining();
+    ByteSpan b = r.raw(size_t(n));
+    if (!r.ok()) {
+      return bad(std::string(field) + " length is " + std::to_string(n) + ", but the record has only " +
+                 std::to_string(left) + " bytes left");
     }
-    if (!r.at_end()) {
-      return bad("length is " + std::to_string(length) + ", but its fields end after " +
-                 std::to_string(r.position()) + " bytes");
-    }
-    records.push_back(std::move(rec));
+    dst.emplace(as_string_view(b));
+    return ok_status();
+  };
+  STREAMCTL_TRY(read_nullable("key", rec.key));
+  STREAMCTL_TRY(read_nullable("value", rec.value));
+  int32_t header_count = r.varint();
+  if (!r.ok()) return bad("malformed header count");
+  // Each header takes at least 2 bytes (key length and value length).
+  if (header_count < 0 || size_t(header_count) > r.remaining() / 2) {
+    return bad("header count is " + std::to_string(header_count) + ", but the record has " +
+               std::to_string(r.remaining()) + " bytes left");
   }
-  if (!in.at_end()) {
-    return Error::corruption(prefix + std::to_string(in.remaining()) + " bytes follow the last of " +
-                             std::to_string(h.record_count) + " records");
+  rec.headers.clear();
+  for (int32_t k = 0; k < header_count; ++k) {
+    RecordHeaderView& hdr = rec.headers.emplace_back();
+    int32_t key_len = r.varint();
+    if (!r.ok()) return bad("malformed header " + std::to_string(k) + " key length");
+    if (key_len < 0) {
+      return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) + ", expected >= 0");
+    }
+    const size_t left = r.remaining();
+    ByteSpan key = r.raw(size_t(key_len));
+    if (!r.ok()) {
+      return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) +
+                 ", but the record has only " + std::to_string(left) + " bytes left");
+    }
+    hdr.key = as_string_view(key);
+    STREAMCTL_TRY(read_nullable("header value", hdr.value));
+  }
+  if (!r.at_end()) {
+    return bad("length is " + std::to_string(length) + ", but its fields end after " + std::to_string(r.position()) +
+               " bytes");
+  }
+  ++index_;
+  return true;
+}
+
+Result<std::vector<Record>> decode_records(ByteSpan batch, size_t max_decompressed_bytes) {
+  STREAMCTL_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::open(batch, max_decompressed_bytes));
+  std::vector<Record> records;
+  records.reserve(std::min(size_t(reader.header().record_count), batch.size() / kMinRecordSize + 1));
+  RecordView view;
+  for (;;) {
+    STREAMCTL_ASSIGN_OR_RETURN(bool more, reader.next(view));
+    if (!more) break;
+    Record& rec = records.emplace_back();
+    rec.offset = view.offset;
+    rec.timestamp = view.timestamp;
+    if (view.key) rec.key.emplace(*view.key);
+    if (view.value) rec.value.emplace(*view.value);
+    rec.headers.reserve(view.headers.size());
+    for (const auto& h : view.headers) {
+      RecordHeader& out = rec.headers.emplace_back();
+      out.key.assign(h.key);
+      if (h.value) out.value.emplace(*h.value);
+    }
   }
   return records;
 }

@@ -29,7 +29,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -165,6 +167,45 @@ size_t encoded_record_size(const Record& record, int64_t timestamp_delta, int32_
 // record. The decompressed records section may not exceed max_decompressed_bytes (kRecordTooLarge).
 Result<std::vector<Record>> decode_records(ByteSpan batch,
                                            size_t max_decompressed_bytes = kMaxDecompressedBatchBytes);
+
+// A decoded record header whose key and value point into the batch (or the reader's decompressed copy).
+struct RecordHeaderView {
+  std::string_view key;
+  std::optional<std::string_view> value;
+};
+
+// A decoded record whose key, value and headers point into the batch (or the reader's decompressed copy):
+// valid until the RecordReader is destroyed or advanced. The zero-copy form of Record for hot read paths.
+struct RecordView {
+  Offset offset;
+  Timestamp timestamp = kNoTimestamp;
+  std::optional<std::string_view> key;    // nullopt = null key
+  std::optional<std::string_view> value;  // nullopt = null value (tombstone)
+  std::vector<RecordHeaderView> headers;  // reused across next() calls: no allocation per record
+};
+
+// Streams the records of one batch without copying them: the same checks as decode_records, one record
+// at a time. The batch bytes must outlive the reader; a compressed batch is decompressed once into a
+// buffer the reader owns. Not thread-safe; movable, not copyable.
+//   auto reader = RecordReader::open(batch); RecordView v;
+//   while (true) { auto more = reader->next(v); if (!more.ok()) ...; if (!*more) break; use(v); }
+class RecordReader {
+ public:
+  static Result<RecordReader> open(ByteSpan batch, size_t max_decompressed_bytes = kMaxDecompressedBatchBytes);
+  // Decodes the next record into `out`: true, false at the end (after checking nothing trails the last
+  // record), or kCorruption naming the batch and the record index.
+  Result<bool> next(RecordView& out);
+  const RecordBatchHeader& header() const { return header_; }
+
+ private:
+  RecordReader() = default;
+  Error bad(const std::string& what) const;
+  RecordBatchHeader header_;
+  std::unique_ptr<Bytes> decompressed_;  // heap-held so views stay valid when the reader moves
+  ByteReader in_{ByteSpan{}};
+  int32_t index_ = 0;
+  int64_t previous_delta_ = -1;
+};
 
 // Iterates over consecutive batches in a byte range (a segment slice or a fetch response's records).
 // Stops at the end, at a partial trailing batch (not an error: a reader may see a torn tail that the

@@ -20,6 +20,11 @@ int64_t steady_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+int64_t steady_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 Connection::Connection(asio::ip::tcp::socket socket, uint64_t id, Dispatcher& dispatcher, ConnectionLimits limits,
@@ -157,7 +162,12 @@ bool Connection::handle_frame(engine::ByteSpan frame) {
   }
   if (protocol::find_api(decoded->header.api_key)) known_client_ = true;
   const uint64_t seq = next_seq_++;
-  pipeline_.push_back(Slot{seq, false, {}});
+  Slot slot;
+  slot.seq = seq;
+  slot.api_key = decoded->header.api_key;
+  slot.correlation_id = decoded->header.correlation_id;
+  if (log_enabled(LogLevel::kDebug)) slot.received_us = steady_us();
+  pipeline_.push_back(std::move(slot));
   RequestContext ctx;
   ctx.header = std::move(decoded->header);
   ctx.client_host = peer_host_;
@@ -179,6 +189,7 @@ void Connection::on_reply(uint64_t seq, Reply reply) {
   if (idx >= pipeline_.size()) return;
   Slot& slot = pipeline_[idx];
   slot.ready = true;
+  if (slot.received_us) slot.ready_us = steady_us();
   if (reply.action == Reply::Action::kSend) queued_bytes_ += reply.frame.size();
   slot.reply = std::move(reply);
   write_pending();
@@ -188,6 +199,8 @@ void Connection::write_pending() {
   if (writing_ || closed_) return;
   std::vector<asio::const_buffer> buffers;
   writing_frames_.clear();
+  writing_slots_.clear();
+  const bool timing = log_enabled(LogLevel::kDebug);
   while (!pipeline_.empty() && pipeline_.front().ready) {
     Slot& s = pipeline_.front();
     if (s.reply.action == Reply::Action::kNoResponse) {
@@ -201,6 +214,7 @@ void Connection::write_pending() {
       return;
     }
     writing_frames_.push_back(std::move(s.reply.frame));
+    if (timing && s.received_us) writing_slots_.push_back(std::move(s));
     pipeline_.pop_front();
     if (writing_frames_.size() >= 64) break;
   }
@@ -224,6 +238,16 @@ void Connection::write_pending() {
                         return;
                       }
                       self->metrics_.bytes_out.fetch_add(n, std::memory_order_relaxed);
+                      if (!self->writing_slots_.empty()) {
+                        const int64_t now = steady_us();
+                        for (const auto& slot : self->writing_slots_) {
+                          log_debug("request").kv("conn", self->id_).kv("api", protocol::api_name(slot.api_key))
+                              .kv("correlation_id", slot.correlation_id)
+                              .kv("handle_us", slot.ready_us - slot.received_us)
+                              .kv("total_us", now - slot.received_us);
+                        }
+                        self->writing_slots_.clear();
+                      }
                       self->touch();
                       self->write_pending();
                     }));

@@ -66,6 +66,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint64_t seq = 0;
     bool ready = false;
     Reply reply;
+    int16_t api_key = -1;
+    int32_t correlation_id = 0;
+    int64_t received_us = 0;  // steady clock, for the debug timing line
+    int64_t ready_us = 0;
   };
 
   asio::awaitable<void> read_loop();
@@ -98,6 +102,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<Slot> pipeline_;  // requests read and not yet answered on the wire, in order
   uint64_t next_seq_ = 0;
   std::vector<engine::Bytes> writing_frames_;  // frames of the write in progress
+  std::vector<Slot> writing_slots_;            // their slots (frames moved out), for the debug timing line
   bool writing_ = false;
   size_t queued_bytes_ = 0;  // response bytes ready or being written
 

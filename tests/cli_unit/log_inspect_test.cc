@@ -116,7 +116,7 @@ TEST_CASE("FlippedByteIsReportedAtItsBatchAndScanningGoesOn") {
 TEST_CASE("TornTailIsNamedWithItsPosition") {
   streamctl::test::MemFileSystem fs;
   auto seg = build_segment(100, 3);
-  seg.bytes.resize(seg.bytes.size() - 5);
+  seg.bytes.erase(seg.bytes.end() - 5, seg.bytes.end());
   write(fs, kSeg, seg.bytes);
   auto s = scan(fs, kSeg);
   CHECK(s.truncated_tail);

@@ -69,4 +69,20 @@ stderr_has "names the data dir" "notadir"
 STREAMCTL_DATA_DIR="$work/envdir" sc produce viaenv <<<"hello" 2>/dev/null
 check "STREAMCTL_DATA_DIR is honoured" test -d "$work/envdir"
 expect_eq "--data-dir overrides the environment" "hello" "$(STREAMCTL_DATA_DIR=/nonexistent sc --data-dir "$work/envdir" consume viaenv)"
+# ---- a directory served by `streamctl serve`: embedded writes are refused, reads still work
+echo before | sc --data-dir "$work/served" produce t 2>/dev/null
+"$STREAMCTL" --data-dir "$work/served" -q serve --listen 127.0.0.1:0 2>"$work/serve.err" &
+server=$!
+bg_pids+=("$server")
+if wait_for 10 test -s "$work/served/__meta/serve.json"; then
+  expect_exit "produce beside a running server is refused" 1 sc --data-dir "$work/served" produce t <<<"x"
+  stderr_has "names the server" "is served by streamctl serve (pid $server"
+  stderr_has "says how to write through it" "kcat -b"
+  expect_exit "topic create beside a running server is refused" 1 sc --data-dir "$work/served" topic create u
+  expect_eq "reading still works" "before" "$(sc --data-dir "$work/served" consume t 2>/dev/null)"
+else
+  fail "serve did not advertise itself"; cat "$work/serve.err"
+fi
+kill -TERM "$server"; wait "$server"
+expect_exit "after the server stops, produce works again" 0 sc --data-dir "$work/served" produce t <<<"after"
 finish

@@ -64,4 +64,24 @@ cur=$(sc topic describe live --json | jq '.partition_info[0].log_end_offset')
 timeout 10 "$STREAMCTL" consume live -p 0 -f -o "$cur:$((cur + 3))" >"$work/ranged"
 expect_eq "follow with a range end exits once the range is read" "$(printf '1\n2\n3')" "$(cat "$work/ranged")"
 wait
+# Retention deletes segments under a stopped follower: when it resumes it warns and continues at the new
+# log start instead of failing.
+sc topic create ret -c segment.bytes=2048 -c retention.bytes=4096 -q
+echo first | sc produce ret 2>/dev/null
+"$STREAMCTL" consume ret -f >"$work/ret.out" 2>"$work/ret.err" &
+rf=$!
+bg_pids+=("$rf")
+check "retention follower read the first record" wait_for 5 grep -qx first "$work/ret.out"
+kill -STOP "$rf"
+for chunk in $(seq 1 30); do
+  seq -f "chunk$chunk-%g padding padding padding padding padding" 1 10 | sc produce ret 2>/dev/null
+done
+check "retention deleted old segments" test "$(sc topic describe ret --json | jq '.partition_info[0].log_start_offset')" -gt 1
+kill -CONT "$rf"
+echo marker | sc produce ret 2>/dev/null
+check "the follower continues after retention" wait_for 5 grep -qx marker "$work/ret.out"
+check "it says it skipped deleted records" grep -q "deleted by retention" "$work/ret.err"
+kill -TERM "$rf"
+wait "$rf"
+expect_eq "and exits 0 on SIGTERM" "0" "$?"
 finish
