@@ -1,12 +1,14 @@
 // kafka_load: a librdkafka load generator for `streamctl serve` (or any Kafka broker).
 //
 //   kafka_load produce -b HOST:PORT -t TOPIC -n COUNT [-s BYTES] [--acks 0|1|all] [--partitions P]
-//                      [--linger-ms MS] [--batch-bytes B] [--server-pid PID] [--label L] [--run R]
+//                      [--linger-ms MS] [--batch-bytes B] [--window W] [--server-pid PID] [--label L] [--run R]
 //   kafka_load consume -b HOST:PORT -t TOPIC -n COUNT [--partitions P] [--server-pid PID] [--label L] [--run R]
 //
 // produce sends COUNT records of BYTES (default 100) bytes, round-robin over P partitions in runs of 1000
 // (so batches fill), and measures throughput from the first send until the last delivery report, plus the
-// per-record produce latency (send -> delivery report: batching, network, broker append, ack).
+// per-record produce latency (send -> delivery report: batching, network, broker append, ack). Unbounded,
+// the latency mostly measures the client's own queue; --window W keeps at most W records unacknowledged
+// (like a pipelining client with W requests in flight), which is the setting to compare latencies at.
 // consume reads COUNT records from the beginning of P partitions (assign, no group rebalance) and measures
 // throughput until the last one arrived.
 // Output: one line per metric in the peers' format, RESULT|<label>-<metric>|<run>|<value>|<unit>|<what>;
@@ -40,6 +42,7 @@ struct Options {
   int partitions = 1;
   int linger_ms = 5;
   long long batch_bytes = 1000000;
+  long long window = 0;  // > 0: at most this many records sent and not yet acknowledged
   long server_pid = 0;
   std::string label = "streamctl";
   std::string run = "1";
@@ -73,6 +76,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--partitions") o.partitions = std::atoi(next().c_str());
     else if (a == "--linger-ms") o.linger_ms = std::atoi(next().c_str());
     else if (a == "--batch-bytes") o.batch_bytes = std::atoll(next().c_str());
+    else if (a == "--window") o.window = std::atoll(next().c_str());
     else if (a == "--server-pid") o.server_pid = std::atol(next().c_str());
     else if (a == "--label") o.label = next();
     else if (a == "--run") o.run = next();
@@ -206,6 +210,11 @@ int produce(const Options& o) {
       state.sent_ns[size_t(i)] = now_ns(state);  // latency counts from when the record was accepted
     }
     if ((i & 1023) == 0) rd_kafka_poll(rk, 0);
+    if (o.window > 0) {
+      while (i + 1 - state.delivered.load(std::memory_order_relaxed) - state.failed.load() >= o.window) {
+        rd_kafka_poll(rk, 1);
+      }
+    }
   }
   const auto deadline = Clock::now() + std::chrono::seconds(120);
   while (state.delivered.load() + state.failed.load() < o.count && Clock::now() < deadline) rd_kafka_poll(rk, 50);
@@ -219,10 +228,12 @@ int produce(const Options& o) {
     return 1;
   }
   const double secs = std::chrono::duration<double>(t1 - t0).count();
-  const std::string acks = "acks" + (o.acks == "all" ? std::string("all") : o.acks);
+  const std::string acks = "acks" + (o.acks == "all" ? std::string("all") : o.acks) +
+                           (o.window > 0 ? "-window" + std::to_string(o.window) : std::string());
   const std::string what = "librdkafka producer, " + std::to_string(o.count) + " x " + std::to_string(o.size) +
                            " B, " + acks + ", " + std::to_string(o.partitions) + " partition(s), linger.ms=" +
-                           std::to_string(o.linger_ms);
+                           std::to_string(o.linger_ms) +
+                           (o.window > 0 ? ", at most " + std::to_string(o.window) + " unacknowledged" : "");
   result(o, "produce-" + acks, double(o.count) / secs, "msgs/s", what);
   result(o, "produce-" + acks + "-mbps", double(o.count) * o.size / secs / 1e6, "MB/s", "same run, payload bytes");
   result(o, "produce-" + acks + "-p50", percentile(state.latency_us, 0.50), "us", "same run: send -> ack p50");

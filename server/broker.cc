@@ -1,5 +1,6 @@
 #include "server/broker.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <asio.hpp>
@@ -177,8 +178,24 @@ Broker::~Broker() {
   (void)wait();
 }
 
+// Produce requests and Fetch responses are buffers of up to tens of MiB, allocated and freed per request.
+// glibc would hand such blocks back to the kernel on free (mmap/munmap, heap trimming) and fault them in
+// again on the next request: measured as ~20% of a Fetch's CPU in page faults and page clearing. Keep
+// them in the heap instead. Process-wide, so only done by the serving process.
+namespace {
+void keep_large_buffers_in_the_heap() {
+  static bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
 Result<std::unique_ptr<Broker>> Broker::start(const BrokerConfig& config) {
   STREAMCTL_TRY(validate_broker_config(config));
+  keep_large_buffers_in_the_heap();
   LogLevel level;
   if (parse_log_level(config.log_level, &level)) set_log_level(level);
   std::unique_ptr<Broker> broker(new Broker());

@@ -226,7 +226,9 @@ void Connection::write_pending() {
   for (const auto& f : writing_frames_) buffers.emplace_back(asio::buffer(f));
   writing_ = true;
   auto self = shared_from_this();
-  asio::async_write(socket_, buffers, asio::bind_executor(strand_, [self](asio::error_code ec, size_t n) {
+  // asio's default completion condition writes at most 64 KiB per sendmsg; let the kernel take more.
+  auto whole = [](const asio::error_code& ec, size_t) -> size_t { return ec ? 0 : size_t(16) << 20; };
+  asio::async_write(socket_, buffers, whole, asio::bind_executor(strand_, [self](asio::error_code ec, size_t n) {
                       self->writing_ = false;
                       size_t frame_bytes = 0;
                       for (const auto& f : self->writing_frames_) frame_bytes += f.size();
