@@ -3,7 +3,8 @@
 //
 //   append: N records of 100 bytes appended through Log::append (chunks of --batch records, page cache),
 //           vs `cat` of the same bytes (N lines of 100 bytes + newline) into a file.
-//   read:   the whole log read back through Log::read and every record decoded, vs `cat <segment> >/dev/null`.
+//   read:   the whole log read back through Log::read_into (one reused ReadResult, as a consumer or fetch loop
+//           keeps it) and every record decoded, vs `cat <segment> >/dev/null`.
 //   open:   Log::open of a large partition (--open-gb, default 5 GB) vs a small one (50 MB): ratio must stay < 2.
 //
 // Usage: engine_bench [--records N] [--batch N] [--dir DIR] [--open-gb G] [--skip-open]
@@ -182,14 +183,14 @@ int main(int argc, char** argv) {
     Offset next = log->log_start_offset();
     size_t batches = 0;
     uint64_t read_bytes = 0;
+    ReadResult r;  // reused by every read: its buffer is allocated and faulted in once
     while (next < log->log_end_offset()) {
-      auto r = log->read(next, 1 << 20);
-      if (!r.ok()) die("read", r.error());
-      BatchIterator it(r->records);
+      if (auto s = log->read_into(next, 1 << 20, log->high_watermark(), true, r); !s.ok()) die("read", s.error());
+      BatchIterator it(r.records);
       while (it.next()) ++batches;
       if (!it.status().ok()) die("read", it.status().error());
-      read_bytes += r->records.size();
-      next = r->next_offset;
+      read_bytes += r.records.size();
+      next = r.next_offset;
     }
     double read_s = now_s() - t0;
     // Pass 2: the same, decoding every record (what a consumer printing records pays on top).
@@ -198,9 +199,8 @@ int main(int argc, char** argv) {
     size_t seen = 0;
     uint64_t checksum = 0;
     while (next < log->log_end_offset()) {
-      auto r = log->read(next, 1 << 20);
-      if (!r.ok()) die("read", r.error());
-      BatchIterator it(r->records);
+      if (auto s = log->read_into(next, 1 << 20, log->high_watermark(), true, r); !s.ok()) die("read", s.error());
+      BatchIterator it(r.records);
       while (it.next()) {
         auto reader = RecordReader::open(it.batch());
         if (!reader.ok()) die("decode", reader.error());
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
           ++seen;
         }
       }
-      next = r->next_offset;
+      next = r.next_offset;
     }
     double decode_s = now_s() - t0;
     if (seen != n_records || checksum != n_records * 100 || read_bytes != seg_bytes) {

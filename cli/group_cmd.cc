@@ -390,6 +390,9 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
     scopes.push_back(*s);
   }
 
+  if (!o.dry_run) {
+    if (int rc = refuse_if_served(g); rc != 0) return rc;
+  }
   auto lm = open_data_dir(g, /*create_if_missing=*/false);
   if (!lm.ok()) return report_error(lm.error());
   auto v = load_group(**lm, group);
@@ -511,6 +514,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
 // ---- delete
 
 int run_delete(const GroupOptions& o, const GlobalOptions& g) {
+  if (int rc = refuse_if_served(g); rc != 0) return rc;
   auto lm = open_if_exists(g);
   if (!lm.ok()) return report_error(lm.error());
   Json results = Json::array();

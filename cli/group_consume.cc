@@ -419,6 +419,8 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
   go.consumer.want_headers = output->want_headers;
   go.consumer.filter = output->filter.get();
 
+  // Group commits are writes: a running `streamctl serve` owns the directory (and its group coordinator).
+  if (int rc = refuse_if_served(g); rc != 0) return rc;
   auto lm = open_data_dir(g, /*create_if_missing=*/false);
   if (!lm.ok()) {
     if (lm.error().code == engine::ErrorCode::kNotFound) {

@@ -896,21 +896,35 @@ Result<ReadResult> Log::read(Offset from, size_t max_bytes, bool min_one_batch) 
 }
 
 Result<ReadResult> Log::read_up_to(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch) {
+  ReadResult result;
+  STREAMCTL_TRY(read_into(from, max_bytes, max_offset, min_one_batch, result));
+  return result;
+}
+
+Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out) {
   Impl& impl = *impl_;
   std::lock_guard<std::mutex> guard(impl.mu);
+  // out.records is the segments' read buffer: [0, used) holds the batches read so far, the rest is scratch
+  // left from earlier calls (overwritten, not zeroed). It is cut to `used` on every return.
+  size_t used = 0;
+  struct Trim {
+    Bytes& records;
+    size_t& used;
+    ~Trim() { records.resize(used); }
+  } trim{out.records, used};
   if (impl.closed) return closed_error(impl.dir);
   for (int attempt = 0;; ++attempt) {
+    used = 0;
     const Offset end = impl.log_end_offset();
     if (from < impl.log_start || from > end) {
       return Error::offset_out_of_range(offset_range_message(impl.dir, from, impl.log_start, end));
     }
-    ReadResult result;
-    result.next_offset = from;
-    result.log_start_offset = impl.log_start;
-    result.high_watermark = impl.high_watermark_locked();
-    result.log_end_offset = end;
+    out.next_offset = from;
+    out.log_start_offset = impl.log_start;
+    out.high_watermark = impl.high_watermark_locked();
+    out.log_end_offset = end;
     const Offset limit = std::min(max_offset, end);
-    if (from >= limit) return result;
+    if (from >= limit) return ok_status();
     auto it = impl.segments.upper_bound(from.value);
     if (it != impl.segments.begin()) --it;
     Status failure;
@@ -918,27 +932,28 @@ Result<ReadResult> Log::read_up_to(Offset from, size_t max_bytes, Offset max_off
       Segment* seg = it->second.get();
       failure = impl.ensure_loaded(seg);
       if (!failure.ok()) break;
-      Offset next = result.next_offset;
-      auto stopped = seg->read(from, max_bytes, limit, min_one_batch, &result.records, &next);
+      Offset next = out.next_offset;
+      auto stopped = seg->read_into(from, max_bytes, limit, min_one_batch, &out.records, &used, &next);
       if (!stopped.ok()) {
         failure = std::move(stopped).error();
         break;
       }
-      result.next_offset = next;
+      out.next_offset = next;
       if (*stopped) break;
       if (seg != impl.active() && !seg->invalid_tail().empty()) {
         // A closed segment whose valid data ends early: corruption, not a batch still being written.
-        if (result.records.empty()) return Error::corruption(seg->invalid_tail());
+        if (used == 0) return Error::corruption(seg->invalid_tail());
         break;
       }
-      if (result.records.size() >= max_bytes) break;
+      if (used >= max_bytes) break;
     }
-    if (failure.ok()) return result;
+    if (failure.ok()) return ok_status();
     // A segment removed by another process (retention, truncation): catch up once and retry.
     if (failure.error().code == ErrorCode::kNotFound && attempt == 0) {
       STREAMCTL_TRY(impl.catch_up_locked(/*writer=*/false));
       continue;
     }
+    used = 0;
     return std::move(failure).error();
   }
 }

@@ -151,6 +151,15 @@ class Log {
   // only after refresh() (or this Log's own append()).
   Result<ReadResult> read(Offset from, size_t max_bytes, bool min_one_batch = true);
   Result<ReadResult> read_up_to(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch = true);
+  // read_up_to() into a caller-owned ReadResult that is reused across calls (the hot path of consumers and
+  // fetch loops): out.records is cleared and refilled, keeping its capacity, so a steady reader allocates and
+  // page-faults its buffer once. The stored bytes are pread straight into out.records (no intermediate copy)
+  // and validated there. Same batches, limits and errors as read_up_to(); on error out.records is empty and
+  // the other fields of out are unspecified.
+  //   ReadResult r; Offset next = log.log_start_offset();
+  //   while (next < log.high_watermark()) { STREAMCTL_TRY(log.read_into(next, 1 << 20, log.high_watermark(), true, r));
+  //                                          use(r.records); next = r.next_offset; }
+  Status read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out);
 
   // The first offset whose record timestamp is >= ts, or log end offset if none (Kafka ListOffsets by time).
   Result<Offset> offset_for_timestamp(Timestamp ts);

@@ -7,6 +7,7 @@
 #include "engine/segment.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 
@@ -14,7 +15,9 @@ namespace streamctl::engine {
 namespace {
 
 constexpr size_t kScanChunkBytes = size_t(1) << 20;
-constexpr size_t kMinReadChunkBytes = size_t(64) << 10;
+// Reads walk the headers between the index entry and the first wanted batch through a window this large.
+constexpr size_t kLocateWindowBytes = 4096;
+// The most one pread of a read puts into the caller's buffer (bounds overshoot when max_bytes is huge).
 constexpr size_t kMaxReadChunkBytes = size_t(16) << 20;
 constexpr Offset kMaxOffset{std::numeric_limits<int64_t>::max()};
 
@@ -557,47 +560,143 @@ Status Segment::truncate_to(Offset offset) {
 
 Result<bool> Segment::read(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* out,
                            Offset* next) {
+  size_t used = out->size();
+  Result<bool> r = read_into(from, max_bytes, max_offset, min_one_batch, out, &used, next);
+  out->resize(used);
+  return r;
+}
+
+uint64_t Segment::read_bound(Offset max_offset) const {
+  if (max_offset >= next_offset_) return size_;
+  // Index entries hold the last offset of the batch at their position, so the first entry whose offset is
+  // >= max_offset starts a batch that is excluded, and so is everything after it.
+  const OffsetPosition at_or_below = offset_index_.lookup(max_offset);  // position 0: no such entry
+  if (at_or_below.position > 0 && at_or_below.offset >= max_offset) return std::min(at_or_below.position, size_);
+  auto above = offset_index_.first_at_or_after(at_or_below.position + 1);
+  return above ? std::min(above->position, size_) : size_;
+}
+
+Result<RecordBatchHeader> Segment::checked_header(const std::byte* p, uint64_t position, Offset expected) const {
+  const int32_t batch_length = int32_t(get_be32(p + kBatchLengthOffset));
+  const int8_t magic = int8_t(p[kMagicOffset]);
+  if (batch_length < kMinBatchLength || magic != kMagicV2) {
+    return Error::corruption(log_path_ + ": invalid batch header at position " + std::to_string(position) +
+                             ": batchLength " + std::to_string(batch_length) + ", magic " + std::to_string(magic));
+  }
+  RecordBatchHeader h = parse_batch_header(ByteSpan(p, kBatchHeaderSize));
+  if (h.size_bytes() > size_ - position) {
+    return Error::corruption(log_path_ + ": batch at position " + std::to_string(position) + " is incomplete (batch needs " +
+                             std::to_string(h.size_bytes()) + " bytes, " + std::to_string(size_ - position) + " left)");
+  }
+  STREAMCTL_TRY(check_offsets(h, position, expected));
+  return h;
+}
+
+Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* buf,
+                                size_t* used, Offset* next) {
   STREAMCTL_TRY(ensure_log_open());
-  const uint64_t start = offset_index_.lookup(from).position;
-  if (start >= size_) return false;
-  size_t budget = max_bytes > out->size() ? max_bytes - out->size() : 0;
-  size_t chunk = std::clamp<size_t>(budget + size_t(std::max<int64_t>(options_.index_interval_bytes, 0)) * 2,
-                                    kMinReadChunkBytes, kMaxReadChunkBytes);
-  SegmentScanner scanner(log_.get(), log_path_, start, size_, chunk);
+  uint64_t pos = offset_index_.lookup(from).position;
+  if (pos >= size_) return false;
+  // A bad batch: an error when it would be the first one returned, otherwise the read stops short of it (the
+  // next read, starting there, reports it). I/O errors are returned as they are, never turned into "stop".
+  auto stop_at = [&](Error e) -> Result<bool> {
+    if (*used == 0) return e;
+    return true;
+  };
+  auto incomplete = [&](uint64_t position, const std::string& why) {
+    return Error::corruption(log_path_ + ": batch at position " + std::to_string(position) + " is incomplete (" +
+                             why + ")");
+  };
+  // baseOffset is not covered by the CRC: every batch's offsets are checked against its predecessor's.
   Offset expected = base_offset_;
-  while (scanner.next()) {
-    const RecordBatchHeader& h = scanner.header();
-    // baseOffset is not covered by the CRC: check it fits between its neighbours.
-    if (Status s = check_offsets(h, scanner.position(), expected); !s.ok()) {
-      if (out->empty()) return std::move(s).error();
-      return true;
+
+  // Phase 1: find the first batch whose last offset is >= from. The index points at most about
+  // index.interval.bytes before it; walk the headers in between through a small window (one pread, usually).
+  RecordBatchHeader h;
+  {
+    std::array<std::byte, kLocateWindowBytes> window;
+    uint64_t window_pos = 0;
+    size_t window_len = 0;
+    for (;;) {
+      if (pos >= size_) return false;
+      if (size_ - pos < kBatchHeaderSize) {
+        return stop_at(incomplete(pos, std::to_string(size_ - pos) + " bytes left, fewer than a batch header"));
+      }
+      if (pos < window_pos || pos + kBatchHeaderSize > window_pos + window_len) {
+        const size_t want = size_t(std::min<uint64_t>(window.size(), size_ - pos));
+        STREAMCTL_ASSIGN_OR_RETURN(size_t got, log_->read_at(pos, std::span<std::byte>(window.data(), want)));
+        window_pos = pos;
+        window_len = got;
+        // size_ covers only complete batches, so a short read means the file shrank under us.
+        if (got < kBatchHeaderSize) return stop_at(incomplete(pos, "file ends at " + std::to_string(pos + got)));
+      }
+      auto header = checked_header(window.data() + (pos - window_pos), pos, expected);
+      if (!header.ok()) return stop_at(std::move(header).error());
+      h = *header;
+      if (h.last_offset() >= from) break;
+      expected = h.next_offset();
+      pos += h.size_bytes();
     }
-    expected = h.next_offset();
-    if (h.last_offset() < from) continue;
-    if (h.last_offset() >= max_offset) return true;
-    const size_t size = h.size_bytes();
-    if (out->size() + size > max_bytes && !(out->empty() && min_one_batch)) return true;
-    auto bytes = scanner.verified_batch();
-    if (!bytes.ok()) {
-      if (out->empty()) return std::move(bytes).error();
-      return true;  // return what is good; the next read reports the bad batch
+  }
+  if (h.last_offset() >= max_offset) return true;
+
+  // Phase 2: pread from `pos` straight into the caller's buffer after the bytes already returned, then
+  // validate the batches in place and keep the longest run that passes and fits the limits. One pread
+  // covers the whole budget (up to kMaxReadChunkBytes); a later chunk starts at the first batch not kept.
+  const uint64_t end = std::max(read_bound(max_offset), pos);
+  bool have_header = true;  // h describes the batch at pos (its header was checked)
+  for (;;) {
+    if (pos >= size_) return false;
+    if (pos >= end) return true;
+    const size_t room = max_bytes > *used ? max_bytes - *used : 0;
+    const uint64_t need = have_header ? h.size_bytes() : kBatchHeaderSize;
+    const bool may_exceed = *used == 0 && min_one_batch;  // the first batch is returned whole regardless
+    if (need > room && !may_exceed) return true;
+    if (size_ - pos < need) {
+      return stop_at(incomplete(pos, std::to_string(size_ - pos) + " bytes left, fewer than a batch header"));
     }
-    out->insert(out->end(), bytes->begin(), bytes->end());
-    *next = h.next_offset();
-  }
-  if (!scanner.status().ok()) {
-    if (out->empty() || scanner.io_error()) return scanner.status().error();
-    return true;
-  }
-  if (scanner.torn()) {
-    // size_ covers only complete batches, so this means the file shrank under us.
-    if (out->empty()) {
-      return Error::corruption(log_path_ + ": batch at position " + std::to_string(scanner.position()) +
-                               " is incomplete (" + scanner.torn_detail() + ")");
+    uint64_t want = std::min<uint64_t>(std::max<uint64_t>(std::min<uint64_t>(end - pos, room), need), size_ - pos);
+    if (want > kMaxReadChunkBytes) want = std::max<uint64_t>(kMaxReadChunkBytes, need);
+    const size_t chunk_start = *used;
+    // Grows only the first time a buffer is this large (std::vector zero-fills new bytes; reused buffers
+    // already have them).
+    if (buf->size() < chunk_start + want) buf->resize(chunk_start + size_t(want));
+    STREAMCTL_ASSIGN_OR_RETURN(
+        size_t got, log_->read_at(pos, std::span<std::byte>(buf->data() + chunk_start, size_t(want))));
+    const uint64_t chunk_pos = pos;
+    size_t o = 0;
+    have_header = false;
+    while (got - o >= kBatchHeaderSize) {
+      const std::byte* p = buf->data() + chunk_start + o;
+      auto header = checked_header(p, pos, expected);
+      if (!header.ok()) return stop_at(std::move(header).error());
+      h = *header;
+      have_header = true;
+      if (h.last_offset() < from) {
+        // Phase 1 saw a batch reaching `from` here: the file changed under us.
+        return stop_at(Error::corruption(log_path_ + ": batch at position " + std::to_string(pos) + " has offsets " +
+                                         std::to_string(h.base_offset.value) + ".." +
+                                         std::to_string(h.last_offset().value) + ", below offset " +
+                                         std::to_string(from.value) + " (the file changed while being read)"));
+      }
+      if (h.last_offset() >= max_offset) return true;
+      const size_t size = h.size_bytes();
+      if (*used + size > max_bytes && !(*used == 0 && min_one_batch)) return true;
+      if (size > got - o) break;  // continues in the next chunk
+      if (auto v = validate_batch(ByteSpan(p, size)); !v.ok()) {
+        const ErrorCode code = v.error().code == ErrorCode::kNotSupported ? ErrorCode::kCorruption : v.error().code;
+        return stop_at(Error{code, log_path_ + ": batch at position " + std::to_string(pos) + ": " + v.error().message});
+      }
+      expected = h.next_offset();
+      *next = h.next_offset();
+      *used += size;
+      o += size;
+      pos += size;
+      have_header = false;
+      if (pos >= size_) return false;
     }
-    return true;
+    if (got < want) return stop_at(incomplete(pos, "file ends at " + std::to_string(chunk_pos + got)));
   }
-  return false;
 }
 
 Status Segment::check_offsets(const RecordBatchHeader& h, uint64_t position, Offset expected) const {

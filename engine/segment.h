@@ -137,6 +137,13 @@ class Segment {
   // batch it would return fails validation (after others were returned, it stops before the bad one).
   Result<bool> read(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* out,
                     Offset* next);
+  // read() into a reusable buffer without an intermediate copy: bytes [0, *used) of *buf are the result so far
+  // (the "out" of read()), and *buf may be longer than that (left over from earlier reads: scratch, overwritten
+  // here, never zeroed again). The stored bytes go with one pread per chunk straight to buf->data() + *used
+  // and are validated there; *used grows by the bytes of the batches returned. Bytes past the final *used
+  // are scratch (the caller trims). Same limits, return value and errors as read().
+  Result<bool> read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* buf,
+                         size_t* used, Offset* next);
   // Calls fn(header, position, bytes) for each valid batch at or after `from_position`, in order, until fn
   // returns false. Batches are CRC-checked; kCorruption naming the file and position on a bad one.
   Status for_each_batch(uint64_t from_position,
@@ -185,6 +192,13 @@ class Segment {
   Result<Timestamp> read_first_batch_timestamp();
   // kCorruption naming the file and position unless the batch's offsets lie in [max(expected, base), next_offset).
   Status check_offsets(const RecordBatchHeader& h, uint64_t position, Offset expected) const;
+  // The header of the batch whose first kBatchHeaderSize bytes are at p (file position `position`), checked
+  // as reads require: length and magic, the whole batch within size(), offsets (check_offsets). kCorruption
+  // naming the file and position otherwise.
+  Result<RecordBatchHeader> checked_header(const std::byte* p, uint64_t position, Offset expected) const;
+  // A file position no read limited by max_offset needs to go past: the start of the first indexed batch
+  // whose last offset is >= max_offset (every batch from there on is excluded), or size().
+  uint64_t read_bound(Offset max_offset) const;
 
   FileSystem* fs_;
   std::string dir_;

@@ -219,6 +219,227 @@ p::MetadataRequest metadata_all() {
   return m;
 }
 
+// A request for (api, version) with realistic contents: topic "t" (2 partitions, with records), group "g"
+// (one member, Stable, with an assignment). Fields a version lacks keep their defaults, so the request
+// encodes at that version.
+p::RequestBody rich_request(p::ApiKey api, int16_t v, int i) {
+  const std::string n = std::to_string(v) + "-" + std::to_string(i);
+  switch (api) {
+    case p::ApiKey::kProduce:
+      return produce_request("t", 0, make_batch(3), 1);
+    case p::ApiKey::kFetch: {
+      auto f = fetch_request("t", 0, 0, 0, 0);
+      auto p1 = f.topics[0].partitions[0];
+      p1.partition = 1;
+      f.topics[0].partitions.push_back(p1);
+      if (v < 7) {
+        f.session_id = 0;
+        f.session_epoch = -1;
+      }
+      if (v < 5) f.topics[0].partitions[0].log_start_offset = -1, f.topics[0].partitions[1].log_start_offset = -1;
+      return f;
+    }
+    case p::ApiKey::kListOffsets: {
+      p::ListOffsetsRequest r;
+      r.replica_id = -1;
+      p::ListOffsetsRequest::ListOffsetsTopic t;
+      t.name = "t";
+      for (int64_t ts : {int64_t(-1), int64_t(-2), int64_t(1700000000000)}) {
+        p::ListOffsetsRequest::ListOffsetsPartition lp;
+        lp.partition_index = 0;
+        lp.timestamp = ts;
+        if (v > 0) lp.max_num_offsets = 1;
+        t.partitions.push_back(lp);
+      }
+      r.topics.push_back(t);
+      return r;
+    }
+    case p::ApiKey::kMetadata: {
+      p::MetadataRequest m;
+      m.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{{{}, std::string("t"), {}}};
+      if (v < 4) m.allow_auto_topic_creation = true;
+      return m;
+    }
+    case p::ApiKey::kOffsetCommit: {
+      p::OffsetCommitRequest r;
+      r.group_id = "simple";
+      r.generation_id_or_member_epoch = -1;
+      if (v >= 2 && v <= 4) r.retention_time_ms = -1;
+      p::OffsetCommitRequest::OffsetCommitRequestPartition cp;
+      cp.partition_index = 0;
+      cp.committed_offset = 2;
+      cp.committed_metadata = std::string("m");
+      if (v == 1) cp.commit_timestamp = -1;
+      r.topics.push_back({"t", {cp}, {}});
+      return r;
+    }
+    case p::ApiKey::kOffsetFetch: {
+      p::OffsetFetchRequest r;
+      r.group_id = i % 2 ? "simple" : "g";
+      if (v >= 2 && i % 3 == 2) {
+        r.topics = std::nullopt;
+      } else {
+        r.topics = std::vector<p::OffsetFetchRequest::OffsetFetchRequestTopic>{{"t", {0, 1}, {}}};
+      }
+      return r;
+    }
+    case p::ApiKey::kFindCoordinator: {
+      p::FindCoordinatorRequest r;
+      r.key = "g";
+      return r;
+    }
+    case p::ApiKey::kJoinGroup: {
+      p::JoinGroupRequest j;
+      j.group_id = "join-" + n;
+      j.session_timeout_ms = 10000;
+      j.rebalance_timeout_ms = v >= 1 ? 10000 : -1;
+      j.protocol_type = "consumer";
+      j.protocols.push_back({"range", engine::to_bytes("md"), {}});
+      return j;
+    }
+    case p::ApiKey::kHeartbeat:
+      return p::HeartbeatRequest{"g", 1, "nobody", std::nullopt, {}};
+    case p::ApiKey::kLeaveGroup: {
+      p::LeaveGroupRequest r;
+      r.group_id = "g";
+      if (v >= 3) {
+        r.members.push_back({"nobody", std::nullopt, std::nullopt, {}});
+      } else {
+        r.member_id = "nobody";
+      }
+      return r;
+    }
+    case p::ApiKey::kSyncGroup: {
+      p::SyncGroupRequest r;
+      r.group_id = "g";
+      r.generation_id = 1;
+      r.member_id = "nobody";
+      return r;
+    }
+    case p::ApiKey::kDescribeGroups:
+      return p::DescribeGroupsRequest{{"g", "simple", "unknown"}, false, {}};
+    case p::ApiKey::kListGroups:
+      return p::ListGroupsRequest{};
+    case p::ApiKey::kApiVersions: {
+      p::ApiVersionsRequest r;
+      if (v >= 3) {
+        r.client_software_name = "broker-test";
+        r.client_software_version = "1";
+      }
+      return r;
+    }
+    case p::ApiKey::kCreateTopics: {
+      p::CreateTopicsRequest r;
+      p::CreateTopicsRequest::CreatableTopic t;
+      t.name = "ct-" + n;
+      t.num_partitions = 2;
+      t.replication_factor = 1;
+      t.configs.push_back({"retention.ms", std::string("60000"), {}});
+      r.topics.push_back(t);
+      p::CreateTopicsRequest::CreatableTopic bad;
+      bad.name = "t";  // exists
+      bad.num_partitions = 1;
+      bad.replication_factor = 1;
+      r.topics.push_back(bad);
+      if (v == 0) r.validate_only = false;
+      return r;
+    }
+    case p::ApiKey::kDeleteTopics: {
+      p::DeleteTopicsRequest r;
+      r.topic_names = {"ct-" + n, "missing"};
+      r.timeout_ms = 1000;
+      return r;
+    }
+    case p::ApiKey::kDeleteRecords: {
+      p::DeleteRecordsRequest r;
+      r.topics.push_back({"t", {{1, 1, {}}}, {}});
+      r.timeout_ms = 1000;
+      return r;
+    }
+    case p::ApiKey::kInitProducerId: {
+      p::InitProducerIdRequest r;
+      r.transactional_id = std::nullopt;
+      r.transaction_timeout_ms = 60000;
+      return r;
+    }
+    case p::ApiKey::kDescribeConfigs: {
+      p::DescribeConfigsRequest r;
+      r.resources.push_back({2, "t", std::nullopt, {}});
+      r.resources.push_back({4, "0", std::vector<std::string>{"log.dirs"}, {}});
+      r.resources.push_back({2, "missing", std::nullopt, {}});
+      if (v >= 1) r.include_synonyms = true;
+      if (v >= 3) r.include_documentation = true;
+      return r;
+    }
+    case p::ApiKey::kAlterConfigs: {
+      p::AlterConfigsRequest r;
+      r.resources.push_back({2, "t", {{"retention.ms", std::string("7200000"), {}}}, {}});
+      return r;
+    }
+    case p::ApiKey::kCreatePartitions: {
+      p::CreatePartitionsRequest r;
+      r.topics.push_back({"t", 1, std::nullopt, {}});  // not more: INVALID_PARTITIONS
+      r.timeout_ms = 1000;
+      return r;
+    }
+    case p::ApiKey::kDeleteGroups:
+      return p::DeleteGroupsRequest{{"g", "never-existed"}, {}};
+    case p::ApiKey::kIncrementalAlterConfigs: {
+      p::IncrementalAlterConfigsRequest r;
+      r.resources.push_back({2, "t", {{"retention.ms", 0, std::string("3600000"), {}}}, {}});
+      return r;
+    }
+    case p::ApiKey::kDescribeCluster:
+      return p::DescribeClusterRequest{};
+  }
+  return p::ApiVersionsRequest{};
+}
+
+TEST_CASE("EveryAdvertisedApiVersionAnswersWithADecodableResponse") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 2);
+  for (int i = 0; i < 3; ++i) (void)c.call<p::ProduceResponse>(7, produce_request("t", i % 2, make_batch(5), 1));
+  // A Stable group "g" with one member and an assignment.
+  p::JoinGroupRequest j;
+  j.group_id = "g";
+  j.session_timeout_ms = 30000;
+  j.rebalance_timeout_ms = 30000;
+  j.protocol_type = "consumer";
+  j.protocols.push_back({"range", engine::to_bytes("metadata"), {}});
+  auto joined = c.call<p::JoinGroupResponse>(1, j);
+  REQUIRE(joined.error_code == 0);
+  p::SyncGroupRequest sg;
+  sg.group_id = "g";
+  sg.generation_id = joined.generation_id;
+  sg.member_id = joined.member_id;
+  sg.assignments.push_back({joined.member_id, engine::to_bytes("assignment"), {}});
+  REQUIRE(c.call<p::SyncGroupResponse>(1, sg).error_code == 0);
+
+  int32_t correlation = 1;
+  int checked = 0;
+  for (const p::ApiInfo& api : p::api_table()) {
+    for (int16_t v = api.advertised.min; v <= api.advertised.max; ++v) {
+      INFO(api.name << " v" << v);
+      p::RequestBody body = rich_request(api.key, v, checked);
+      c.send(v, correlation, body);
+      auto frame = c.read_frame();
+      REQUIRE_MESSAGE(frame.has_value(), "the connection was closed");
+      const int16_t resp_version = api.key == p::ApiKey::kApiVersions ? v : v;
+      auto decoded = p::decode_response(int16_t(api.key), resp_version, *frame);
+      REQUIRE_MESSAGE(decoded.ok(), decoded.error().message);
+      CHECK(decoded->header.correlation_id == correlation);
+      ++correlation;
+      ++checked;
+    }
+  }
+  CHECK(checked > 60);
+  // Spot checks that the sweep exercised real data.
+  auto dg = c.call<p::DescribeGroupsResponse>(4, p::DescribeGroupsRequest{{"g"}, false, {}});
+  REQUIRE(dg.groups.at(0).members.size() == 1);
+  CHECK(dg.groups[0].members[0].member_assignment == engine::to_bytes("assignment"));
+}
+
 TEST_CASE("ApiVersionsIsAnsweredAtV0AndV3AndAnUnsupportedVersionGetsAV0Error") {
   Server s;
   TestClient c(s.port());
