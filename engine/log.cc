@@ -913,6 +913,23 @@ Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min
     ~Trim() { records.resize(used); }
   } trim{out.records, used};
   if (impl.closed) return closed_error(impl.dir);
+  // Why a read may skip the CRC of batches below a segment's verified_size(): those bytes were CRC-checked
+  // by this process already (or built by it), and the page cache does not flip bits; re-checking them on every
+  // read would make the CRC, not the copy, the cost of a read (Kafka brokers do not check CRCs on fetch at
+  // all; consumers do). "Readers never see a torn batch" still holds because the only way the bytes below
+  // verified_size() can change under us is another process truncating the segment in place and appending
+  // again, and that process bumps the stamp's generation before its first new byte is written. So after a
+  // read that skipped a CRC, the stamp is read again: same generation -> nothing was rewritten before or
+  // during our preads; a different (or unreadable) one -> read again with every CRC checked. The stamp is
+  // also read first: when its generation already differs from ours (another process changed the log's shape
+  // and this Log has not refreshed), every CRC is checked from the start. Bytes beyond verified_size()
+  // (others' appends, the trusted prefix before a recovery checkpoint) are always CRC-checked, and each check
+  // extends verified_size(). Without cross_process_lock the Log is the only writer: nothing to check.
+  auto stamp_moved = [&impl] {
+    std::optional<PartitionStamp> stamp = impl.read_stamp();
+    return !stamp || stamp->generation != impl.generation;
+  };
+  bool check_every_crc = impl.options.cross_process_lock && stamp_moved();
   for (int attempt = 0;; ++attempt) {
     used = 0;
     const Offset end = impl.log_end_offset();
@@ -928,12 +945,14 @@ Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min
     auto it = impl.segments.upper_bound(from.value);
     if (it != impl.segments.begin()) --it;
     Status failure;
+    bool crc_skipped = false;
     for (; it != impl.segments.end(); ++it) {
       Segment* seg = it->second.get();
       failure = impl.ensure_loaded(seg);
       if (!failure.ok()) break;
       Offset next = out.next_offset;
-      auto stopped = seg->read_into(from, max_bytes, limit, min_one_batch, &out.records, &used, &next);
+      auto stopped = seg->read_into(from, max_bytes, limit, min_one_batch, check_every_crc ? nullptr : &crc_skipped,
+                                    &out.records, &used, &next);
       if (!stopped.ok()) {
         failure = std::move(stopped).error();
         break;
@@ -942,10 +961,18 @@ Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min
       if (*stopped) break;
       if (seg != impl.active() && !seg->invalid_tail().empty()) {
         // A closed segment whose valid data ends early: corruption, not a batch still being written.
-        if (used == 0) return Error::corruption(seg->invalid_tail());
+        if (used == 0) {
+          failure = Error::corruption(seg->invalid_tail());
+          break;
+        }
         break;
       }
       if (used >= max_bytes) break;
+    }
+    if (crc_skipped && impl.options.cross_process_lock && stamp_moved()) {
+      check_every_crc = true;
+      --attempt;  // not a catch-up retry: the same read again, every CRC checked
+      continue;
     }
     if (failure.ok()) return ok_status();
     // A segment removed by another process (retention, truncation): catch up once and retry.

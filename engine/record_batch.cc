@@ -24,6 +24,9 @@ namespace {
 constexpr size_t kMinRecordSize = 7;
 constexpr int16_t kCompressionMask = 0x07;
 constexpr int16_t kTimestampTypeBit = 0x08;
+// What RecordReader::next found wrong with a nullable field (see RecordReader::bad_field).
+constexpr int kMalformedField = 1;
+constexpr int kBadFieldLength = 2;
 
 std::string hex32(uint32_t v) {
   char buf[16];
@@ -161,14 +164,13 @@ Status check_fields(const RecordBatchHeader& h) {
   return ok_status();
 }
 
-// Every check of validate_batch except the CRC.
-Result<RecordBatchHeader> check_structure(ByteSpan bytes) {
+}  // namespace
+
+Result<RecordBatchHeader> check_batch_structure(ByteSpan bytes) {
   STREAMCTL_ASSIGN_OR_RETURN(RecordBatchHeader h, check_framing(bytes));
   STREAMCTL_TRY(check_fields(h));
   return h;
 }
-
-}  // namespace
 
 const char* compression_name(Compression c) {
   switch (c) {
@@ -325,9 +327,10 @@ size_t encoded_record_size(const Record& record, int64_t timestamp_delta, int32_
 }
 
 Result<RecordReader> RecordReader::open(ByteSpan batch, size_t max_decompressed_bytes) {
-  STREAMCTL_ASSIGN_OR_RETURN(RecordBatchHeader h, check_structure(batch));
+  STREAMCTL_ASSIGN_OR_RETURN(RecordBatchHeader h, check_batch_structure(batch));
   RecordReader reader;
   reader.header_ = h;
+  reader.log_append_time_ = h.timestamp_type() == TimestampType::kLogAppendTime;
   ByteSpan section = batch.subspan(kBatchHeaderSize);
   if (h.compression() != Compression::kNone) {
     auto d = decompress(h.compression(), section, max_decompressed_bytes);
@@ -335,7 +338,8 @@ Result<RecordReader> RecordReader::open(ByteSpan batch, size_t max_decompressed_
     reader.decompressed_ = std::make_unique<Bytes>(std::move(d).value());
     section = *reader.decompressed_;
   }
-  reader.in_ = ByteReader(section);
+  reader.cur_ = section.data();
+  reader.end_ = section.data() + section.size();
   return reader;
 }
 
@@ -344,30 +348,99 @@ Error RecordReader::bad(const std::string& what) const {
                            std::to_string(header_.record_count) + "): " + what);
 }
 
-Result<bool> RecordReader::next(RecordView& rec) {
+Error RecordReader::bad_field(const char* field, int what, int32_t n, size_t left) const {
+  if (what == kMalformedField) return bad(std::string("malformed ") + field + " length");
+  if (n < -1) return bad(std::string(field) + " length is " + std::to_string(n) + ", expected >= -1");
+  return bad(std::string(field) + " length is " + std::to_string(n) + ", but the record has only " +
+             std::to_string(left) + " bytes left");
+}
+
+Error RecordReader::bad_end() const {
   if (index_ >= header_.record_count) {
-    if (!in_.at_end()) {
-      return Error::corruption(batch_prefix(header_.base_offset.value) + std::to_string(in_.remaining()) +
-                               " bytes follow the last of " + std::to_string(header_.record_count) + " records");
+    return Error::corruption(batch_prefix(header_.base_offset.value) + std::to_string(end_ - cur_) +
+                             " bytes follow the last of " + std::to_string(header_.record_count) + " records");
+  }
+  return Error::corruption(batch_prefix(header_.base_offset.value) + "recordCount is " +
+                           std::to_string(header_.record_count) + ", but the records section holds only " +
+                           std::to_string(index_) + " records");
+}
+
+namespace {
+
+// Unsigned LEB128 at p, never reading at or past end: ByteReader::uvarint's rules (at most 10 bytes, no
+// 64-bit overflow), one byte at a time. Advances p and returns true, or returns false (p unspecified).
+[[gnu::noinline]] bool uvarint_slow(const std::byte*& p, const std::byte* end, uint64_t& out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 70; shift += 7) {
+    if (p == end) return false;
+    const uint8_t b = uint8_t(*p++);
+    if (shift == 63 && b > 1) return false;
+    v |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      out = v;
+      return true;
     }
-    return false;
   }
-  if (in_.at_end()) {
-    return Error::corruption(batch_prefix(header_.base_offset.value) + "recordCount is " +
-                             std::to_string(header_.record_count) + ", but the records section holds only " +
-                             std::to_string(index_) + " records");
+  return false;
+}
+
+// The same, with the one- and two-byte encodings (every length, delta and count of a typical record) inline.
+inline bool uvarint_at(const std::byte*& p, const std::byte* end, uint64_t& out) {
+  if (p != end) {
+    const uint8_t b0 = uint8_t(p[0]);
+    if (b0 < 0x80) {
+      out = b0;
+      p += 1;
+      return true;
+    }
+    if (end - p >= 2 && uint8_t(p[1]) < 0x80) {
+      out = uint64_t(b0 & 0x7f) | (uint64_t(uint8_t(p[1])) << 7);
+      p += 2;
+      return true;
+    }
   }
-  int32_t length = in_.varint();
-  if (!in_.ok()) return bad("malformed length varint");
-  if (length < 0 || size_t(length) > in_.remaining()) {
-    return bad("length is " + std::to_string(length) + ", but " + std::to_string(in_.remaining()) +
+  return uvarint_slow(p, end, out);
+}
+
+// Kafka varint (zigzag, must fit 32 bits), as ByteReader::varint.
+inline bool varint_at(const std::byte*& p, const std::byte* end, int32_t& out) {
+  uint64_t u;
+  if (!uvarint_at(p, end, u) || u > 0xffffffffull) return false;
+  out = unzigzag32(uint32_t(u));
+  return true;
+}
+
+// Kafka varlong (zigzag, 64 bits), as ByteReader::varlong.
+inline bool varlong_at(const std::byte*& p, const std::byte* end, int64_t& out) {
+  uint64_t u;
+  if (!uvarint_at(p, end, u)) return false;
+  out = unzigzag64(u);
+  return true;
+}
+
+}  // namespace
+
+// The hot path of every consumer: a pointer cursor over the records section, varints decoded inline, no
+// allocation, and every length checked against the bytes left (record, then section) before it is used.
+Result<bool> RecordReader::next(RecordView& rec) {
+  if (index_ >= header_.record_count || cur_ == end_) {
+    if (index_ >= header_.record_count && cur_ == end_) return false;
+    return bad_end();
+  }
+  const std::byte* p = cur_;
+  int32_t length;
+  if (!varint_at(p, end_, length)) return bad("malformed length varint");
+  if (length < 0 || size_t(length) > size_t(end_ - p)) {
+    return bad("length is " + std::to_string(length) + ", but " + std::to_string(end_ - p) +
                " bytes remain in the records section");
   }
-  ByteReader r(in_.raw(size_t(length)));
-  (void)r.i8();  // record attributes, unused
-  int64_t ts_delta = r.varlong();
-  int32_t offset_delta = r.varint();
-  if (!r.ok()) return bad("truncated or malformed timestampDelta/offsetDelta");
+  const std::byte* const end = p + length;  // this record's end: no field may reach past it
+  int64_t ts_delta;
+  int32_t offset_delta;
+  // attributes (int8, unused), then the two deltas.
+  if (p == end || !varlong_at(++p, end, ts_delta) || !varint_at(p, end, offset_delta)) {
+    return bad("truncated or malformed timestampDelta/offsetDelta");
+  }
   if (offset_delta <= previous_delta_ || offset_delta > header_.last_offset_delta) {
     return bad("offsetDelta is " + std::to_string(offset_delta) + ", expected in (" +
                std::to_string(previous_delta_) + ", " + std::to_string(header_.last_offset_delta) +
@@ -375,56 +448,57 @@ Result<bool> RecordReader::next(RecordView& rec) {
   }
   previous_delta_ = offset_delta;
   rec.offset = Offset(wrapping_add(header_.base_offset.value, offset_delta));
-  rec.timestamp = header_.timestamp_type() == TimestampType::kLogAppendTime
-                      ? header_.max_timestamp
-                      : Timestamp(wrapping_add(header_.base_timestamp.value, ts_delta));
-  auto read_nullable = [&](const char* field, std::optional<std::string_view>& dst) -> Status {
-    int32_t n = r.varint();
-    if (!r.ok()) return bad(std::string("malformed ") + field + " length");
-    if (n < -1) return bad(std::string(field) + " length is " + std::to_string(n) + ", expected >= -1");
+  rec.timestamp = log_append_time_ ? header_.max_timestamp : Timestamp(wrapping_add(header_.base_timestamp.value, ts_delta));
+  // A nullable string field: varint length (-1 = null), then the bytes. 0 when good, else what was wrong
+  // (kMalformed, or kBadLength with the length in bad_n and the bytes left in bad_left).
+  int32_t bad_n = 0;
+  size_t bad_left = 0;
+  auto nullable = [&](std::optional<std::string_view>& dst) -> int {
+    int32_t n;
+    if (!varint_at(p, end, n)) return kMalformedField;
+    if (n >= 0 && size_t(n) <= size_t(end - p)) {
+      dst.emplace(reinterpret_cast<const char*>(p), size_t(n));
+      p += n;
+      return 0;
+    }
     if (n == -1) {
       dst.reset();
-      return ok_status();
+      return 0;
     }
-    const size_t left = r.remaining();
-    ByteSpan b = r.raw(size_t(n));
-    if (!r.ok()) {
-      return bad(std::string(field) + " length is " + std::to_string(n) + ", but the record has only " +
-                 std::to_string(left) + " bytes left");
-    }
-    dst.emplace(as_string_view(b));
-    return ok_status();
+    bad_n = n;
+    bad_left = size_t(end - p);
+    return kBadFieldLength;
   };
-  STREAMCTL_TRY(read_nullable("key", rec.key));
-  STREAMCTL_TRY(read_nullable("value", rec.value));
-  int32_t header_count = r.varint();
-  if (!r.ok()) return bad("malformed header count");
+  if (int e = nullable(rec.key)) return bad_field("key", e, bad_n, bad_left);
+  if (int e = nullable(rec.value)) return bad_field("value", e, bad_n, bad_left);
+  int32_t header_count;
+  if (!varint_at(p, end, header_count)) return bad("malformed header count");
   // Each header takes at least 2 bytes (key length and value length).
-  if (header_count < 0 || size_t(header_count) > r.remaining() / 2) {
+  if (header_count < 0 || size_t(header_count) > size_t(end - p) / 2) {
     return bad("header count is " + std::to_string(header_count) + ", but the record has " +
-               std::to_string(r.remaining()) + " bytes left");
+               std::to_string(end - p) + " bytes left");
   }
   rec.headers.clear();
   for (int32_t k = 0; k < header_count; ++k) {
     RecordHeaderView& hdr = rec.headers.emplace_back();
-    int32_t key_len = r.varint();
-    if (!r.ok()) return bad("malformed header " + std::to_string(k) + " key length");
+    int32_t key_len;
+    if (!varint_at(p, end, key_len)) return bad("malformed header " + std::to_string(k) + " key length");
     if (key_len < 0) {
       return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) + ", expected >= 0");
     }
-    const size_t left = r.remaining();
-    ByteSpan key = r.raw(size_t(key_len));
-    if (!r.ok()) {
+    if (size_t(key_len) > size_t(end - p)) {
       return bad("header " + std::to_string(k) + " key length is " + std::to_string(key_len) +
-                 ", but the record has only " + std::to_string(left) + " bytes left");
+                 ", but the record has only " + std::to_string(end - p) + " bytes left");
     }
-    hdr.key = as_string_view(key);
-    STREAMCTL_TRY(read_nullable("header value", hdr.value));
+    hdr.key = std::string_view(reinterpret_cast<const char*>(p), size_t(key_len));
+    p += key_len;
+    if (int e = nullable(hdr.value)) return bad_field("header value", e, bad_n, bad_left);
   }
-  if (!r.at_end()) {
-    return bad("length is " + std::to_string(length) + ", but its fields end after " + std::to_string(r.position()) +
-               " bytes");
+  if (p != end) {
+    return bad("length is " + std::to_string(length) + ", but its fields end after " +
+               std::to_string(length - (end - p)) + " bytes");
   }
+  cur_ = end;
   ++index_;
   return true;
 }
@@ -470,7 +544,7 @@ bool BatchIterator::next() {
                                 std::to_string(batch_length) + ", expected >= " + std::to_string(kMinBatchLength));
     return false;
   }
-  // A too-small batchLength is reported by check_structure below (after the magic, so that a legacy
+  // A too-small batchLength is reported by check_batch_structure below (after the magic, so that a legacy
   // v0/v1 message set says kNotSupported).
   const size_t size = kLogOverhead + size_t(batch_length);
   if (size > remaining) {
@@ -478,7 +552,7 @@ bool BatchIterator::next() {
     return false;
   }
   ByteSpan candidate = bytes_.subspan(position_, size);
-  Result<RecordBatchHeader> h = verify_crc_ ? validate_batch(candidate) : check_structure(candidate);
+  Result<RecordBatchHeader> h = verify_crc_ ? validate_batch(candidate) : check_batch_structure(candidate);
   if (!h.ok()) {
     status_ = Error{h.error().code, "at byte position " + std::to_string(position_) + ": " + h.error().message};
     return false;

@@ -105,6 +105,10 @@ RecordBatchHeader parse_batch_header(ByteSpan bytes);
 // Does not decode the records (see decode_records).
 Result<RecordBatchHeader> validate_batch(ByteSpan bytes);
 
+// Every check of validate_batch except the CRC (what BatchIterator runs with verify_crc == false): for
+// bytes whose CRC was already checked once by the caller.
+Result<RecordBatchHeader> check_batch_structure(ByteSpan bytes);
+
 // CRC-32C of the batch's CRC'd range ([21, end)), for writing or checking.
 // REQUIRES: batch.size() >= kAttributesOffset.
 uint32_t compute_batch_crc(ByteSpan batch);
@@ -200,9 +204,16 @@ class RecordReader {
  private:
   RecordReader() = default;
   Error bad(const std::string& what) const;
+  // The error paths of next(), out of line so that the hot path stays small.
+  // A nullable field: a malformed length varint (what == 1) or a length n that is < -1 or past `left`.
+  Error bad_field(const char* field, int what, int32_t n, size_t left) const;
+  Error bad_end() const;
   RecordBatchHeader header_;
+  bool log_append_time_ = false;         // every record reports maxTimestamp
   std::unique_ptr<Bytes> decompressed_;  // heap-held so views stay valid when the reader moves
-  ByteReader in_{ByteSpan{}};
+  // The records section not decoded yet: [cur_, end_), inside the batch or *decompressed_.
+  const std::byte* cur_ = nullptr;
+  const std::byte* end_ = nullptr;
   int32_t index_ = 0;
   int64_t previous_delta_ = -1;
 };

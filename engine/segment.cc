@@ -177,6 +177,7 @@ void Segment::reset_state() {
   offset_of_max_timestamp_ = base_offset_;
   first_batch_timestamp_ = kNoTimestamp;
   last_epoch_ = kNoLeaderEpoch;
+  verified_size_ = 0;
   invalid_tail_.clear();
   offset_index_.clear();
   time_index_.clear();
@@ -269,6 +270,7 @@ Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool tr
     auto bytes = scanner.verified_batch();
     if (!bytes.ok()) break;
     account_batch(scanner.position(), h.size_bytes(), h.last_offset(), h.max_timestamp, h.leader_epoch);
+    if (verified_size_ == scanner.position()) verified_size_ = scanner.batch_end();
     report.scanned_bytes += h.size_bytes();
   }
   if (scanner.io_error()) return scanner.status().error();
@@ -473,6 +475,8 @@ Status Segment::append(ByteSpan bytes, std::span<const BatchInfo> batches) {
     }
     return s;
   }
+  // The Log built these batches or validated them (CRC included) before handing them over.
+  if (verified_size_ == position) verified_size_ = size_;
   return ok_status();
 }
 
@@ -527,6 +531,7 @@ Status Segment::truncate_to(Offset offset) {
   STREAMCTL_TRY(ensure_log_open());
   STREAMCTL_ASSIGN_OR_RETURN(uint64_t position, boundary_position(offset));
   STREAMCTL_TRY(log_->truncate(position));
+  verified_size_ = std::min(verified_size_, position);
   offset_index_.truncate_to_position(position);
   time_index_.truncate_to_offset(offset);
   // Re-derive the tail state from the last index entry that is left.
@@ -561,7 +566,7 @@ Status Segment::truncate_to(Offset offset) {
 Result<bool> Segment::read(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* out,
                            Offset* next) {
   size_t used = out->size();
-  Result<bool> r = read_into(from, max_bytes, max_offset, min_one_batch, out, &used, next);
+  Result<bool> r = read_into(from, max_bytes, max_offset, min_one_batch, /*crc_skipped=*/nullptr, out, &used, next);
   out->resize(used);
   return r;
 }
@@ -592,8 +597,8 @@ Result<RecordBatchHeader> Segment::checked_header(const std::byte* p, uint64_t p
   return h;
 }
 
-Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* buf,
-                                size_t* used, Offset* next) {
+Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch,
+                                bool* crc_skipped, Bytes* buf, size_t* used, Offset* next) {
   STREAMCTL_TRY(ensure_log_open());
   uint64_t pos = offset_index_.lookup(from).position;
   if (pos >= size_) return false;
@@ -683,9 +688,18 @@ Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset
       const size_t size = h.size_bytes();
       if (*used + size > max_bytes && !(*used == 0 && min_one_batch)) return true;
       if (size > got - o) break;  // continues in the next chunk
-      if (auto v = validate_batch(ByteSpan(p, size)); !v.ok()) {
+      // Below verified_size_ the CRC was checked by this process already (or the batch was built here): only
+      // the structure is re-checked, when the caller allows it (see crc_skipped in segment.h).
+      const bool skip_crc = crc_skipped != nullptr && pos + size <= verified_size_;
+      auto v = skip_crc ? check_batch_structure(ByteSpan(p, size)) : validate_batch(ByteSpan(p, size));
+      if (!v.ok()) {
         const ErrorCode code = v.error().code == ErrorCode::kNotSupported ? ErrorCode::kCorruption : v.error().code;
         return stop_at(Error{code, log_path_ + ": batch at position " + std::to_string(pos) + ": " + v.error().message});
+      }
+      if (skip_crc) {
+        *crc_skipped = true;
+      } else if (verified_size_ == pos) {
+        verified_size_ = pos + size;
       }
       expected = h.next_offset();
       *next = h.next_offset();

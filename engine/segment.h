@@ -142,8 +142,12 @@ class Segment {
   // here, never zeroed again). The stored bytes go with one pread per chunk straight to buf->data() + *used
   // and are validated there; *used grows by the bytes of the batches returned. Bytes past the final *used
   // are scratch (the caller trims). Same limits, return value and errors as read().
-  Result<bool> read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* buf,
-                         size_t* used, Offset* next);
+  // crc_skipped: nullptr = CRC-check every batch (read() does). Otherwise batches wholly below
+  // verified_size() get every check but the CRC, and *crc_skipped is set to true when any did: the caller
+  // must then make sure no other process rewrote those bytes in place (Log::read_into checks the stamp's
+  // generation after the read and reads again with every CRC checked when it moved).
+  Result<bool> read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, bool* crc_skipped,
+                         Bytes* buf, size_t* used, Offset* next);
   // Calls fn(header, position, bytes) for each valid batch at or after `from_position`, in order, until fn
   // returns false. Batches are CRC-checked; kCorruption naming the file and position on a bad one.
   Status for_each_batch(uint64_t from_position,
@@ -156,6 +160,11 @@ class Segment {
   // REQUIRES loaded() for the accessors below.
   Offset next_offset() const { return next_offset_; }
   uint64_t size() const { return size_; }
+  // Bytes [0, verified_size()) hold batches whose CRC this process checked (recovery scans, catch-up scans,
+  // reads) or that it appended itself from bytes it built or CRC-checked. Bytes adopted without a check (the
+  // trusted prefix before a recovery checkpoint, another process's appends taken from its stamp) are not
+  // included until a read checks them. <= size(); lowered by truncate_to().
+  uint64_t verified_size() const { return verified_size_; }
   Timestamp max_timestamp() const { return max_timestamp_; }
   Timestamp first_batch_timestamp() const { return first_batch_timestamp_; }
   LeaderEpoch last_epoch() const { return last_epoch_; }
@@ -216,6 +225,7 @@ class Segment {
   Offset offset_of_max_timestamp_;
   Timestamp first_batch_timestamp_ = kNoTimestamp;
   LeaderEpoch last_epoch_ = kNoLeaderEpoch;
+  uint64_t verified_size_ = 0;  // see verified_size()
   std::string invalid_tail_;
 
   OffsetIndex offset_index_;

@@ -304,6 +304,12 @@ void Reader::end_tagged_field(const TaggedFieldHeader& header, const char* field
 
 void Reader::unknown_tagged_field(const TaggedFieldHeader& header, std::vector<RawTaggedField>& out) {
   if (!ok()) return;
+  // Tags must ascend (Kafka's rule); a duplicate or out-of-order unknown tag could not be re-encoded as sent.
+  if (!out.empty() && header.tag <= out.back().tag) {
+    fail("tagged fields", "tag " + std::to_string(header.tag) + " follows tag " + std::to_string(out.back().tag) +
+                              " (tags must be strictly ascending)");
+    return;
+  }
   engine::ByteSpan b = in_.raw(header.size);
   out.push_back(RawTaggedField{header.tag, engine::Bytes(b.begin(), b.end())});
 }

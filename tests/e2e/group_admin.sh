@@ -35,9 +35,10 @@ sc group list >"$work/list0" 2>&1
 check "group list on a missing data directory exits 0 and prints nothing" test ! -s "$work/list0"
 
 sc topic create t -p 3 >/dev/null 2>&1 || { echo "FAIL: cannot create topic"; exit 1; }
-# Partition p gets 10 old records (2024-01-01) then 10 recent ones (now), so time resets are deterministic.
+# Partition p gets 10 old records (3 days ago: inside the default 7-day retention) then 10 recent ones (now),
+# so time resets are deterministic.
 for p in 0 1 2; do
-  seq -f "old-$p-%g" 1 10 | sc produce t -p "$p" --timestamp 2024-01-01T00:00:00Z
+  seq -f "old-$p-%g" 1 10 | sc produce t -p "$p" --timestamp -3d
   seq -f "new-$p-%g" 1 10 | sc produce t -p "$p"
 done
 
@@ -90,7 +91,7 @@ check "--shift-by below the log start clamps to it" test "$(committed 1)" = 0
 check "clamping prints a warning" grep -q "clamped" "$work/clamp.err"
 sc group reset-offsets g --topic t --to-offset 999 >/dev/null 2>&1
 check "--to-offset past the end clamps to the log end" test "$(total_lag)" = 0
-sc group reset-offsets g --topic t --to-datetime 2024-06-01T00:00:00Z >/dev/null 2>&1
+sc group reset-offsets g --topic t --to-datetime "$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null 2>&1
 check "--to-datetime between old and new records: offset 10 everywhere" \
   test "$(committed 0) $(committed 1) $(committed 2)" = "10 10 10"
 sc group reset-offsets g --all-topics --to-earliest >/dev/null 2>&1
@@ -156,6 +157,29 @@ sc group delete g >/dev/null 2>&1
 check "deleting a missing group exits 3" test $? -eq 3
 sc group delete g --if-exists >/dev/null 2>&1
 check "deleting a missing group with --if-exists exits 0" test $? -eq 0
+# ---- a running `streamctl serve` owns the directory: group writes are refused, reads still work
+sc consume t --group served -n 1 >/dev/null 2>&1
+"$STREAMCTL" serve --listen 127.0.0.1:0 --port-file "$work/port" >"$work/serve.log" 2>&1 &
+spid=$!
+bg_pids+=("$spid")
+if wait_for 20 test -s "$work/port"; then
+  sc consume t --group served >/dev/null 2>"$work/served.err"
+  check "consume --group beside a running server is refused (exit 1)" test $? -eq 1
+  check "the refusal names the server" grep -q "served by streamctl serve" "$work/served.err"
+  sc group reset-offsets served --topic t --to-earliest >/dev/null 2>&1
+  check "reset-offsets beside a running server is refused (exit 1)" test $? -eq 1
+  sc group reset-offsets served --topic t --to-earliest --dry-run >/dev/null 2>&1
+  check "a dry run beside a running server works (exit 0)" test $? -eq 0
+  sc group delete served >/dev/null 2>&1
+  check "delete beside a running server is refused (exit 1)" test $? -eq 1
+  sc group describe served >/dev/null 2>&1
+  check "describe beside a running server works (exit 0)" test $? -eq 0
+else
+  fail "streamctl serve did not start: $(cat "$work/serve.log")"
+fi
+kill -TERM "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+
 check "group --help has examples" bash -c "\"$STREAMCTL\" group --help | grep -q Examples"
 check "group reset-offsets --help has examples" bash -c "\"$STREAMCTL\" group reset-offsets --help | grep -q Examples"
 

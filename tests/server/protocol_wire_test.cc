@@ -386,3 +386,22 @@ TEST_CASE("DecodeMessageRejectsTrailingBytesAndUnknownVersions") {
 
 }  // namespace
 }  // namespace streamctl::server::protocol
+
+// Found by the request-decoder fuzzer: unknown tags out of order decoded, but re-encoded in another order.
+TEST_CASE("UnknownTaggedFieldsOutOfOrderOrDuplicatedAreRejected") {
+  for (const std::vector<uint8_t>& section : {std::vector<uint8_t>{2, 5, 0, 3, 0},    // tags 5 then 3
+                                              std::vector<uint8_t>{2, 4, 0, 4, 0}}) {  // tag 4 twice
+    engine::Bytes in;
+    for (uint8_t b : section) in.push_back(std::byte{b});
+    Reader r(in, /*flexible=*/true);
+    std::vector<RawTaggedField> unknown;
+    r.tagged_fields("Test.tags", unknown);
+    CHECK_FALSE(r.ok());
+  }
+  engine::Bytes ascending{std::byte{2}, std::byte{3}, std::byte{0}, std::byte{5}, std::byte{0}};
+  Reader r(ascending, true);
+  std::vector<RawTaggedField> unknown;
+  r.tagged_fields("Test.tags", unknown);
+  CHECK(r.ok());
+  CHECK(unknown.size() == 2);
+}
