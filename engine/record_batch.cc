@@ -385,7 +385,7 @@ namespace {
 }
 
 // The same, with the one- and two-byte encodings (every length, delta and count of a typical record) inline.
-inline bool uvarint_at(const std::byte*& p, const std::byte* end, uint64_t& out) {
+[[gnu::always_inline]] inline bool uvarint_at(const std::byte*& p, const std::byte* end, uint64_t& out) {
   if (p != end) {
     const uint8_t b0 = uint8_t(p[0]);
     if (b0 < 0x80) {
@@ -403,7 +403,7 @@ inline bool uvarint_at(const std::byte*& p, const std::byte* end, uint64_t& out)
 }
 
 // Kafka varint (zigzag, must fit 32 bits), as ByteReader::varint.
-inline bool varint_at(const std::byte*& p, const std::byte* end, int32_t& out) {
+[[gnu::always_inline]] inline bool varint_at(const std::byte*& p, const std::byte* end, int32_t& out) {
   uint64_t u;
   if (!uvarint_at(p, end, u) || u > 0xffffffffull) return false;
   out = unzigzag32(uint32_t(u));
@@ -411,18 +411,120 @@ inline bool varint_at(const std::byte*& p, const std::byte* end, int32_t& out) {
 }
 
 // Kafka varlong (zigzag, 64 bits), as ByteReader::varlong.
-inline bool varlong_at(const std::byte*& p, const std::byte* end, int64_t& out) {
+[[gnu::always_inline]] inline bool varlong_at(const std::byte*& p, const std::byte* end, int64_t& out) {
   uint64_t u;
   if (!uvarint_at(p, end, u)) return false;
   out = unzigzag64(u);
   return true;
 }
 
+// A nullable string field of a record ending at `end`: varint length (-1 = null), then the bytes, viewed in
+// place. 0 when good; otherwise kMalformedField, or kBadFieldLength with the length in *bad_n and the bytes
+// that were left in *bad_left.
+[[gnu::always_inline]] inline int nullable_at(const std::byte*& p, const std::byte* end,
+                                              std::optional<std::string_view>& dst, int32_t& bad_n,
+                                              size_t& bad_left) {
+  int32_t n;
+  if (!varint_at(p, end, n)) return kMalformedField;
+  if (n >= 0 && size_t(n) <= size_t(end - p)) {
+    dst.emplace(reinterpret_cast<const char*>(p), size_t(n));
+    p += n;
+    return 0;
+  }
+  if (n == -1) {
+    dst.reset();
+    return 0;
+  }
+  bad_n = n;
+  bad_left = size_t(end - p);
+  return kBadFieldLength;
+}
+
+// Unsigned LEB128 of one or two bytes (values < 2^14: every length, delta and count of a record of less than
+// 8 KiB), with no bounds check: REQUIRES 2 readable bytes at p. False (p unchanged) for a longer encoding.
+[[gnu::always_inline]] inline bool uvarint2_unchecked(const std::byte*& p, uint32_t& out) {
+  const uint32_t w = uint32_t(uint8_t(p[0])) | (uint32_t(uint8_t(p[1])) << 8);
+  if (!(w & 0x80)) {
+    out = w & 0x7f;
+    p += 1;
+    return true;
+  }
+  if (!(w & 0x8000)) {
+    out = (w & 0x7f) | ((w >> 1) & 0x3f80);
+    p += 2;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-// The hot path of every consumer: a pointer cursor over the records section, varints decoded inline, no
-// allocation, and every length checked against the bytes left (record, then section) before it is used.
+// The common case of next(): a well-formed record of less than 8 KiB whose varints take at most 2 bytes
+// (timestampDelta within +-8 s of the batch's first timestamp) and that has no headers. Reads never pass
+// end_ (the records section): each group of unchecked varint reads is preceded by one check that the section
+// holds the bytes they may touch, and the record's own end is checked after each group. Lengths and deltas
+// that must not be negative are tested on the zigzag form (odd = negative) instead of being decoded.
+// Anything unusual (a longer varint, headers, a negative or too large length or delta, the last few bytes of
+// the section) returns false with nothing changed, and next() decodes the record the careful way, which
+// also words the error.
+[[gnu::always_inline]] inline bool RecordReader::next_fast(RecordView& rec) {
+  const std::byte* p = cur_;
+  // length (2) + attributes (1) + timestampDelta (2) + offsetDelta (2) + keyLength (2)
+  if (end_ - p < 9) return false;
+  uint32_t length_z, ts_z, delta_z, key_z;
+  if (!uvarint2_unchecked(p, length_z) || (length_z & 1) || size_t(length_z >> 1) > size_t(end_ - p)) return false;
+  const std::byte* const end = p + (length_z >> 1);
+  ++p;  // attributes (unused)
+  if (!uvarint2_unchecked(p, ts_z) || !uvarint2_unchecked(p, delta_z) || !uvarint2_unchecked(p, key_z)) return false;
+  if (p > end || (delta_z & 1)) return false;
+  const int32_t offset_delta = int32_t(delta_z >> 1);
+  if (offset_delta <= previous_delta_ || offset_delta > header_.last_offset_delta) return false;
+  const std::byte* const key = p;
+  if (!(key_z & 1)) {
+    if (size_t(key_z >> 1) > size_t(end - p)) return false;
+    p += key_z >> 1;
+  } else if (key_z != 1) {  // 1 is -1: a null key
+    return false;
+  }
+  // valueLength (2) + headerCount (1)
+  if (end_ - p < 3) return false;
+  uint32_t value_z;
+  if (!uvarint2_unchecked(p, value_z)) return false;
+  const std::byte* const value = p;
+  if (!(value_z & 1)) {
+    if (size_t(value_z >> 1) > size_t(end - p)) return false;
+    p += value_z >> 1;
+  } else if (value_z != 1) {
+    return false;
+  }
+  // headerCount 0 (one byte) must be the record's last byte.
+  if (end - p != 1 || p[0] != std::byte{0}) return false;
+  previous_delta_ = offset_delta;
+  rec.offset = Offset(wrapping_add(header_.base_offset.value, offset_delta));
+  rec.timestamp = log_append_time_ ? header_.max_timestamp
+                                   : Timestamp(wrapping_add(header_.base_timestamp.value, unzigzag32(ts_z)));
+  if (key_z != 1) {
+    rec.key.emplace(reinterpret_cast<const char*>(key), size_t(key_z >> 1));
+  } else {
+    rec.key.reset();
+  }
+  if (value_z != 1) {
+    rec.value.emplace(reinterpret_cast<const char*>(value), size_t(value_z >> 1));
+  } else {
+    rec.value.reset();
+  }
+  rec.headers.clear();
+  cur_ = end;
+  ++index_;
+  return true;
+}
+
 Result<bool> RecordReader::next(RecordView& rec) {
+  if (index_ < header_.record_count && next_fast(rec)) return true;
+  return next_careful(rec);
+}
+
+Result<bool> RecordReader::next_careful(RecordView& rec) {
   if (index_ >= header_.record_count || cur_ == end_) {
     if (index_ >= header_.record_count && cur_ == end_) return false;
     return bad_end();
@@ -449,28 +551,10 @@ Result<bool> RecordReader::next(RecordView& rec) {
   previous_delta_ = offset_delta;
   rec.offset = Offset(wrapping_add(header_.base_offset.value, offset_delta));
   rec.timestamp = log_append_time_ ? header_.max_timestamp : Timestamp(wrapping_add(header_.base_timestamp.value, ts_delta));
-  // A nullable string field: varint length (-1 = null), then the bytes. 0 when good, else what was wrong
-  // (kMalformed, or kBadLength with the length in bad_n and the bytes left in bad_left).
   int32_t bad_n = 0;
   size_t bad_left = 0;
-  auto nullable = [&](std::optional<std::string_view>& dst) -> int {
-    int32_t n;
-    if (!varint_at(p, end, n)) return kMalformedField;
-    if (n >= 0 && size_t(n) <= size_t(end - p)) {
-      dst.emplace(reinterpret_cast<const char*>(p), size_t(n));
-      p += n;
-      return 0;
-    }
-    if (n == -1) {
-      dst.reset();
-      return 0;
-    }
-    bad_n = n;
-    bad_left = size_t(end - p);
-    return kBadFieldLength;
-  };
-  if (int e = nullable(rec.key)) return bad_field("key", e, bad_n, bad_left);
-  if (int e = nullable(rec.value)) return bad_field("value", e, bad_n, bad_left);
+  if (int e = nullable_at(p, end, rec.key, bad_n, bad_left)) return bad_field("key", e, bad_n, bad_left);
+  if (int e = nullable_at(p, end, rec.value, bad_n, bad_left)) return bad_field("value", e, bad_n, bad_left);
   int32_t header_count;
   if (!varint_at(p, end, header_count)) return bad("malformed header count");
   // Each header takes at least 2 bytes (key length and value length).
@@ -492,7 +576,7 @@ Result<bool> RecordReader::next(RecordView& rec) {
     }
     hdr.key = std::string_view(reinterpret_cast<const char*>(p), size_t(key_len));
     p += key_len;
-    if (int e = nullable(hdr.value)) return bad_field("header value", e, bad_n, bad_left);
+    if (int e = nullable_at(p, end, hdr.value, bad_n, bad_left)) return bad_field("header value", e, bad_n, bad_left);
   }
   if (p != end) {
     return bad("length is " + std::to_string(length) + ", but its fields end after " +

@@ -203,6 +203,11 @@ class RecordReader {
 
  private:
   RecordReader() = default;
+  // Decodes the next record when it is well formed and simple (see record_batch.cc); false leaves the
+  // reader unchanged for the careful path. REQUIRES index_ < recordCount.
+  bool next_fast(RecordView& rec);
+  // Decodes the next record with every check, wording the error of a malformed one.
+  [[gnu::noinline]] Result<bool> next_careful(RecordView& rec);
   Error bad(const std::string& what) const;
   // The error paths of next(), out of line so that the hot path stays small.
   // A nullable field: a malformed length varint (what == 1) or a length n that is < -1 or past `left`.
