@@ -19,7 +19,7 @@ namespace {
 MetadataResponse::MetadataResponseTopic describe(BrokerServices& s, const engine::TopicMetadata& md) {
   MetadataResponse::MetadataResponseTopic t;
   t.error_code = 0;
-  t.name = md.name;
+  t.name.emplace(md.name);
   if (auto id = protocol::Uuid::from_string(md.topic_id); id.ok()) t.topic_id = *id;
   t.is_internal = false;
   for (int32_t p = 0; p < md.partitions; ++p) {
