@@ -567,6 +567,12 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   Producer producer(**lm, o.topic, partitions, build, StickyPartitioner(partitions, batch_bytes, seed));
 
   bool show_progress = !g.quiet() && is_tty(STDERR_FILENO);
+  for (const auto& in : *inputs) {
+    if (in.fd == STDIN_FILENO && is_tty(STDIN_FILENO)) {
+      info(g, std::string("reading records from the terminal, one per line") + (g.json ? " (JSON objects)" : "") +
+                  "; Ctrl-D ends, Ctrl-C stops");
+    }
+  }
   uint64_t total_size = 0;
   bool all_files = true;
   for (const auto& in : *inputs) {

@@ -145,8 +145,10 @@ class Log {
   // larger, when min_one_batch), never past `max_offset` (exclusive; default: the high watermark).
   // kOffsetOutOfRange when from < log start offset or from > log end offset. from == end: empty result.
   // Details: only batches whose last offset is below max_offset are returned; the read continues into later
-  // segments while max_bytes allows; every returned batch was CRC-checked (kCorruption naming the file and
-  // byte position when the first batch to return is bad; after good batches the read stops short of it).
+  // segments while max_bytes allows; every returned batch was CRC-checked, by this read or by an earlier
+  // read, recovery scan or append of this Log (bytes this Log has checked are not re-checked while no other
+  // process has changed the log's shape; see read_into in log.cc), kCorruption naming the file and byte
+  // position when the first batch to return is bad; after good batches the read stops short of it.
   // When `from` falls in a compaction gap, the read starts at the next batch. Sees other processes' appends
   // only after refresh() (or this Log's own append()).
   Result<ReadResult> read(Offset from, size_t max_bytes, bool min_one_batch = true);

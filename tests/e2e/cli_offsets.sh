@@ -3,7 +3,9 @@
 # epoch ms, ISO-8601 and relative form, and clear errors for bad specs.
 source "$(dirname "$0")/cli_helpers.bash"
 
-# Ten records with timestamps 1714564800000 + i*1000 (2024-05-01T12:00:0i Z), values 0..9.
+# Ten records with timestamps 1714564800000 + i*1000 (2024-05-01T12:00:0i Z), values 0..9. They are older than
+# the default retention.ms (7 days), so the topic keeps records forever or retention would rightly drop them.
+sc topic create t --config retention.ms=-1 >/dev/null 2>&1
 for i in $(seq 0 9); do
   echo "$i" | sc produce t --timestamp $((1714564800000 + i * 1000)) 2>/dev/null
 done
