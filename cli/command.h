@@ -5,8 +5,9 @@
 // declared below and called from cli/main.cc. It adds a subcommand whose parse callback stores the work in
 // `ctx.run` (a std::function<int()> returning an exit code); main() runs it after parsing succeeded, so CLI11
 // exceptions never meet command code. Commands print records to stdout only; every diagnostic goes to
-// stderr through report_error / warn / info below. Thread-safety: single-threaded CLI (the signal flag is
-// async-signal-safe).
+// stderr through report_error / warn / info below. Thread-safety: call these from the main thread (produce
+// and consume run helper threads internally, which block SIGINT/SIGTERM so signals reach the main thread);
+// the stop flag is async-signal-safe and may be read from any thread.
 #pragma once
 
 #include <atomic>

@@ -802,7 +802,9 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     }
     return report_error(failure);
   }
-  if ((is_tty(STDERR_FILENO) && !g.quiet()) || g.verbose()) {
+  if (((is_tty(STDERR_FILENO) && !g.quiet()) || g.verbose()) && n == 0) {
+    info(g, "nothing produced to '" + o.topic + "' (the input had no records)");
+  } else if ((is_tty(STDERR_FILENO) && !g.quiet()) || g.verbose()) {
     char buf[256];
     std::snprintf(buf, sizeof buf, "produced %lld record%s (%s) to '%s' partition%s %s in %.2f s (%.0f records/s, %s/s)",
                   static_cast<long long>(n), n == 1 ? "" : "s", human_bytes(producer.bytes_written()).c_str(),
