@@ -9,6 +9,7 @@
 // ok() is false, so decoders can read a whole structure and check once.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -65,14 +66,7 @@ inline int32_t unzigzag32(uint32_t v) { return int32_t(v >> 1) ^ -int32_t(v & 1)
 inline int64_t unzigzag64(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
 
 // Number of bytes an unsigned LEB128 encoding of v takes (1..10).
-inline size_t uvarint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
+inline size_t uvarint_size(uint64_t v) { return (size_t(std::bit_width(v | 1)) + 6) / 7; }
 inline size_t varint_size(int64_t v) { return uvarint_size(zigzag64(v)); }
 
 // Writes v as unsigned LEB128 at p (which must have room for uvarint_size(v) bytes); returns bytes written.

@@ -47,6 +47,13 @@ class File {
   virtual Status append(ByteSpan data) = 0;
   // Durably stores the file's data and size (fdatasync).
   virtual Status sync() = 0;
+  // A hint: start writing [offset, offset + length) back to the device now, without waiting (Linux
+  // sync_file_range(SYNC_FILE_RANGE_WRITE)), so that a later sync() has less left to wait for. Guarantees
+  // nothing about durability; failures are ignored (sync() reports real I/O errors). Default: nothing.
+  virtual void start_writeback(uint64_t offset, uint64_t length) {
+    (void)offset;
+    (void)length;
+  }
   virtual Status truncate(uint64_t size) = 0;
   virtual Result<uint64_t> size() = 0;
   // Frees the descriptor; later calls fail. Destruction closes too (errors then are ignored).

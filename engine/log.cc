@@ -36,19 +36,6 @@ void append_detail(RecoveryReport& report, const std::string& detail) {
   report.detail += detail;
 }
 
-// Encoded size of one record in a batch (record_batch.h), to split appends below max.message.bytes.
-size_t nullable_size(const std::optional<std::string>& s) {
-  return s ? varint_size(int64_t(s->size())) + s->size() : 1;
-}
-size_t record_size(const Record& r, int64_t timestamp_delta, int64_t offset_delta) {
-  size_t body = 1 + varint_size(timestamp_delta) + varint_size(offset_delta) + nullable_size(r.key) +
-                nullable_size(r.value) + varint_size(int64_t(r.headers.size()));
-  for (const RecordHeader& h : r.headers) {
-    body += varint_size(int64_t(h.key.size())) + h.key.size() + nullable_size(h.value);
-  }
-  return varint_size(int64_t(body)) + body;
-}
-
 }  // namespace
 
 // ---- state files
@@ -775,71 +762,46 @@ Result<AppendResult> Log::append(std::span<const Record> records, const BatchBui
   } else if (impl.config.compression_type != "producer" && !impl.config.compression_type.empty()) {
     STREAMCTL_ASSIGN_OR_RETURN(build.compression, parse_compression(impl.config.compression_type));
   }
-  const bool log_append_time = build.timestamp_type == TimestampType::kLogAppendTime;
-  bool copy = log_append_time;
-  for (size_t k = 0; !copy && k < records.size(); ++k) copy = records[k].timestamp == kNoTimestamp;
-  auto timestamp_of = [&](const Record& r) { return (log_append_time || r.timestamp == kNoTimestamp) ? now : r.timestamp; };
+  // Records without a timestamp (and every record under LogAppendTime) take "now", filled in while encoding.
+  build.append_time = now;
   const size_t max_bytes = size_t(impl.config.max_message_bytes);
 
-  auto build_chunk = [&](size_t from, size_t to) -> Result<Bytes> {
-    std::span<const Record> chunk = records.subspan(from, to - from);
-    if (!copy) return build_batch(chunk, Offset(0), build);
-    std::vector<Record>& scratch = impl.scratch_records;
-    if (scratch.size() < chunk.size()) scratch.resize(chunk.size());
-    for (size_t k = 0; k < chunk.size(); ++k) {
-      // Assignment reuses the scratch strings' capacity: no allocation per record once warm.
-      scratch[k].key = chunk[k].key;
-      scratch[k].value = chunk[k].value;
-      scratch[k].headers = chunk[k].headers;
-      scratch[k].timestamp = timestamp_of(chunk[k]);
-    }
-    return build_batch(std::span<const Record>(scratch.data(), chunk.size()), Offset(0), build);
-  };
-
-  std::vector<Bytes> built;
+  // Every batch of this append is encoded straight into impl.append_buffer, one after the other: the buffer
+  // is kept between appends, so a warm append allocates and zero-fills nothing.
+  Bytes& buf = impl.append_buffer;
   std::vector<Impl::PreparedBatch> prepared;
   size_t total = 0;
   size_t i = 0;
   while (i < records.size()) {
-    const int64_t base_ts = timestamp_of(records[i]).value;
-    size_t estimate = kBatchHeaderSize;
-    size_t j = i;
-    while (j < records.size()) {
-      size_t r = record_size(records[j], timestamp_of(records[j]).value - base_ts, int64_t(j - i));
-      if (j > i && estimate + r > max_bytes) break;
-      estimate += r;
-      ++j;
-    }
-    STREAMCTL_ASSIGN_OR_RETURN(Bytes batch, build_chunk(i, j));
-    while (batch.size() > max_bytes) {
-      if (j - i == 1) {
+    std::span<const Record> rest = records.subspan(i);
+    STREAMCTL_ASSIGN_OR_RETURN(EncodedBatch e, encode_batch_prefix(rest, Offset(0), build, max_bytes, buf, total));
+    while (e.bytes > max_bytes) {  // only a compressed batch can outgrow the limit its records were chosen by
+      if (e.records == 1) {
         return Error::record_too_large("record " + std::to_string(i) + " appended to " + impl.dir + " makes a " +
-                                       std::to_string(batch.size()) + "-byte batch, larger than max.message.bytes (" +
+                                       std::to_string(e.bytes) + "-byte batch, larger than max.message.bytes (" +
                                        std::to_string(max_bytes) + ")");
       }
-      j = i + (j - i) / 2;
-      STREAMCTL_ASSIGN_OR_RETURN(batch, build_chunk(i, j));
+      STREAMCTL_ASSIGN_OR_RETURN(e, encode_batch_prefix(rest.first(e.records / 2), Offset(0), build, max_bytes,
+                                                        buf, total));
     }
     Impl::PreparedBatch p;
     p.position = total;
-    p.info.size = uint32_t(batch.size());
-    p.info.max_timestamp = parse_batch_header(batch).max_timestamp;
-    p.last_offset_delta = int32_t(j - i - 1);
-    p.record_count = int32_t(j - i);
-    total += batch.size();
+    p.info.size = uint32_t(e.bytes);
+    p.info.max_timestamp = e.max_timestamp;
+    p.last_offset_delta = int32_t(e.records - 1);
+    p.record_count = int32_t(e.records);
+    total += e.bytes;
     prepared.push_back(p);
-    built.push_back(std::move(batch));
-    i = j;
+    i += e.records;
   }
-  Bytes joined;
-  std::span<std::byte> buffer;
-  if (built.size() == 1) {
-    buffer = built.front();
-  } else {
-    joined.reserve(total);
-    for (const Bytes& b : built) joined.insert(joined.end(), b.begin(), b.end());
-    buffer = joined;
-  }
+  std::span<std::byte> buffer(buf.data(), total);
+  // A huge one-off append should not pin its buffer for the life of the log.
+  struct ShrinkAfter {
+    Bytes& b;
+    ~ShrinkAfter() {
+      if (b.size() > kMaxRetainedAppendBuffer) Bytes().swap(b);
+    }
+  } shrink{buf};
   Impl::LockScope lock(impl);
   STREAMCTL_TRY(lock.acquire());
   STREAMCTL_TRY(impl.catch_up_locked(/*writer=*/true));

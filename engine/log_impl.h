@@ -47,6 +47,8 @@ inline constexpr uint32_t kCheckpointMagic = 0x5343434b;  // "SCCK"
 inline constexpr uint32_t kLogStartMagic = 0x53434c53;    // "SCLS"
 inline constexpr uint32_t kStampMagic = 0x53435354;       // "SCST"
 inline constexpr uint16_t kStateFileVersion = 1;
+// Log::append keeps its encoding buffer between appends unless it grew past this.
+inline constexpr size_t kMaxRetainedAppendBuffer = size_t(16) << 20;
 
 Bytes encode_checkpoint(const RecoveryCheckpoint& cp);
 // nullopt when the bytes are not a valid checkpoint (wrong size, magic, version or CRC).
@@ -90,8 +92,8 @@ struct Log::Impl {
   int64_t first_unflushed_ms = -1;  // monotonic ms of the oldest unflushed append, -1 when none
   bool needs_flush = false;         // appended or recovered since the last flush
 
-  // Scratch reused by append(records) so the hot path does not allocate per record.
-  std::vector<Record> scratch_records;
+  // Log::append encodes its batches here; kept between appends (see kMaxRetainedAppendBuffer).
+  Bytes append_buffer;
 
   Segment* active() const { return segments.rbegin()->second.get(); }
   Offset log_end_offset() const { return active()->next_offset(); }

@@ -59,6 +59,10 @@ class PosixFile final : public File {
     return ok_status();
   }
 
+  void start_writeback(uint64_t offset, uint64_t length) override {
+    (void)::sync_file_range(fd_, off_t(offset), off_t(length), SYNC_FILE_RANGE_WRITE);
+  }
+
   Status truncate(uint64_t size) override {
     if (::ftruncate(fd_, off_t(size)) != 0) {
       return Error::from_errno(errno, "truncate " + path_ + " to " + std::to_string(size) + " bytes");

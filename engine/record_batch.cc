@@ -232,12 +232,10 @@ void set_batch_leader_epoch(std::span<std::byte> batch, LeaderEpoch epoch) {
   put_be32(batch.data() + kLeaderEpochOffset, uint32_t(epoch));
 }
 
-Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options) {
+Result<EncodedBatch> encode_batch_prefix(std::span<const Record> records, Offset base,
+                                         const BatchBuildOptions& options, size_t max_batch_bytes, Bytes& buf,
+                                         size_t at) {
   if (records.empty()) return Error::invalid_argument("build_batch: a record batch needs at least one record");
-  if (records.size() > size_t(std::numeric_limits<int32_t>::max())) {
-    return Error::record_too_large("build_batch: " + std::to_string(records.size()) +
-                                   " records do not fit one batch (recordCount is an int32)");
-  }
   int codec = int(options.compression);
   if (codec < int(Compression::kNone) || codec > int(Compression::kZstd)) {
     return Error::invalid_argument("build_batch: unknown compression codec id " + std::to_string(codec));
@@ -249,37 +247,42 @@ Result<Bytes> build_batch(std::span<const Record> records, Offset base, const Ba
   };
   const Timestamp base_timestamp = timestamp_of(records.front());
   Timestamp max_timestamp = base_timestamp;
-  // Pass 1: validate and size.
+  // Pass 1: validate, size each record once (kept for pass 2) and find where the prefix ends.
   constexpr size_t kMaxRecordsBytes = size_t(std::numeric_limits<int32_t>::max()) - kBatchHeaderSize;
+  constexpr size_t kMaxRecords = size_t(std::numeric_limits<int32_t>::max());
+  thread_local std::vector<uint32_t> body_sizes;
+  body_sizes.clear();
   size_t records_bytes = 0;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i];
+  size_t count = 0;
+  for (; count < records.size(); ++count) {
+    const Record& r = records[count];
     const Timestamp ts = timestamp_of(r);
     if (ts == kNoTimestamp) {
-      return Error::invalid_argument("build_batch: record " + std::to_string(i) +
+      return Error::invalid_argument("build_batch: record " + std::to_string(count) +
                                      " has no timestamp (set it or BatchBuildOptions::append_time)");
     }
-    max_timestamp = std::max(max_timestamp, ts);
     int64_t ts_delta = wrapping_add(ts.value, -base_timestamp.value);
-    size_t body = record_body_size(r, ts_delta, int32_t(i));
-    records_bytes += varint_size(int64_t(body)) + body;
+    size_t body = record_body_size(r, ts_delta, int32_t(count));
+    size_t encoded = varint_size(int64_t(body)) + body;
+    if (count > 0 && (kBatchHeaderSize + records_bytes + encoded > max_batch_bytes || count == kMaxRecords)) break;
+    records_bytes += encoded;
     if (records_bytes > kMaxRecordsBytes) {
       return Error::record_too_large("build_batch: the records exceed the largest possible batch (" +
                                      std::to_string(kMaxRecordsBytes) + " bytes of records)");
     }
+    max_timestamp = std::max(max_timestamp, ts);
+    body_sizes.push_back(uint32_t(body));
   }
   int16_t attributes = int16_t(log_append_time ? kTimestampTypeBit : 0);
-  const int32_t count = int32_t(records.size());
-  const int32_t last_offset_delta = count - 1;
+  const int32_t last_offset_delta = int32_t(count) - 1;
 
   // Pass 2: write the records, either in place after the header or into a scratch buffer to compress.
   auto write_records = [&](std::byte* p) {
     FieldWriter w(p);
-    for (size_t i = 0; i < records.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
       const Record& r = records[i];
       int64_t ts_delta = wrapping_add(timestamp_of(r).value, -base_timestamp.value);
-      size_t body = record_body_size(r, ts_delta, int32_t(i));
-      w.varint(int64_t(body));
+      w.varint(int64_t(body_sizes[i]));
       w.i8(0);  // record attributes (unused)
       w.varint(ts_delta);
       w.varint(int64_t(i));
@@ -294,13 +297,18 @@ Result<Bytes> build_batch(std::span<const Record> records, Offset base, const Ba
     }
     return w.position();
   };
+  auto reserve = [&](size_t n) {
+    if (buf.size() < at + n) buf.resize(std::max(at + n, buf.size() + buf.size() / 2));
+  };
 
-  Bytes out;
+  size_t size = 0;
   if (options.compression == Compression::kNone) {
-    out.resize(kBatchHeaderSize + records_bytes);
-    std::byte* end = write_records(out.data() + kBatchHeaderSize);
-    STREAMCTL_CHECK(end == out.data() + out.size(), "build_batch wrote %zu record bytes, sized %zu",
-                    size_t(end - out.data()) - kBatchHeaderSize, records_bytes);
+    size = kBatchHeaderSize + records_bytes;
+    reserve(size);
+    std::byte* start = buf.data() + at;
+    std::byte* end = write_records(start + kBatchHeaderSize);
+    STREAMCTL_CHECK(end == start + size, "build_batch wrote %zu record bytes, sized %zu",
+                    size_t(end - start) - kBatchHeaderSize, records_bytes);
   } else {
     Bytes plain(records_bytes);
     std::byte* end = write_records(plain.data());
@@ -311,13 +319,31 @@ Result<Bytes> build_batch(std::span<const Record> records, Offset base, const Ba
       return Error::record_too_large("build_batch: the compressed records exceed the largest possible batch");
     }
     attributes = int16_t(attributes | int16_t(codec));
-    out.resize(kBatchHeaderSize + packed.size());
-    std::memcpy(out.data() + kBatchHeaderSize, packed.data(), packed.size());
+    size = kBatchHeaderSize + packed.size();
+    reserve(size);
+    std::memcpy(buf.data() + at + kBatchHeaderSize, packed.data(), packed.size());
   }
-  FieldWriter header(out.data());
-  write_header(header, base, int32_t(out.size() - kLogOverhead), options, attributes, last_offset_delta,
-               base_timestamp, max_timestamp, count);
-  put_be32(out.data() + kCrcOffset, compute_batch_crc(out));
+  std::span<std::byte> batch(buf.data() + at, size);
+  FieldWriter header(batch.data());
+  write_header(header, base, int32_t(size - kLogOverhead), options, attributes, last_offset_delta, base_timestamp,
+               max_timestamp, int32_t(count));
+  put_be32(batch.data() + kCrcOffset, compute_batch_crc(batch));
+  return EncodedBatch{size, count, max_timestamp};
+}
+
+Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options) {
+  if (records.size() > size_t(std::numeric_limits<int32_t>::max())) {
+    return Error::record_too_large("build_batch: " + std::to_string(records.size()) +
+                                   " records do not fit one batch (recordCount is an int32)");
+  }
+  Bytes out;
+  STREAMCTL_ASSIGN_OR_RETURN(EncodedBatch e, encode_batch_prefix(records, base, options,
+                                                                 std::numeric_limits<size_t>::max(), out, 0));
+  if (e.records != records.size()) {
+    return Error::record_too_large("build_batch: the records exceed the largest possible batch (" +
+                                   std::to_string(std::numeric_limits<int32_t>::max()) + " bytes)");
+  }
+  out.resize(e.bytes);
   return out;
 }
 

@@ -158,6 +158,25 @@ struct BatchBuildOptions {
 // an int32 batchLength.
 Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options);
 
+// What encode_batch_prefix wrote.
+struct EncodedBatch {
+  size_t bytes = 0;    // the batch's size in `buf`, from `at`
+  size_t records = 0;  // how many records of the front of `records` it holds (>= 1)
+  Timestamp max_timestamp = kNoTimestamp;
+};
+
+// The appending hot path: encodes the longest prefix of `records` (at least one record) whose uncompressed
+// batch stays within max_batch_bytes, as one batch written into buf at byte `at`, exactly as build_batch
+// would encode that prefix. buf grows (geometrically) when it is too small and never shrinks, so a caller
+// that keeps one buffer for many appends pays neither allocation nor zero-filling once it is warm; bytes of
+// buf past at + bytes are left as they were. Each record's size is computed once.
+// Compressed batches: the prefix is chosen by uncompressed size (the compressed batch is usually smaller;
+// callers must check EncodedBatch::bytes against their limit and re-encode fewer records if it is not).
+// Errors as build_batch; buf's contents past `at` are unspecified after an error.
+Result<EncodedBatch> encode_batch_prefix(std::span<const Record> records, Offset base,
+                                         const BatchBuildOptions& options, size_t max_batch_bytes, Bytes& buf,
+                                         size_t at);
+
 // Bytes one record takes inside an uncompressed batch (length prefix included), with the given deltas:
 // what build_batch writes. For callers that split records into batches under a byte limit.
 size_t encoded_record_size(const Record& record, int64_t timestamp_delta, int32_t offset_delta);

@@ -19,6 +19,8 @@ constexpr size_t kScanChunkBytes = size_t(1) << 20;
 constexpr size_t kLocateWindowBytes = 4096;
 // The most one pread of a read puts into the caller's buffer (bounds overshoot when max_bytes is huge).
 constexpr size_t kMaxReadChunkBytes = size_t(16) << 20;
+// Appends start the writeback of what they wrote once this much accumulated (Segment::append).
+constexpr uint64_t kWriteBehindBytes = uint64_t(8) << 20;
 constexpr Offset kMaxOffset{std::numeric_limits<int64_t>::max()};
 
 class SegmentScanner {
@@ -450,6 +452,13 @@ Status Segment::append(ByteSpan bytes, std::span<const BatchInfo> batches) {
                                        t.error().message + ")"};
     }
     return w;
+  }
+  // Write-behind: every kWriteBehindBytes appended, start their writeback at once, so a producer's final
+  // fsync waits for the last few MiB instead of everything since the previous fsync.
+  if (writeback_from_ > position) writeback_from_ = position;  // truncated since
+  if (position + bytes.size() - writeback_from_ >= kWriteBehindBytes) {
+    log_->start_writeback(writeback_from_, position + bytes.size() - writeback_from_);
+    writeback_from_ = position + bytes.size();
   }
   const SegmentTail before = tail();
   uint64_t p = position;

@@ -226,6 +226,7 @@ class Segment {
   Timestamp first_batch_timestamp_ = kNoTimestamp;
   LeaderEpoch last_epoch_ = kNoLeaderEpoch;
   uint64_t verified_size_ = 0;  // see verified_size()
+  uint64_t writeback_from_ = 0;  // appended bytes before this were handed to File::start_writeback
   std::string invalid_tail_;
 
   OffsetIndex offset_index_;

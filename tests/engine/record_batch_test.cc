@@ -951,3 +951,75 @@ TEST_CASE("RecordReaderReportsTrailingBytesAfterTheLastRecord") {
   CHECK_FALSE(end.ok());
   CHECK(end.error().code == ErrorCode::kCorruption);
 }
+
+TEST_CASE("EncodeBatchPrefixSplitsAtTheLimitAndEqualsBuildBatchOfThePrefix") {
+  std::vector<Record> records;
+  for (int i = 0; i < 50; ++i) {
+    Record r;
+    r.timestamp = Timestamp(1'700'000'000'000 + i);
+    if (i % 3 != 0) r.key = std::to_string(i * 1000);
+    r.value = std::string(size_t(10 + 7 * i), char('a' + i % 26));
+    if (i % 5 == 0) r.headers.push_back({"h", std::to_string(i * 10)});
+    records.push_back(r);
+  }
+  for (Compression codec : kAllCodecs) {
+    CAPTURE(int(codec));
+    BatchBuildOptions options;
+    options.compression = codec;
+    // The buffer already holds other bytes before `at`, and garbage after it from an earlier, larger use.
+    Bytes buf(5000, std::byte{0x5a});
+    const size_t at = 100;
+    size_t i = 0;
+    size_t batches = 0;
+    while (i < records.size()) {
+      std::span<const Record> rest = std::span<const Record>(records).subspan(i);
+      auto e = encode_batch_prefix(rest, Offset(int64_t(i)), options, 600, buf, at);
+      REQUIRE(e.ok());
+      REQUIRE(e->records >= 1);
+      // Nothing before `at` was touched.
+      for (size_t k = 0; k < at; ++k) REQUIRE(buf[k] == std::byte{0x5a});
+      auto expected = build_batch(rest.first(e->records), Offset(int64_t(i)), options);
+      REQUIRE(expected.ok());
+      CHECK(Bytes(buf.begin() + at, buf.begin() + at + e->bytes) == *expected);
+      CHECK(e->max_timestamp == parse_batch_header(*expected).max_timestamp);
+      // The prefix is the longest one within the limit (by uncompressed size): one more record exceeds it,
+      // unless a single record alone was already over.
+      if (codec == Compression::kNone) {
+        CHECK((e->bytes <= 600 || e->records == 1));
+        if (i + e->records < records.size()) {
+          auto longer = build_batch(rest.first(e->records + 1), Offset(0), options);
+          REQUIRE(longer.ok());
+          CHECK(longer->size() > 600);
+        }
+      }
+      i += e->records;
+      ++batches;
+    }
+    CHECK(batches > 3);
+  }
+}
+
+TEST_CASE("EncodeBatchPrefixGrowsASmallBufferAndKeepsEarlierBatches") {
+  std::vector<Record> records(3);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].timestamp = Timestamp(42);
+    records[i].value = std::string(300, char('x' + i));
+  }
+  Bytes buf;
+  auto first = encode_batch_prefix(std::span<const Record>(records).first(1), Offset(0), {}, SIZE_MAX, buf, 0);
+  REQUIRE(first.ok());
+  auto second = encode_batch_prefix(std::span<const Record>(records).subspan(1), Offset(1), {}, SIZE_MAX, buf,
+                                    first->bytes);
+  REQUIRE(second.ok());
+  CHECK(second->records == 2);
+  REQUIRE(buf.size() >= first->bytes + second->bytes);
+  BatchIterator it(ByteSpan(buf.data(), first->bytes + second->bytes));
+  std::vector<int64_t> offsets;
+  while (it.next()) {
+    auto decoded = decode_records(it.batch());
+    REQUIRE(decoded.ok());
+    for (const Record& r : *decoded) offsets.push_back(r.offset.value);
+  }
+  CHECK(it.status().ok());
+  CHECK(offsets == std::vector<int64_t>{0, 1, 2});
+}
