@@ -16,113 +16,45 @@
 
 namespace streamctl::cli {
 
-using engine::ByteReader;
 using engine::ByteSpan;
 using engine::Error;
 using engine::Offset;
 using engine::Result;
 using engine::Status;
 
-namespace {
-
-std::string_view view_of(ByteSpan b) { return engine::as_string_view(b); }
-
-}  // namespace
-
 // ---- BatchDecoder
 
 Status BatchDecoder::reset(ByteSpan batch, const engine::RecordBatchHeader& header, bool want_headers) {
-  header_ = header;
+  (void)header;  // RecordReader::open reads it again from the batch (a few loads)
   want_headers_ = want_headers;
-  pos_ = 0;
-  index_ = 0;
-  owned_.clear();
   status_ = engine::ok_status();
-  compressed_ = header.compression() != engine::Compression::kNone;
-  if (!compressed_) {
-    records_ = batch.subspan(engine::kBatchHeaderSize);
-    return engine::ok_status();
-  }
-  auto decoded = engine::decode_records(batch);
-  if (!decoded.ok()) {
-    status_ = decoded.error();
+  reader_.reset();
+  auto reader = engine::RecordReader::open(batch);
+  if (!reader.ok()) {
+    status_ = reader.error();
     return status_;
   }
-  owned_ = std::move(decoded).value();
+  reader_.emplace(std::move(reader).value());
   return engine::ok_status();
 }
 
 bool BatchDecoder::next(RecordView* out) {
-  if (!status_.ok()) return false;
-  headers_.clear();
-  if (compressed_) {
-    if (size_t(index_) >= owned_.size()) return false;
-    const engine::Record& r = owned_[size_t(index_++)];
-    out->offset = r.offset.value;
-    out->timestamp = r.timestamp.value;
-    out->key = r.key ? std::optional<std::string_view>(*r.key) : std::nullopt;
-    out->value = r.value ? std::optional<std::string_view>(*r.value) : std::nullopt;
-    if (want_headers_) {
-      for (const auto& h : r.headers) {
-        headers_.push_back({h.key, h.value ? std::optional<std::string_view>(*h.value) : std::nullopt});
-      }
-    }
-    out->headers = headers_;
-    return true;
-  }
-  if (index_ >= header_.record_count) return false;
-  auto corrupt = [&](const char* what) {
-    status_ = Error::corruption("record batch at base offset " + std::to_string(header_.base_offset.value) +
-                                ": record " + std::to_string(index_) + ": " + what);
+  if (!status_.ok() || !reader_) return false;
+  auto more = reader_->next(record_);
+  if (!more.ok()) {
+    status_ = more.error();
     return false;
-  };
-  // One reader over the remaining records; each record is bounded by its length prefix.
-  ByteReader r(records_.subspan(pos_));
-  int32_t length = r.varint();
-  if (!r.ok() || length < 0 || size_t(length) > r.remaining()) return corrupt("bad record length");
-  const size_t body = r.position();
-  const size_t record_end = body + size_t(length);
-  ++index_;
-  r.i8();  // attributes (unused)
-  int64_t timestamp_delta = r.varlong();
-  int32_t offset_delta = r.varint();
-  int32_t key_length = r.varint();
-  if (key_length < -1) return corrupt("bad key length");
-  if (key_length >= 0) {
-    out->key = view_of(r.raw(size_t(key_length)));
-  } else {
-    out->key.reset();
   }
-  int32_t value_length = r.varint();
-  if (value_length < -1) return corrupt("bad value length");
-  if (value_length >= 0) {
-    out->value = view_of(r.raw(size_t(value_length)));
-  } else {
-    out->value.reset();
-  }
-  int32_t header_count = r.varint();
-  if (header_count < 0) return corrupt("bad header count");
+  if (!*more) return false;
+  out->offset = record_.offset.value;
+  out->timestamp = record_.timestamp.value;
+  out->key = record_.key;
+  out->value = record_.value;
   if (want_headers_) {
-    for (int32_t i = 0; i < header_count && r.ok(); ++i) {
-      int32_t hk = r.varint();
-      if (hk < 0) return corrupt("bad header key length");
-      std::string_view key = view_of(r.raw(size_t(hk)));
-      int32_t hv = r.varint();
-      if (hv < -1) return corrupt("bad header value length");
-      std::optional<std::string_view> value;
-      if (hv >= 0) value = view_of(r.raw(size_t(hv)));
-      headers_.push_back({key, value});
-    }
-    if (r.position() != record_end) return corrupt("record length does not match its fields");
+    out->headers = record_.headers;
+  } else {
+    out->headers = {};
   }
-  // Without headers wanted, the rest of the record is skipped by its length.
-  if (!r.ok() || r.position() > record_end) return corrupt("record runs past its length");
-  pos_ += record_end;
-  out->offset = header_.base_offset.value + offset_delta;
-  out->timestamp = header_.timestamp_type() == engine::TimestampType::kLogAppendTime
-                       ? header_.max_timestamp.value
-                       : header_.base_timestamp.value + timestamp_delta;
-  out->headers = headers_;
   return true;
 }
 

@@ -38,21 +38,19 @@ namespace streamctl::cli {
 class BatchDecoder {
  public:
   // Starts on a batch that BatchIterator returned (valid header). The bytes must outlive the decoding.
+  // Without want_headers, records come out with no headers (they are still checked).
   engine::Status reset(engine::ByteSpan batch, const engine::RecordBatchHeader& header, bool want_headers);
-  // Fills *out with the next record (its headers view stays valid until the next call); false at the end
-  // or on a malformed record (status() then says why).
+  // Fills *out with the next record (its key, value and headers views stay valid until the next call);
+  // false at the end or on a malformed record (status() then says why).
   bool next(RecordView* out);
   const engine::Status& status() const { return status_; }
 
  private:
-  engine::RecordBatchHeader header_;
+  // engine::RecordReader does the decoding (its fast path, and the decompression of compressed batches);
+  // this adapts its records to the CLI's RecordView.
+  std::optional<engine::RecordReader> reader_;
+  engine::RecordView record_;
   bool want_headers_ = true;
-  bool compressed_ = false;
-  engine::ByteSpan records_;  // uncompressed records section
-  size_t pos_ = 0;
-  int32_t index_ = 0;
-  std::vector<engine::Record> owned_;  // compressed batches
-  std::vector<HeaderView> headers_;
   engine::Status status_;
 };
 

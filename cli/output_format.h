@@ -17,16 +17,16 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/record_batch.h"
 #include "engine/result.h"
 #include "engine/types.h"
 
 namespace streamctl::cli {
 
 // One header of a RecordView (borrowed bytes).
-struct HeaderView {
-  std::string_view key;
-  std::optional<std::string_view> value;  // nullopt = null
-};
+// One record header: {key, value (nullopt = null)}, pointing into someone else's bytes. The engine's own
+// view type, so records decoded by engine::RecordReader are printed without converting their headers.
+using HeaderView = engine::RecordHeaderView;
 
 // A decoded record whose bytes belong to someone else (a read buffer); valid until that buffer changes.
 struct RecordView {

@@ -16,12 +16,37 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace streamctl::engine {
 
 using ByteSpan = std::span<const std::byte>;
 using Bytes = std::vector<std::byte>;
+
+// An allocator whose value-less construct() default-initialises, so vector::resize() leaves new elements
+// of trivial types uninitialised instead of zero-filling them.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// Bytes for buffers that are always written before they are read and reused across calls (read buffers):
+// growing one costs no memset. Same interface as Bytes; converts to ByteSpan.
+using ScratchBytes = std::vector<std::byte, DefaultInitAllocator<std::byte>>;
 
 inline ByteSpan as_byte_span(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};

@@ -870,7 +870,7 @@ Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min
   // left from earlier calls (overwritten, not zeroed). It is cut to `used` on every return.
   size_t used = 0;
   struct Trim {
-    Bytes& records;
+    ScratchBytes& records;
     size_t& used;
     ~Trim() { records.resize(used); }
   } trim{out.records, used};

@@ -105,7 +105,7 @@ struct AppendResult {
 };
 
 struct ReadResult {
-  Bytes records;                // whole stored batches, wire format (may start before `from` within a batch)
+  ScratchBytes records;         // whole stored batches, wire format (may start before `from` within a batch)
   Offset next_offset;           // offset after the last batch returned (where the next read starts)
   Offset log_start_offset;
   Offset high_watermark;

@@ -574,9 +574,10 @@ Status Segment::truncate_to(Offset offset) {
 
 Result<bool> Segment::read(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, Bytes* out,
                            Offset* next) {
-  size_t used = out->size();
-  Result<bool> r = read_into(from, max_bytes, max_offset, min_one_batch, /*crc_skipped=*/nullptr, out, &used, next);
-  out->resize(used);
+  ScratchBytes buf(out->begin(), out->end());
+  size_t used = buf.size();
+  Result<bool> r = read_into(from, max_bytes, max_offset, min_one_batch, /*crc_skipped=*/nullptr, &buf, &used, next);
+  out->assign(buf.begin(), buf.begin() + ptrdiff_t(used));
   return r;
 }
 
@@ -607,7 +608,7 @@ Result<RecordBatchHeader> Segment::checked_header(const std::byte* p, uint64_t p
 }
 
 Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch,
-                                bool* crc_skipped, Bytes* buf, size_t* used, Offset* next) {
+                                bool* crc_skipped, ScratchBytes* buf, size_t* used, Offset* next) {
   STREAMCTL_TRY(ensure_log_open());
   uint64_t pos = offset_index_.lookup(from).position;
   if (pos >= size_) return false;

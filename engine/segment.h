@@ -147,7 +147,7 @@ class Segment {
   // must then make sure no other process rewrote those bytes in place (Log::read_into checks the stamp's
   // generation after the read and reads again with every CRC checked when it moved).
   Result<bool> read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, bool* crc_skipped,
-                         Bytes* buf, size_t* used, Offset* next);
+                         ScratchBytes* buf, size_t* used, Offset* next);
   // Calls fn(header, position, bytes) for each valid batch at or after `from_position`, in order, until fn
   // returns false. Batches are CRC-checked; kCorruption naming the file and position on a bad one.
   Status for_each_batch(uint64_t from_position,

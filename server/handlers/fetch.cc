@@ -98,7 +98,7 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
       pd.last_stable_offset = r->high_watermark.value;  // no transactions: LSO = HWM
       pd.log_start_offset = r->log_start_offset.value;
       total += int64_t(r->records.size());
-      pd.records = std::move(r->records);
+      pd.records = engine::Bytes(r->records.begin(), r->records.end());
       tr.partitions.push_back(std::move(pd));
     }
     resp.responses.push_back(std::move(tr));

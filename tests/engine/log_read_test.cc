@@ -29,7 +29,7 @@ std::unique_ptr<Log> filled_log(MemFileSystem& fs, ManualClock& clock, int batch
 Bytes read_bytes(Log& log, Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch) {
   auto r = log.read_up_to(from, max_bytes, max_offset, min_one_batch);
   REQUIRE_MESSAGE(r.ok(), r.error().to_string());
-  return r->records;
+  return Bytes(r->records.begin(), r->records.end());
 }
 
 // Positions of the batches in one segment file.
@@ -80,7 +80,7 @@ TEST_CASE("ReadIntoKeepsItsBufferAcrossCallsAndVisitsEveryRecordOnce") {
   const std::byte* data = r.records.data();
   REQUIRE(capacity >= r.records.size());
   // Same result as read(), then stepping through the log in small reads reuses the same allocation.
-  CHECK(r.records == read_bytes(*log, Offset(0), 1 << 20, log->high_watermark(), true));
+  CHECK(Bytes(r.records.begin(), r.records.end()) == read_bytes(*log, Offset(0), 1 << 20, log->high_watermark(), true));
   std::vector<Record> seen;
   Offset next(0);
   while (next < log->high_watermark()) {
@@ -147,7 +147,7 @@ TEST_CASE("ReadIntoStopsBeforeTheBatchHoldingMaxOffset") {
       REQUIRE_FALSE(next_records.empty());
       CHECK(next_records.front().offset <= Offset(max_offset));  // its batch reaches max_offset
     }
-    CHECK(r.records == read_bytes(*log, Offset(0), 1 << 20, Offset(max_offset), true));
+    CHECK(Bytes(r.records.begin(), r.records.end()) == read_bytes(*log, Offset(0), 1 << 20, Offset(max_offset), true));
   }
   // Beyond the high watermark: never, whatever max_offset says.
   log->set_high_watermark(Offset(10));
