@@ -2,7 +2,8 @@
 //
 //   kafka_load produce -b HOST:PORT -t TOPIC -n COUNT [-s BYTES] [--acks 0|1|all] [--partitions P]
 //                      [--linger-ms MS] [--batch-bytes B] [--window W] [--server-pid PID] [--label L] [--run R]
-//   kafka_load consume -b HOST:PORT -t TOPIC -n COUNT [--partitions P] [--server-pid PID] [--label L] [--run R]
+//   kafka_load consume -b HOST:PORT -t TOPIC -n COUNT [--partitions P] [--clients C] [--server-pid PID]
+//                      [--label L] [--run R]
 //
 // produce sends COUNT records of BYTES (default 100) bytes, round-robin over P partitions in runs of 1000
 // (so batches fill), and measures throughput from the first send until the last delivery report, plus the
@@ -10,7 +11,10 @@
 // the latency mostly measures the client's own queue; --window W keeps at most W records unacknowledged
 // (like a pipelining client with W requests in flight), which is the setting to compare latencies at.
 // consume reads COUNT records from the beginning of P partitions (librdkafka's simple consumer, no group)
-// and measures throughput from the first record to the last.
+// and measures throughput from the first record to the last. librdkafka parses every fetch response on
+// the one thread of its broker connection, so against a single broker one client handle tops out at what
+// that thread parses (~4.5M records/s here) while the broker idles; --clients C runs C handles in
+// threads, partition p read by handle p % C (as C consumer processes would).
 // Output: one line per metric in the peers' format, RESULT|<label>-<metric>|<run>|<value>|<unit>|<what>;
 // the server's CPU share over the run comes from /proc/<server-pid>/stat. Exit status 0 on success,
 // 1 on a delivery error or a timeout (120 s).
@@ -26,6 +30,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -43,6 +48,7 @@ struct Options {
   int linger_ms = 5;
   long long batch_bytes = 1000000;
   long long window = 0;  // > 0: at most this many records sent and not yet acknowledged
+  int clients = 1;       // consume: librdkafka handles (threads)
   long server_pid = 0;
   std::string label = "streamctl";
   std::string run = "1";
@@ -52,7 +58,7 @@ struct Options {
   std::fprintf(stderr,
                "kafka_load: %s\n"
                "usage: kafka_load produce|consume -b HOST:PORT -t TOPIC -n COUNT [-s BYTES] [--acks 0|1|all]\n"
-               "       [--partitions P] [--linger-ms MS] [--batch-bytes B] [--server-pid PID] [--label L] [--run R]\n",
+               "       [--partitions P] [--clients C] [--linger-ms MS] [--batch-bytes B] [--server-pid PID] [--label L] [--run R]\n",
                why);
   std::exit(2);
 }
@@ -74,6 +80,7 @@ Options parse(int argc, char** argv) {
     else if (a == "-s") o.size = std::atoi(next().c_str());
     else if (a == "--acks") o.acks = next();
     else if (a == "--partitions") o.partitions = std::atoi(next().c_str());
+    else if (a == "--clients") o.clients = std::max(1, std::atoi(next().c_str()));
     else if (a == "--linger-ms") o.linger_ms = std::atoi(next().c_str());
     else if (a == "--batch-bytes") o.batch_bytes = std::atoll(next().c_str());
     else if (a == "--window") o.window = std::atoll(next().c_str());
@@ -264,33 +271,46 @@ int produce(const Options& o) {
   return 0;
 }
 
+// Shared by the consuming threads.
 struct ConsumeState {
-  long long got = 0;
-  long long bytes = 0;
-  Clock::time_point first{};
+  std::atomic<long long> got{0};
+  std::atomic<long long> bytes{0};
+  std::atomic<bool> started{false};
+  Clock::time_point first{};  // written once, by the thread that flips `started`
   long long cpu_first = 0;
   long server_pid = 0;
+  std::atomic<bool> failed{false};
+};
+
+// Per thread: counts locally, publishes to ConsumeState once per callback batch.
+struct ClientCounts {
+  ConsumeState* shared = nullptr;
+  long long got = 0;
+  long long bytes = 0;
 };
 
 void on_message(rd_kafka_message_t* m, void* opaque) {
-  auto* s = static_cast<ConsumeState*>(opaque);
+  auto* c = static_cast<ClientCounts*>(opaque);
   if (m->err) {
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       std::fprintf(stderr, "kafka_load: consume: %s\n", rd_kafka_message_errstr(m));
     }
     return;
   }
-  if (s->got == 0) {
-    s->first = Clock::now();
-    s->cpu_first = cpu_ticks(s->server_pid);
+  ConsumeState* s = c->shared;
+  if (!s->started.load(std::memory_order_relaxed)) {
+    bool expected = false;
+    if (s->started.compare_exchange_strong(expected, true)) {
+      s->first = Clock::now();
+      s->cpu_first = cpu_ticks(s->server_pid);
+    }
   }
-  ++s->got;
-  s->bytes += long(m->len);
+  ++c->got;
+  c->bytes += long(m->len);
 }
 
-// The legacy (simple) consumer with a callback per record over one queue, as kcat -C uses: the
-// high-level consumer's per-record poll costs ~2 us on the client, which would cap the measurement.
-int consume(const Options& o) {
+// One librdkafka handle reading partitions p with p % clients == index until the shared count is reached.
+void consume_client(const Options& o, int index, ConsumeState& state, Clock::time_point deadline) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", o.brokers);
   set(conf, "enable.partition.eof", "false");
@@ -303,40 +323,67 @@ int consume(const Options& o) {
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) {
     std::fprintf(stderr, "kafka_load: %s\n", err);
-    return 1;
+    state.failed = true;
+    return;
   }
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
-  ConsumeState state;
-  state.server_pid = o.server_pid;
-  const auto t0 = Clock::now();
-  for (int p = 0; p < o.partitions; ++p) {
+  std::vector<int> mine;
+  for (int p = index; p < o.partitions; p += o.clients) mine.push_back(p);
+  for (int p : mine) {
     if (rd_kafka_consume_start_queue(rkt, p, RD_KAFKA_OFFSET_BEGINNING, queue) != 0) {
       std::fprintf(stderr, "kafka_load: consume_start %d: %s\n", p, rd_kafka_err2str(rd_kafka_last_error()));
-      return 1;
+      state.failed = true;
     }
   }
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (state.got < o.count && Clock::now() < deadline) {
-    rd_kafka_consume_callback_queue(queue, 100, on_message, &state);
+  ClientCounts counts;
+  counts.shared = &state;
+  while (!state.failed && state.got.load(std::memory_order_relaxed) < o.count && Clock::now() < deadline) {
+    long long before = counts.got, before_bytes = counts.bytes;
+    rd_kafka_consume_callback_queue(queue, 100, on_message, &counts);
+    state.got += counts.got - before;
+    state.bytes += counts.bytes - before_bytes;
   }
-  const auto t1 = Clock::now();
-  const long long cpu1 = cpu_ticks(o.server_pid);
-  for (int p = 0; p < o.partitions; ++p) rd_kafka_consume_stop(rkt, p);
+  for (int p : mine) rd_kafka_consume_stop(rkt, p);
   rd_kafka_queue_destroy(queue);
   rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(rk);
-  if (state.got < o.count) {
-    std::fprintf(stderr, "kafka_load: consumed %lld of %lld before the deadline\n", state.got, o.count);
+}
+
+// The legacy (simple) consumer with a callback per record over one queue, as kcat -C uses: the
+// high-level consumer's per-record poll costs ~2 us on the client, which would cap the measurement.
+int consume(const Options& o) {
+  ConsumeState state;
+  state.server_pid = o.server_pid;
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + std::chrono::seconds(120);
+  std::vector<std::thread> threads;
+  const int clients = std::min(o.clients, std::max(1, o.partitions));
+  Options each = o;
+  each.clients = clients;
+  for (int i = 0; i < clients; ++i) threads.emplace_back([&, i] { consume_client(each, i, state, deadline); });
+  // The clock stops when the last record arrives, not when the handles are torn down.
+  Clock::time_point t1{};
+  long long cpu1 = 0;
+  while (state.got.load() < o.count && !state.failed && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  t1 = Clock::now();
+  cpu1 = cpu_ticks(o.server_pid);
+  for (auto& t : threads) t.join();
+  const long long got = state.got.load();
+  if (got < o.count) {
+    std::fprintf(stderr, "kafka_load: consumed %lld of %lld before the deadline\n", got, o.count);
     return 1;
   }
   // Throughput from the first record to the last: librdkafka's fixed start-up (metadata, offset lookup)
   // is reported on its own.
   const double secs = std::chrono::duration<double>(t1 - state.first).count();
-  result(o, "consume", double(state.got) / secs, "msgs/s",
-         "librdkafka consumer, " + std::to_string(state.got) + " records from " + std::to_string(o.partitions) +
+  result(o, "consume", double(got) / secs, "msgs/s",
+         "librdkafka consumer" + std::string(clients > 1 ? "s (" + std::to_string(clients) + " handles)" : "") +
+             ", " + std::to_string(got) + " records from " + std::to_string(o.partitions) +
              " partition(s), from the beginning; first record to last");
-  result(o, "consume-mbps", double(state.bytes) / secs / 1e6, "MB/s", "same run, payload bytes");
+  result(o, "consume-mbps", double(state.bytes.load()) / secs / 1e6, "MB/s", "same run, payload bytes");
   result(o, "consume-startup-ms", std::chrono::duration<double, std::milli>(state.first - t0).count(), "ms",
          "same run: start until the first record (client start-up, not throughput)");
   if (o.server_pid > 0) {

@@ -13,7 +13,6 @@
 #include <algorithm>
 
 #include "engine/fs.h"
-#include "server/advert.h"
 
 namespace streamctl::cli {
 
@@ -254,22 +253,6 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows, bool
     out += '\n';
   }
   return out;
-}
-
-int refuse_if_served(const GlobalOptions& global) {
-  const std::string dir = resolve_data_dir(global);
-  auto owner = server::check_data_dir_owner(dir);
-  if (!owner.ok()) return report_error(owner.error());
-  if (!owner->has_value()) return 0;
-  const server::ServerAdvert& a = **owner;
-  const std::string where = a.advertised.empty() ? a.listen : a.advertised;
-  std::string message = "data directory " + dir + " is served by streamctl serve (pid " + std::to_string(a.pid) +
-                        (where.empty() ? ", still starting" : ", on " + where) +
-                        "); embedded commands do not write beside a running server";
-  std::string hint = "write through the server with a Kafka client" +
-                     (where.empty() ? std::string() : " (e.g. kcat -b " + where + " -t TOPIC -P)") +
-                     ", or stop it first (SIGTERM flushes and exits)";
-  return report_error(engine::Error::busy(message), hint);
 }
 
 engine::Result<std::pair<std::string, std::string>> parse_key_value(std::string_view text,

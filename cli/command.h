@@ -44,6 +44,8 @@ inline int to_int(ExitCode c) { return static_cast<int>(c); }
 // Flags accepted before or after any subcommand.
 struct GlobalOptions {
   std::string data_dir;                 // --data-dir; empty = STREAMCTL_DATA_DIR or the XDG default
+  std::string brokers;                  // --brokers host:port[,...]; empty = STREAMCTL_BROKERS / --profile / embedded
+  std::string profile;                  // --profile NAME: a section of the config file (cli/client_config.h)
   std::vector<std::string> properties;  // -X key=value, as given (see parse_properties)
   int verbosity = 0;                    // -q: -1, default 0, -v: 1, -vv: 2
   bool json = false;                    // --json: JSON lines in (produce) and out (everything else)
@@ -78,6 +80,7 @@ void register_consume_command(CLI::App& app, CommandContext& ctx);
 void register_group_command(CLI::App& app, CommandContext& ctx);  // cli/group_cmd.cc
 void register_log_command(CLI::App& app, CommandContext& ctx);    // cli/log_cmd.cc
 void register_serve_command(CLI::App& app, CommandContext& ctx);  // cli/serve_cmd.cc
+void register_cluster_command(CLI::App& app, CommandContext& ctx);  // cli/cluster_cmd.cc
 
 // ---- errors and diagnostics (all on stderr)
 
@@ -147,10 +150,7 @@ std::string human_bytes(uint64_t bytes);
 std::string format_table(const std::vector<std::vector<std::string>>& rows, bool color);
 
 // Embedded commands never write beside a running `streamctl serve` (it owns the data directory: see
-// server/advert.h). Returns 1 after printing an error that says which server (pid, address) owns the
-// directory and how to write through it; 0 when nobody serves it. Commands that write (produce, topic
-// changes, group commits) call it before opening the data directory.
-int refuse_if_served(const GlobalOptions& global);
+// server/advert.h): select_backend (cli/kafka_client.h) routes them through the server instead.
 
 // ---- small parsers shared by commands
 

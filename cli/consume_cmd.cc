@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 
+#include "cli/kafka_client.h"
+#include "cli/remote_consume.h"
 #include "engine/log.h"
 
 namespace streamctl::cli {
@@ -66,6 +68,26 @@ int consume_exit_code(const ConsumeStats& stats) {
   return to_int(ExitCode::kNothingConsumed);
 }
 
+namespace {
+
+// "consumed N records (X written) from 'T' in S s" on stderr: with -v, or on a terminal when stdout is not.
+void print_consume_summary(const GlobalOptions& g, const std::string& topic, const ConsumeStats& stats,
+                           uint64_t bytes_written, std::chrono::steady_clock::time_point start) {
+  if (!(g.verbose() || (!g.quiet() && is_tty(STDERR_FILENO) && !is_tty(STDOUT_FILENO)))) return;
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "consumed %lld record%s (%s written) from '%s' in %.2f s",
+                static_cast<long long>(stats.records_written), stats.records_written == 1 ? "" : "s",
+                human_bytes(bytes_written).c_str(), topic.c_str(), secs);
+  std::string line = buf;
+  if (stats.records_read != stats.records_written) {
+    line += "; " + std::to_string(stats.records_read - stats.records_written) + " filtered out";
+  }
+  info(g, line);
+}
+
+}  // namespace
+
 int run_consume(const ConsumeOptions& o, const GlobalOptions& g) {
   if (o.count == 0 || o.count < -1) return report_usage_error("--count must be at least 1");
   const engine::Timestamp now = engine::system_clock()->now();
@@ -75,6 +97,29 @@ int run_consume(const ConsumeOptions& o, const GlobalOptions& g) {
   if (!output.ok()) return report_error(output.error());
 
   tune_allocator_for_streaming();
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if (backend->remote) {
+    RemoteConsumeRequest req;
+    req.topic = o.topic;
+    req.partitions = o.partitions;
+    req.spec = *spec;
+    req.consumer.follow = o.follow;
+    req.consumer.max_records = o.count;
+    req.consumer.want_headers = output->want_headers;
+    req.consumer.filter = output->filter.get();
+    FdSink sink(STDOUT_FILENO, output->formatter.get());
+    auto start = std::chrono::steady_clock::now();
+    auto stats = run_remote_consume(*backend->remote, g, req, sink);
+    if (!stats.ok()) {
+      if (stats.error().code == ErrorCode::kNotFound && stats.error().message.find("partition") != 0) {
+        return report_error(stats.error(), "list topics with: streamctl topic list");
+      }
+      return report_error(stats.error());
+    }
+    print_consume_summary(g, o.topic, *stats, sink.bytes_written(), start);
+    return consume_exit_code(*stats);
+  }
   auto lm = open_data_dir(g, /*create_if_missing=*/false);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {
@@ -119,18 +164,7 @@ int run_consume(const ConsumeOptions& o, const GlobalOptions& g) {
   auto start = std::chrono::steady_clock::now();
   auto stats = consumer.run(sink);
   if (!stats.ok()) return report_error(stats.error());
-  if (g.verbose() || (!g.quiet() && is_tty(STDERR_FILENO) && !is_tty(STDOUT_FILENO))) {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "consumed %lld record%s (%s written) from '%s' in %.2f s",
-                  static_cast<long long>(stats->records_written), stats->records_written == 1 ? "" : "s",
-                  human_bytes(sink.bytes_written()).c_str(), o.topic.c_str(), secs);
-    std::string line = buf;
-    if (stats->records_read != stats->records_written) {
-      line += "; " + std::to_string(stats->records_read - stats->records_written) + " filtered out";
-    }
-    info(g, line);
-  }
+  print_consume_summary(g, o.topic, *stats, sink.bytes_written(), start);
   return consume_exit_code(*stats);
 }
 

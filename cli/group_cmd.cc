@@ -16,9 +16,12 @@
 
 #include "cli/command.h"
 #include "cli/group_consume.h"
+#include "cli/kafka_client.h"
 #include "cli/membership.h"
 #include "cli/offset_spec.h"
 #include "cli/output_format.h"
+#include "cli/remote_group.h"
+#include "cli/remote_topic.h"
 #include "engine/group_store.h"
 #include "engine/log.h"
 
@@ -83,8 +86,12 @@ struct GroupView {
   std::string name;
   std::map<TopicPartition, engine::CommittedOffset> committed;
   GroupActivity activity;
+  std::string coordinator_state;  // remote: the group coordinator's state name; empty = derive from members
   bool exists() const { return !committed.empty() || !activity.members.empty() || !activity.owners.empty(); }
-  const char* state() const { return activity.members.empty() ? "Empty" : "Stable"; }
+  const char* state() const {
+    if (!coordinator_state.empty()) return coordinator_state.c_str();
+    return activity.members.empty() ? "Empty" : "Stable";
+  }
 };
 
 Result<GroupView> load_group(engine::LogManager& lm, const std::string& group) {
@@ -124,39 +131,113 @@ struct PartitionLag {
   std::string owner;           // member id, empty when unowned
 };
 
+// Where `group` commands find groups, topics and offsets: the local data directory (engine::GroupStore and
+// the membership directory) or a Kafka-protocol cluster (group coordinator, Admin API). One per command run.
+class GroupBackend {
+ public:
+  // Embedded: `lm` may be null when the data directory does not exist yet (no groups).
+  explicit GroupBackend(std::unique_ptr<engine::LogManager> lm) : lm_(std::move(lm)) {}
+  explicit GroupBackend(std::unique_ptr<KafkaClient> client) : client_(std::move(client)) {}
+
+  bool remote() const { return client_ != nullptr; }
+  bool empty() const { return !client_ && !lm_; }
+  engine::LogManager* local() const { return lm_.get(); }
+  const KafkaClient* client() const { return client_.get(); }
+
+  Result<std::vector<std::string>> list() const {
+    if (client_) return remote_list_groups(*client_);
+    if (!lm_) return std::vector<std::string>();
+    return all_groups(*lm_);
+  }
+  Result<GroupView> load(const std::string& group) const {
+    if (!client_) {
+      if (!lm_) return GroupView{group, {}, {}, {}};
+      return load_group(*lm_, group);
+    }
+    STREAMCTL_ASSIGN_OR_RETURN(RemoteGroup rg, remote_describe_group(*client_, group));
+    GroupView v;
+    v.name = group;
+    v.committed = std::move(rg.committed);
+    v.activity.members = std::move(rg.members);
+    v.activity.owners = std::move(rg.owners);
+    if (rg.state != "Dead" && rg.state != "Unknown") v.coordinator_state = rg.state;
+    return v;
+  }
+  // A topic's partition count; nullopt when the topic does not exist.
+  Result<std::optional<int32_t>> partitions(const std::string& topic) const {
+    if (client_) {
+      auto t = client_->topic(topic);
+      if (!t.ok() && t.error().code == ErrorCode::kNotFound) return std::optional<int32_t>();
+      if (!t.ok()) return std::move(t).error();
+      return std::optional<int32_t>(int32_t(t->partitions.size()));
+    }
+    auto md = lm_->describe_topic(topic);
+    if (!md.ok() && md.error().code == ErrorCode::kNotFound) return std::optional<int32_t>();
+    if (!md.ok()) return std::move(md).error();
+    return std::optional<int32_t>(md->partitions);
+  }
+  // Log start offset and high watermark.
+  Result<std::pair<Offset, Offset>> bounds(const std::string& topic, PartitionId p) const {
+    if (client_) {
+      STREAMCTL_ASSIGN_OR_RETURN(auto wm, client_->watermarks(topic, p));
+      return std::pair<Offset, Offset>(Offset(wm.first), Offset(wm.second));
+    }
+    STREAMCTL_ASSIGN_OR_RETURN(engine::Log * log, lm_->log(topic, p));
+    STREAMCTL_TRY(log->refresh());
+    return std::pair<Offset, Offset>(log->log_start_offset(), log->high_watermark());
+  }
+  Result<Offset> offset_for_time(const std::string& topic, PartitionId p, engine::Timestamp ts) const {
+    if (client_) {
+      STREAMCTL_ASSIGN_OR_RETURN(int64_t o, client_->offset_for_time(topic, p, ts.value));
+      return Offset(o);
+    }
+    STREAMCTL_ASSIGN_OR_RETURN(engine::Log * log, lm_->log(topic, p));
+    return log->offset_for_timestamp(ts);
+  }
+
+ private:
+  std::unique_ptr<engine::LogManager> lm_;
+  std::unique_ptr<KafkaClient> client_;
+};
+
+// The backend for `group` commands: the cluster when one is named or the data directory is served (its
+// coordinator knows the live members), else the data directory (nullptr inside when it does not exist).
+Result<std::unique_ptr<GroupBackend>> open_group_backend(const GlobalOptions& g) {
+  STREAMCTL_ASSIGN_OR_RETURN(Backend backend, select_backend(g));
+  if (backend.remote) {
+    STREAMCTL_ASSIGN_OR_RETURN(auto client, admin_client(*backend.remote, g));
+    return std::make_unique<GroupBackend>(std::move(client));
+  }
+  STREAMCTL_ASSIGN_OR_RETURN(auto lm, open_if_exists(g));
+  return std::make_unique<GroupBackend>(std::move(lm));
+}
+
 // The partitions a group has touched: every partition of each topic with a commit or a claim.
-Result<std::vector<PartitionLag>> partition_lags(engine::LogManager& lm, const GroupView& v) {
+Result<std::vector<PartitionLag>> partition_lags(const GroupBackend& backend, const GroupView& v) {
   std::set<std::string> topics;
   for (const auto& [tp, c] : v.committed) topics.insert(tp.topic);
   for (const auto& [tp, owner] : v.activity.owners) topics.insert(tp.topic);
   std::vector<PartitionLag> rows;
   for (const auto& topic : topics) {
     std::set<PartitionId> partitions;
-    bool exists = true;
-    auto md = lm.describe_topic(topic);
-    if (md.ok()) {
-      for (PartitionId p = 0; p < md->partitions; ++p) partitions.insert(p);
-    } else if (md.error().code == ErrorCode::kNotFound) {
-      exists = false;
-    } else {
-      return md.error();
-    }
+    STREAMCTL_ASSIGN_OR_RETURN(std::optional<int32_t> count, backend.partitions(topic));
+    const bool exists = count.has_value();
+    for (PartitionId p = 0; p < count.value_or(0); ++p) partitions.insert(p);
     for (const auto& [tp, c] : v.committed) {
       if (tp.topic == topic) partitions.insert(tp.partition);
     }
     for (PartitionId p : partitions) {
       PartitionLag row;
       row.tp = TopicPartition{topic, p};
-      row.topic_exists = exists && md.ok() && p < md->partitions;
+      row.topic_exists = exists && p < *count;
       auto c = v.committed.find(row.tp);
       if (c != v.committed.end()) row.committed = c->second;
       auto o = v.activity.owners.find(row.tp);
       if (o != v.activity.owners.end()) row.owner = o->second;
       if (row.topic_exists) {
-        STREAMCTL_ASSIGN_OR_RETURN(engine::Log * log, lm.log(topic, p));
-        STREAMCTL_TRY(log->refresh());
-        row.log_start = log->log_start_offset();
-        row.log_end = log->high_watermark();
+        STREAMCTL_ASSIGN_OR_RETURN(auto b, backend.bounds(topic, p));
+        row.log_start = b.first;
+        row.log_end = b.second;
         if (row.committed) row.lag = std::max<int64_t>(0, row.log_end - row.committed->offset);
       }
       rows.push_back(std::move(row));
@@ -181,10 +262,11 @@ const MemberInfo* member_by_id(const GroupView& v, const std::string& id) {
 // ---- list
 
 int run_list(const GroupOptions& o, const GlobalOptions& g) {
-  auto lm = open_if_exists(g);
-  if (!lm.ok()) return report_error(lm.error());
-  if (!*lm) return g.json ? print_json(Json::array()) : 0;
-  auto names = all_groups(**lm);
+  auto backend = open_group_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if ((*backend)->empty()) return g.json ? print_json(Json::array()) : 0;
+  const GroupBackend& b = **backend;
+  auto names = b.list();
   if (!names.ok()) return report_error(names.error());
   if (!g.json && !o.long_listing) {
     std::string out;
@@ -194,9 +276,9 @@ int run_list(const GroupOptions& o, const GlobalOptions& g) {
   Json arr = Json::array();
   std::vector<std::vector<std::string>> rows = {{"GROUP", "STATE", "MEMBERS", "TOPICS", "TOTAL-LAG"}};
   for (const auto& name : *names) {
-    auto v = load_group(**lm, name);
+    auto v = b.load(name);
     if (!v.ok()) return report_error(v.error());
-    auto lags = partition_lags(**lm, *v);
+    auto lags = partition_lags(b, *v);
     if (!lags.ok()) return report_error(lags.error());
     std::set<std::string> topics;
     for (const auto& r : *lags) topics.insert(r.tp.topic);
@@ -296,17 +378,20 @@ std::string describe_text(const GroupView& v, const std::vector<PartitionLag>& l
 }
 
 int run_describe(const GroupOptions& o, const GlobalOptions& g) {
-  auto lm = open_if_exists(g);
-  if (!lm.ok()) return report_error(lm.error());
-  if (!*lm) return report_error(group_not_found(o.groups.front()), "list groups with: streamctl group list");
+  auto backend = open_group_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if ((*backend)->empty()) {
+    return report_error(group_not_found(o.groups.front()), "list groups with: streamctl group list");
+  }
+  const GroupBackend& b = **backend;
   std::string text;
   for (size_t i = 0; i < o.groups.size(); ++i) {
-    auto v = load_group(**lm, o.groups[i]);
+    auto v = b.load(o.groups[i]);
     if (!v.ok()) return report_error(v.error());
     if (!v->exists()) {
       return report_error(group_not_found(o.groups[i]), "list groups with: streamctl group list");
     }
-    auto lags = partition_lags(**lm, *v);
+    auto lags = partition_lags(b, *v);
     if (!lags.ok()) return report_error(lags.error());
     if (g.json) {
       int rc = print_json(describe_json(*v, *lags));
@@ -390,12 +475,14 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
     scopes.push_back(*s);
   }
 
-  if (!o.dry_run) {
-    if (int rc = refuse_if_served(g); rc != 0) return rc;
+  auto backend = open_group_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if ((*backend)->empty()) {
+    return report_error(Error::not_found("no data directory at " + resolve_data_dir(g) +
+                                         " (nothing has been produced there yet)"));
   }
-  auto lm = open_data_dir(g, /*create_if_missing=*/false);
-  if (!lm.ok()) return report_error(lm.error());
-  auto v = load_group(**lm, group);
+  const GroupBackend& b = **backend;
+  auto v = b.load(group);
   if (!v.ok()) return report_error(v.error());
   if (o.all_topics) {
     std::set<std::string> topics;
@@ -409,8 +496,9 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
   }
   if (!v->activity.members.empty()) {
     const MemberInfo& m = v->activity.members.front();
+    const std::string who = m.pid > 0 ? "pid " + std::to_string(m.pid) : m.member_id;
     std::string why = "consumer group '" + group + "' has " + std::to_string(v->activity.members.size()) +
-                      " active member(s) (e.g. pid " + std::to_string(m.pid) + " on " + m.host +
+                      " active member(s) (e.g. " + who + " on " + m.host +
                       "); offsets can only be reset while the group is inactive";
     if (!o.dry_run) {
       return report_error(Error::busy(why), "stop its 'streamctl consume --group " + group + "' processes first");
@@ -420,27 +508,30 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
 
   std::vector<ResetRow> rows;
   for (const auto& s : scopes) {
-    auto md = (*lm)->describe_topic(s.topic);
-    if (!md.ok()) return report_error(md.error(), "list topics with: streamctl topic list");
+    auto count = b.partitions(s.topic);
+    if (!count.ok()) return report_error(count.error());
+    if (!count->has_value()) {
+      return report_error(Error::not_found("topic '" + s.topic + "' does not exist"),
+                          "list topics with: streamctl topic list");
+    }
+    const int32_t partition_count = **count;
     std::vector<PartitionId> partitions = s.partitions;
     if (partitions.empty()) {
-      for (PartitionId p = 0; p < md->partitions; ++p) partitions.push_back(p);
+      for (PartitionId p = 0; p < partition_count; ++p) partitions.push_back(p);
     }
     for (PartitionId p : partitions) {
-      if (p < 0 || p >= md->partitions) {
+      if (p < 0 || p >= partition_count) {
         return report_error(Error::not_found("topic '" + s.topic + "' has no partition " + std::to_string(p) +
-                                             " (it has " + std::to_string(md->partitions) + ")"));
+                                             " (it has " + std::to_string(partition_count) + ")"));
       }
-      auto log = (*lm)->log(s.topic, p);
-      if (!log.ok()) return report_error(log.error());
-      auto refreshed = (*log)->refresh();
-      if (!refreshed.ok()) return report_error(refreshed.error());
+      auto bounds = b.bounds(s.topic, p);
+      if (!bounds.ok()) return report_error(bounds.error());
       ResetRow row;
       row.tp = TopicPartition{s.topic, p};
       auto c = v->committed.find(row.tp);
       if (c != v->committed.end()) row.current = c->second.offset;
-      const Offset start = (*log)->log_start_offset();
-      const Offset end = (*log)->high_watermark();
+      const Offset start = bounds->first;
+      const Offset end = bounds->second;
       Offset target;
       if (o.to_earliest) {
         target = start;
@@ -449,7 +540,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
       } else if (o.to_offset) {
         target = Offset(*o.to_offset);
       } else if (target_time) {
-        auto t = (*log)->offset_for_timestamp(*target_time);
+        auto t = b.offset_for_time(s.topic, p, *target_time);
         if (!t.ok()) return report_error(t.error());
         target = *t;
       } else {
@@ -473,7 +564,17 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
     }
   }
 
-  if (!o.dry_run) {
+  if (!o.dry_run && b.remote()) {
+    std::map<TopicPartition, int64_t> offsets;
+    for (const auto& r : rows) offsets[r.tp] = r.target.value;
+    auto st = remote_commit_offsets(*b.client(), group, offsets);
+    if (!st.ok()) {
+      if (st.error().code == ErrorCode::kBusy) {
+        return report_error(st.error(), "stop the group's consumers first");
+      }
+      return report_error(st.error());
+    }
+  } else if (!o.dry_run) {
     std::map<TopicPartition, engine::CommittedOffset> offsets;
     for (const auto& r : rows) {
       engine::CommittedOffset c;
@@ -482,7 +583,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
       c.metadata = "reset by streamctl group reset-offsets";
       offsets[r.tp] = c;
     }
-    auto st = (*lm)->groups().commit(group, offsets);
+    auto st = b.local()->groups().commit(group, offsets);
     if (!st.ok()) return report_error(st.error());
   }
 
@@ -514,19 +615,19 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
 // ---- delete
 
 int run_delete(const GroupOptions& o, const GlobalOptions& g) {
-  if (int rc = refuse_if_served(g); rc != 0) return rc;
-  auto lm = open_if_exists(g);
-  if (!lm.ok()) return report_error(lm.error());
+  auto backend = open_group_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  const GroupBackend& b = **backend;
   Json results = Json::array();
   for (const auto& group : o.groups) {
-    if (!*lm) {
+    if (b.empty()) {
       if (o.if_exists) {
         results.push_back({{"group", group}, {"deleted", false}});
         continue;
       }
       return report_error(group_not_found(group), "list groups with: streamctl group list");
     }
-    auto v = load_group(**lm, group);
+    auto v = b.load(group);
     if (!v.ok()) return report_error(v.error());
     if (!v->exists()) {
       if (o.if_exists) {
@@ -538,9 +639,10 @@ int run_delete(const GroupOptions& o, const GlobalOptions& g) {
     }
     if (!v->activity.members.empty()) {
       const MemberInfo& m = v->activity.members.front();
+      const std::string who = m.pid > 0 ? "pid " + std::to_string(m.pid) : m.member_id;
       return report_error(Error::busy("consumer group '" + group + "' is not empty: " +
-                                      std::to_string(v->activity.members.size()) + " active member(s), e.g. pid " +
-                                      std::to_string(m.pid) + " on " + m.host),
+                                      std::to_string(v->activity.members.size()) + " active member(s), e.g. " +
+                                      who + " on " + m.host),
                           "stop its 'streamctl consume --group " + group + "' processes first");
     }
     if (!o.delete_topics.empty()) {
@@ -550,19 +652,25 @@ int run_delete(const GroupOptions& o, const GlobalOptions& g) {
           doomed.push_back(tp);
         }
       }
-      auto st = (*lm)->groups().delete_offsets(group, doomed);
+      auto st = b.remote() ? remote_delete_offsets(*b.client(), group, doomed)
+                           : b.local()->groups().delete_offsets(group, doomed);
       if (!st.ok()) return report_error(st.error());
       info(g, "deleted " + std::to_string(doomed.size()) + " committed offset(s) of group '" + group + "'");
       Json topics = Json(o.delete_topics);
       results.push_back({{"group", group}, {"deleted_offsets", doomed.size()}, {"topics", topics}});
       continue;
     }
-    if (!v->committed.empty()) {
-      auto st = (*lm)->groups().delete_group(group);
-      if (!st.ok() && st.error().code != ErrorCode::kNotFound) return report_error(st.error());
+    if (b.remote()) {
+      auto st = remote_delete_group(*b.client(), group);
+      if (!st.ok()) return report_error(st.error());
+    } else {
+      if (!v->committed.empty()) {
+        auto st = b.local()->groups().delete_group(group);
+        if (!st.ok() && st.error().code != ErrorCode::kNotFound) return report_error(st.error());
+      }
+      auto st = remove_group_members_dir(b.local()->fs(), b.local()->data_dir(), group);
+      if (!st.ok()) return report_error(st.error());
     }
-    auto st = remove_group_members_dir((*lm)->fs(), (*lm)->data_dir(), group);
-    if (!st.ok()) return report_error(st.error());
     info(g, "deleted consumer group '" + group + "'");
     results.push_back({{"group", group}, {"deleted", true}});
   }

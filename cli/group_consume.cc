@@ -11,7 +11,9 @@
 #include <optional>
 
 #include "cli/consume_cmd.h"
+#include "cli/kafka_client.h"
 #include "cli/membership.h"
+#include "cli/remote_consume.h"
 #include "cli/state_file.h"
 #include "engine/group_store.h"
 
@@ -419,8 +421,33 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
   go.consumer.want_headers = output->want_headers;
   go.consumer.filter = output->filter.get();
 
-  // Group commits are writes: a running `streamctl serve` owns the directory (and its group coordinator).
-  if (int rc = refuse_if_served(g); rc != 0) return rc;
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if (backend->remote) {
+    if (!go.state_file.empty()) {
+      return report_usage_error("--state-file keeps positions of the embedded engine; against brokers use "
+                                "--group (the cluster's group coordinator keeps them)");
+    }
+    RemoteConsumeRequest req;
+    req.topic = go.topic;
+    req.spec = go.start;
+    req.group = go.group;
+    req.consumer = go.consumer;
+    req.commit_interval_ms = go.commit_interval_ms;
+    FdSink sink(STDOUT_FILENO, output->formatter.get());
+    auto stats = run_remote_consume(*backend->remote, g, req, sink);
+    if (!stats.ok()) {
+      const Error& e = stats.error();
+      if (e.code == engine::ErrorCode::kNotFound && e.message.find("topic '") == 0) {
+        return report_error(e, "list topics with: streamctl topic list");
+      }
+      return report_error(e);
+    }
+    debug(g, 1, "consumed " + std::to_string(stats->records_written) + " record(s) from '" + o.topic +
+                    "' as group '" + go.group + "'; positions committed");
+    if (!sink.close_reason().ok()) return report_error(sink.close_reason().error());
+    return consume_exit_code(*stats);
+  }
   auto lm = open_data_dir(g, /*create_if_missing=*/false);
   if (!lm.ok()) {
     if (lm.error().code == engine::ErrorCode::kNotFound) {

@@ -21,6 +21,9 @@ constexpr const char* kFooter = R"(Examples:
   streamctl consume orders --json | streamctl produce orders-copy --json   # exact copy
 
 Data directory: --data-dir, else $STREAMCTL_DATA_DIR, else ${XDG_DATA_HOME:-~/.local/share}/streamctl.
+Remote: --brokers, else $STREAMCTL_BROKERS, else the profile's brokers (--profile / $STREAMCTL_PROFILE);
+  -X and flags override profile properties. A data directory owned by a running 'streamctl serve' is
+  used through that server. Same commands, flags, output and exit codes either way.
 stdout carries records only; diagnostics go to stderr ("streamctl: error: ...").
 
 Exit codes:
@@ -65,6 +68,13 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_option("--data-dir", ctx.global.data_dir, "data directory (default: $STREAMCTL_DATA_DIR or XDG path)")
       ->type_name("DIR");
+  app.add_option("--brokers", ctx.global.brokers,
+                 "Kafka-protocol cluster host:port[,...] (default: $STREAMCTL_BROKERS, --profile, or embedded)")
+      ->type_name("HOSTS");
+  app.add_option("--profile", ctx.global.profile,
+                 "named connection settings from ${XDG_CONFIG_HOME:-~/.config}/streamctl/config "
+                 "(default: $STREAMCTL_PROFILE)")
+      ->type_name("NAME");
   app.add_option("-X", ctx.global.properties, "client property key=value (repeatable), e.g. -X batch.size=65536")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
@@ -78,6 +88,7 @@ int main(int argc, char** argv) {
   register_group_command(app, ctx);  // after consume: it adds --group/--state-file to it
   register_log_command(app, ctx);
   register_serve_command(app, ctx);
+  register_cluster_command(app, ctx);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stderr);

@@ -32,6 +32,9 @@
 #include "cli/line_reader.h"
 #include "cli/offset_spec.h"
 #include "cli/partitioner.h"
+#include "cli/record_writer.h"
+#include "cli/remote_produce.h"
+#include "cli/kafka_client.h"
 #include "engine/log.h"
 #include "engine/log_config.h"
 
@@ -310,16 +313,16 @@ class AppendWorker {
   std::thread thread_;
 };
 
-class Producer {
+class Producer final : public RecordWriter {
  public:
   Producer(engine::LogManager& lm, std::string topic, int32_t partitions, engine::BatchBuildOptions build,
            StickyPartitioner partitioner)
-      : lm_(lm), topic_(std::move(topic)), build_(build), partitioner_(std::move(partitioner)) {
+      : RecordWriter(std::move(partitioner)), lm_(lm), topic_(std::move(topic)), build_(build) {
     chunks_.resize(size_t(partitions));
   }
 
   // The slot for the next record of partition p (reset by the caller's assignments).
-  Result<Record*> slot(engine::PartitionId p) {
+  Result<Record*> slot(engine::PartitionId p) override {
     PartitionChunk& c = chunks_[size_t(p)];
     if (c.log == nullptr) {
       auto log = lm_.log(topic_, p);
@@ -331,7 +334,7 @@ class Producer {
   }
 
   // Accounts the record just filled in; hands the chunk to the append worker when it is full.
-  Status added(engine::PartitionId p, size_t bytes) {
+  Status added(engine::PartitionId p, size_t bytes) override {
     PartitionChunk& c = chunks_[size_t(p)];
     c.bytes += bytes;
     if (c.bytes >= kChunkBytes || c.used >= kChunkRecords) {
@@ -367,7 +370,7 @@ class Producer {
   }
 
   // Appends everything pending and waits until it is in the log (page cache).
-  Status append_all() {
+  Status append_all() override {
     for (size_t p = 0; p < chunks_.size(); ++p) {
       auto st = append(engine::PartitionId(p));
       if (!st.ok()) return st;
@@ -376,9 +379,9 @@ class Producer {
   }
 
   // Waits for the worker's queue to empty (its first error, if any).
-  Status drain() { return worker_ ? worker_->drain() : engine::ok_status(); }
+  Status drain() override { return worker_ ? worker_->drain() : engine::ok_status(); }
 
-  bool has_pending() const {
+  bool has_pending() const override {
     for (const auto& c : chunks_) {
       if (c.used > 0) return true;
     }
@@ -386,7 +389,7 @@ class Producer {
   }
 
   // fsyncs every partition appended to. REQUIRES: append_all() first (nothing queued).
-  Status flush_touched() {
+  Status flush_touched() override {
     for (auto p : touched_) {
       auto st = chunks_[size_t(p)].log->flush();
       if (!st.ok()) return st;
@@ -394,12 +397,12 @@ class Producer {
     last_flush_ns_ = monotonic_ns();
     return engine::ok_status();
   }
-  int64_t last_flush_ns() const { return last_flush_ns_; }
+  int64_t last_flush_ns() const override { return last_flush_ns_; }
 
   // Embedded mode has no background retention: the producer applies retention.ms / retention.bytes to
   // the partitions it wrote (closed segments only; cheap when there is nothing to delete). Problems are
   // warnings: the records are already durable.
-  void apply_retention(const GlobalOptions& g) {
+  void apply_retention(const GlobalOptions& g) override {
     for (auto p : touched_) {
       auto removed = chunks_[size_t(p)].log->apply_retention();
       if (!removed.ok()) {
@@ -411,16 +414,14 @@ class Producer {
     }
   }
 
-  StickyPartitioner& partitioner() { return partitioner_; }
-  int64_t records_written() const { return records_written_ + (worker_ ? worker_->records_written() : 0); }
-  uint64_t bytes_written() const { return bytes_written_ + (worker_ ? worker_->bytes_written() : 0); }
-  const std::set<engine::PartitionId>& touched() const { return touched_; }
+  int64_t records_written() const override { return records_written_ + (worker_ ? worker_->records_written() : 0); }
+  uint64_t bytes_written() const override { return bytes_written_ + (worker_ ? worker_->bytes_written() : 0); }
+  const std::set<engine::PartitionId>& touched() const override { return touched_; }
 
  private:
   engine::LogManager& lm_;
   std::string topic_;
   engine::BatchBuildOptions build_;
-  StickyPartitioner partitioner_;
   std::vector<PartitionChunk> chunks_;
   std::set<engine::PartitionId> touched_;
   std::unique_ptr<AppendWorker> worker_;
@@ -442,6 +443,60 @@ std::string partition_list(const std::set<engine::PartitionId>& parts) {
   std::string s;
   for (auto p : parts) s += (s.empty() ? "" : ",") + std::to_string(p);
   return s;
+}
+
+// Embedded: opens (creating when allowed) the topic in the local data directory and an appending writer.
+// Returns -1 on success, else the exit code after reporting the error. `compression` may be filled from
+// the topic's compression.type.
+int open_local_producer(const ProduceOptions& o, const GlobalOptions& g, std::string& compression,
+                        int64_t batch_bytes, uint64_t seed, std::unique_ptr<engine::LogManager>& manager,
+                        std::unique_ptr<RecordWriter>& writer, int32_t& partitions) {
+  auto lm = open_data_dir(g, /*create_if_missing=*/!o.no_create);
+  if (!lm.ok()) {
+    if (lm.error().code == ErrorCode::kNotFound) {
+      return report_error(Error::not_found("topic '" + o.topic + "' does not exist (" + lm.error().message + ")"),
+                          "drop --no-create to create it with default settings");
+    }
+    return report_error(lm.error());
+  }
+  auto md = (*lm)->describe_topic(o.topic);
+  if (!md.ok() && md.error().code == ErrorCode::kNotFound) {
+    if (o.no_create) {
+      return report_error(md.error(), "create it with: streamctl topic create " + o.topic +
+                                          " (or drop --no-create)");
+    }
+    auto created = (*lm)->create_topic(o.topic, o.create_partitions, {});
+    if (created.ok()) {
+      info(g, "created topic '" + o.topic + "' (" + std::to_string(o.create_partitions) +
+                  (o.create_partitions == 1 ? " partition" : " partitions") + ", default configs)");
+      md = std::move(created);
+    } else if (created.error().code == ErrorCode::kAlreadyExists) {
+      md = (*lm)->describe_topic(o.topic);  // another producer created it first
+    } else {
+      return report_error(created.error());
+    }
+  }
+  if (!md.ok()) return report_error(md.error());
+  partitions = md->partitions;
+
+  engine::BatchBuildOptions build;
+  if (compression.empty()) {
+    // No codec asked for: follow the topic's compression.type when it names one.
+    auto cfg = engine::LogConfig::from_overrides(md->overrides);  // no second read of the metadata
+    if (cfg.ok() && cfg->compression_type != "producer" && cfg->compression_type != "uncompressed") {
+      compression = cfg->compression_type;
+    }
+  }
+  if (!compression.empty()) {
+    auto c = engine::parse_compression(compression);
+    if (!c.ok()) return report_error(c.error());
+    build.compression = *c;
+  }
+
+  writer = std::make_unique<Producer>(**lm, o.topic, partitions, build,
+                                      StickyPartitioner(partitions, batch_bytes, seed));
+  manager = std::move(lm).value();
+  return -1;
 }
 
 int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
@@ -478,6 +533,9 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     if (!r.ok()) return report_error(r.error());
     rate = *r;
   }
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  const bool remote = backend->remote.has_value();
   auto props = parse_properties(g);
   if (!props.ok()) return report_error(props.error());
   int64_t batch_bytes = kDefaultBatchBytes;
@@ -490,7 +548,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       batch_bytes = n;
     } else if (k == "compression.type" || k == "compression.codec") {
       if (compression.empty()) compression = v;
-    } else {
+    } else if (!remote) {
       warn(g, "-X " + k + " has no effect on the embedded engine (known here: batch.size, compression.type)");
     }
   }
@@ -512,59 +570,45 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
 
   tune_allocator_for_streaming();
   // ---- topic
-  if (int rc = refuse_if_served(g); rc != 0) return rc;
   auto valid = engine::LogManager::validate_topic_name(o.topic);
   if (!valid.ok()) return report_error(valid.error());
-  auto lm = open_data_dir(g, /*create_if_missing=*/!o.no_create);
-  if (!lm.ok()) {
-    if (lm.error().code == ErrorCode::kNotFound) {
-      return report_error(Error::not_found("topic '" + o.topic + "' does not exist (" + lm.error().message + ")"),
-                          "drop --no-create to create it with default settings");
+  uint64_t seed = uint64_t(monotonic_ns()) ^ (uint64_t(::getpid()) << 32);
+  std::unique_ptr<engine::LogManager> local_manager;
+  std::unique_ptr<RecordWriter> writer;
+  int32_t partitions = 0;
+  if (remote) {
+    if (!compression.empty()) {
+      auto c = engine::parse_compression(compression);
+      if (!c.ok()) return report_error(c.error());
     }
-    return report_error(lm.error());
+    RemoteProduceRequest req;
+    req.topic = o.topic;
+    req.create_missing = !o.no_create;
+    req.create_partitions = o.create_partitions;
+    req.compression = compression;
+    req.batch_bytes = batch_bytes;
+    req.seed = seed;
+    auto target = open_remote_producer(*backend->remote, g, req);
+    if (!target.ok()) {
+      if (target.error().code == ErrorCode::kNotFound) {
+        return report_error(target.error(), "create it with: streamctl topic create " + o.topic +
+                                                " (or drop --no-create)");
+      }
+      return report_error(target.error());
+    }
+    partitions = target->partitions;
+    writer = std::move(target->writer);
+  } else {
+    int rc = open_local_producer(o, g, compression, batch_bytes, seed, local_manager, writer, partitions);
+    if (rc >= 0) return rc;
   }
-  auto md = (*lm)->describe_topic(o.topic);
-  if (!md.ok() && md.error().code == ErrorCode::kNotFound) {
-    if (o.no_create) {
-      return report_error(md.error(), "create it with: streamctl topic create " + o.topic +
-                                          " (or drop --no-create)");
-    }
-    auto created = (*lm)->create_topic(o.topic, o.create_partitions, {});
-    if (created.ok()) {
-      info(g, "created topic '" + o.topic + "' (" + std::to_string(o.create_partitions) +
-                  (o.create_partitions == 1 ? " partition" : " partitions") + ", default configs)");
-      md = std::move(created);
-    } else if (created.error().code == ErrorCode::kAlreadyExists) {
-      md = (*lm)->describe_topic(o.topic);  // another producer created it first
-    } else {
-      return report_error(created.error());
-    }
-  }
-  if (!md.ok()) return report_error(md.error());
-  const int32_t partitions = md->partitions;
   if (o.partition >= partitions) {
     return report_error(Error::not_found("partition " + std::to_string(o.partition) + " does not exist: topic '" +
                                          o.topic + "' has " + std::to_string(partitions) +
                                          (partitions == 1 ? " partition" : " partitions")),
                         "partitions are numbered from 0; grow the topic with: streamctl topic add-partitions");
   }
-
-  engine::BatchBuildOptions build;
-  if (compression.empty()) {
-    // No codec asked for: follow the topic's compression.type when it names one.
-    auto cfg = engine::LogConfig::from_overrides(md->overrides);  // no second read of the metadata
-    if (cfg.ok() && cfg->compression_type != "producer" && cfg->compression_type != "uncompressed") {
-      compression = cfg->compression_type;
-    }
-  }
-  if (!compression.empty()) {
-    auto c = engine::parse_compression(compression);
-    if (!c.ok()) return report_error(c.error());
-    build.compression = *c;
-  }
-
-  uint64_t seed = uint64_t(monotonic_ns()) ^ (uint64_t(::getpid()) << 32);
-  Producer producer(**lm, o.topic, partitions, build, StickyPartitioner(partitions, batch_bytes, seed));
+  RecordWriter& producer = *writer;
 
   bool show_progress = !g.quiet() && is_tty(STDERR_FILENO);
   for (const auto& in : *inputs) {
@@ -794,7 +838,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   const double secs = double(monotonic_ns() - start_ns) / 1e9;
   const int64_t n = producer.records_written();
   if (!ok) {
-    if (n > 0 && flushed.ok()) {
+    if (n > 0 && (flushed.ok() || remote)) {
       report_error(failure);
       info(g, std::to_string(n) + " record" + (n == 1 ? "" : "s") + " before the error were written and flushed to '" +
                   o.topic + "'");

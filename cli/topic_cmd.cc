@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/command.h"
 #include "cli/output_format.h"
+#include "cli/remote_produce.h"
+#include "cli/remote_topic.h"
 #include "engine/log.h"
 #include "engine/log_config.h"
 
@@ -65,13 +68,49 @@ int topic_not_found(const Error& e) {
 }
 
 int run_create(const TopicOptions& o, const GlobalOptions& g) {
-  if (int rc = refuse_if_served(g); rc != 0) return rc;
   if (o.partitions < 1) return report_usage_error("--partitions must be at least 1");
   auto configs = parse_configs(o.configs);
   if (!configs.ok()) return report_error(configs.error());
   for (const auto& name : o.names) {
     auto valid = engine::LogManager::validate_topic_name(name);
     if (!valid.ok()) return report_error(valid.error());
+  }
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if (backend->remote) {
+    // The same validation as embedded mode first, so a bad config fails the same way on every backend.
+    for (const auto& [k, v] : *configs) {
+      auto one = engine::LogConfig::from_overrides({{k, v}});
+      if (!one.ok() && engine::find_topic_config(k) != nullptr) return report_error(one.error(), kConfigHint);
+    }
+    auto client = admin_client(*backend->remote, g);
+    if (!client.ok()) return report_error(client.error());
+    Json out = Json::array();
+    for (const auto& name : o.names) {
+      auto created = create_remote_topic(**client, name, o.partitions, *configs);
+      if (!created.ok()) {
+        if (created.error().code == ErrorCode::kAlreadyExists && o.if_not_exists) {
+          info(g, "topic '" + name + "' already exists");
+          if (g.json) out.push_back({{"name", name}, {"created", false}});
+          continue;
+        }
+        if (created.error().code == ErrorCode::kAlreadyExists) {
+          return report_error(created.error(), "add --if-not-exists to accept an existing topic");
+        }
+        if (created.error().code == ErrorCode::kInvalidArgument) return report_error(created.error(), kConfigHint);
+        return report_error(created.error());
+      }
+      info(g, "created topic '" + name + "' with " + std::to_string(o.partitions) +
+                  (o.partitions == 1 ? " partition" : " partitions"));
+      if (g.json) {
+        Json cfg = Json::object();
+        for (const auto& [k, v] : *configs) cfg[k] = v;
+        out.push_back({{"name", name}, {"created", true}, {"topic_id", ""}, {"partitions", o.partitions},
+                       {"configs", cfg}});
+      }
+    }
+    if (g.json) return print_json(o.names.size() == 1 ? out.at(0) : out);
+    return 0;
   }
   auto lm = open_data_dir(g, /*create_if_missing=*/true);
   if (!lm.ok()) return report_error(lm.error());
@@ -104,7 +143,44 @@ int run_create(const TopicOptions& o, const GlobalOptions& g) {
   return 0;
 }
 
+int run_list_remote(const TopicOptions& o, const GlobalOptions& g, const ConnectionSettings& settings) {
+  auto client = admin_client(settings, g);
+  if (!client.ok()) return report_error(client.error());
+  auto names = remote_list_topics(**client);
+  if (!names.ok()) return report_error(names.error());
+  if (!g.json && !o.long_listing) {
+    std::string out;
+    for (const auto& n : *names) out += n + "\n";
+    auto st = write_stdout(out);
+    return st.ok() ? 0 : report_error(st.error());
+  }
+  Json arr = Json::array();
+  std::vector<std::vector<std::string>> rows = {{"TOPIC", "PARTITIONS", "RECORDS", "SIZE"}};
+  for (const auto& name : *names) {
+    auto parts = remote_partitions(**client, name);
+    if (!parts.ok()) {
+      if (parts.error().code == ErrorCode::kNotFound) continue;  // deleted meanwhile
+      return report_error(parts.error());
+    }
+    Json t = {{"name", name}, {"topic_id", ""}, {"partitions", parts->size()}};
+    if (o.long_listing) {
+      int64_t records = 0;
+      for (const auto& p : *parts) records += p.log_end_offset - p.log_start_offset;
+      t["records"] = records;
+      t["size_bytes"] = nullptr;  // not known through the Kafka protocol
+      rows.push_back({name, std::to_string(parts->size()), std::to_string(records), "-"});
+    }
+    arr.push_back(std::move(t));
+  }
+  if (g.json) return print_json(arr);
+  auto st = write_stdout(format_table(rows, color_enabled(STDOUT_FILENO)));
+  return st.ok() ? 0 : report_error(st.error());
+}
+
 int run_list(const TopicOptions& o, const GlobalOptions& g) {
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if (backend->remote && !backend->routed) return run_list_remote(o, g, *backend->remote);
   auto lm = open_existing(g);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {
@@ -150,7 +226,103 @@ int run_list(const TopicOptions& o, const GlobalOptions& g) {
   return st.ok() ? 0 : report_error(st.error());
 }
 
+// Prints `topic describe` for one topic (both backends): the header, the partition table and the configs
+// (text), or one JSON object per line. Unknown remote details print as "-" (text) and null (JSON).
+void append_description(const engine::TopicMetadata& md, const std::vector<PartitionDescription>& partitions,
+                        const GlobalOptions& g, bool first, std::string& text) {
+  bool color = color_enabled(STDOUT_FILENO);
+  bool remote = !partitions.empty() && partitions.front().leader.has_value();
+  Json parts = Json::array();
+  std::vector<std::vector<std::string>> prow = {
+      {"PARTITION", "LOG-START", "LOG-END", "RECORDS", "SIZE", "SEGMENTS", "NEWEST-RECORD"}};
+  if (remote) prow.front().push_back("LEADER");
+  uint64_t size_sum = 0;
+  bool size_known = true;  // false once a partition's size is unknown (remote)
+  for (const auto& pd : partitions) {
+    int64_t start = pd.log_start_offset, end = pd.log_end_offset;
+    size_known = size_known && pd.size_bytes.has_value();
+    size_sum += pd.size_bytes.value_or(0);
+    Json pj = {{"partition", pd.partition},
+               {"log_start_offset", start},
+               {"log_end_offset", end},
+               {"size_bytes", pd.size_bytes ? Json(*pd.size_bytes) : Json(nullptr)},
+               {"segments", pd.segments ? Json(*pd.segments) : Json(nullptr)},
+               {"max_timestamp", pd.max_timestamp}};
+    if (pd.leader) {
+      pj["leader"] = *pd.leader;
+      pj["replicas"] = pd.replicas;
+      pj["isr"] = pd.isr;
+    }
+    parts.push_back(std::move(pj));
+    std::vector<std::string> row = {std::to_string(pd.partition), std::to_string(start), std::to_string(end),
+                                    std::to_string(end - start), pd.size_bytes ? human_bytes(*pd.size_bytes) : "-",
+                                    pd.segments ? std::to_string(*pd.segments) : "-",
+                                    pd.max_timestamp >= 0 ? iso_time(pd.max_timestamp) : "-"};
+    if (pd.leader) row.push_back(*pd.leader >= 0 ? std::to_string(*pd.leader) : "none");
+    prow.push_back(std::move(row));
+  }
+  Json configs = Json::array();
+  std::vector<std::vector<std::string>> crow = {{"CONFIG", "VALUE", "SOURCE"}};
+  for (const auto& def : engine::topic_config_defs()) {
+    auto it = md.overrides.find(def.name);
+    bool is_default = it == md.overrides.end();
+    const std::string& value = is_default ? def.default_value : it->second;
+    configs.push_back({{"name", def.name}, {"value", value}, {"default", is_default},
+                       {"default_value", def.default_value}});
+    crow.push_back({def.name, value, is_default ? "default" : "override (default " + def.default_value + ")"});
+  }
+  // Overrides the engine does not list (from another Kafka implementation, or unvalidated) still show up.
+  for (const auto& [k, v] : md.overrides) {
+    if (engine::find_topic_config(k) == nullptr) {
+      configs.push_back({{"name", k}, {"value", v}, {"default", false}});
+      crow.push_back({k, v, "override"});
+    }
+  }
+  if (g.json) {
+    Json t = {{"name", md.name},
+              {"topic_id", md.topic_id},
+              {"partitions", md.partitions},
+              {"created_ms", md.created_ms},
+              {"size_bytes", size_known ? Json(size_sum) : Json(nullptr)},
+              {"partition_info", parts},
+              {"configs", configs}};
+    text += t.dump() + "\n";
+    return;
+  }
+  if (!first) text += "\n";
+  std::vector<std::vector<std::string>> head = {
+      {"Topic:", md.name},
+      {"Topic ID:", md.topic_id.empty() ? "-" : md.topic_id},
+      {"Partitions:", std::to_string(md.partitions)},
+      {"Size:", size_known ? human_bytes(size_sum) : "-"},
+      {"Created:", md.created_ms > 0 ? iso_time(md.created_ms) : "-"}};
+  text += format_table(head, false);
+  text += "\n" + format_table(prow, color) + "\n" + format_table(crow, color);
+}
+
+int run_describe_remote(const TopicOptions& o, const GlobalOptions& g, const ConnectionSettings& settings) {
+  auto client = admin_client(settings, g);
+  if (!client.ok()) return report_error(client.error());
+  std::string text;
+  for (size_t i = 0; i < o.names.size(); ++i) {
+    auto md = remote_topic_metadata(**client, o.names[i]);
+    if (!md.ok()) {
+      if (md.error().code == ErrorCode::kNotFound) return topic_not_found(md.error());
+      return report_error(md.error());
+    }
+    auto parts = remote_partitions(**client, o.names[i]);
+    if (!parts.ok()) return report_error(parts.error());
+    append_description(*md, *parts, g, i == 0, text);
+  }
+  auto st = write_stdout(text);
+  return st.ok() ? 0 : report_error(st.error());
+}
+
 int run_describe(const TopicOptions& o, const GlobalOptions& g) {
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  // A served local directory is read directly (reads beside the server are safe and show sizes).
+  if (backend->remote && !backend->routed) return run_describe_remote(o, g, *backend->remote);
   auto lm = open_existing(g);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {
@@ -159,7 +331,6 @@ int run_describe(const TopicOptions& o, const GlobalOptions& g) {
     }
     return report_error(lm.error());
   }
-  bool color = color_enabled(STDOUT_FILENO);
   std::string text;
   for (size_t i = 0; i < o.names.size(); ++i) {
     const std::string& name = o.names[i];
@@ -168,72 +339,57 @@ int run_describe(const TopicOptions& o, const GlobalOptions& g) {
       if (md.error().code == ErrorCode::kNotFound) return topic_not_found(md.error());
       return report_error(md.error());
     }
-    Json parts = Json::array();
-    std::vector<std::vector<std::string>> prow = {
-        {"PARTITION", "LOG-START", "LOG-END", "RECORDS", "SIZE", "SEGMENTS", "NEWEST-RECORD"}};
-    uint64_t total_size = 0;
+    std::vector<PartitionDescription> parts;
     for (int32_t p = 0; p < md->partitions; ++p) {
       auto log = (*lm)->log(name, p);
       if (!log.ok()) return report_error(log.error());
       engine::Log& l = **log;
       auto segments = l.segments();
-      int64_t start = l.log_start_offset().value;
-      int64_t end = l.log_end_offset().value;
-      uint64_t size = l.size_bytes();
-      total_size += size;
-      int64_t newest = -1;
-      for (const auto& s : segments) newest = std::max(newest, s.max_timestamp.value);
-      parts.push_back({{"partition", p},
-                       {"log_start_offset", start},
-                       {"log_end_offset", end},
-                       {"size_bytes", size},
-                       {"segments", segments.size()},
-                       {"max_timestamp", newest}});
-      prow.push_back({std::to_string(p), std::to_string(start), std::to_string(end), std::to_string(end - start),
-                      human_bytes(size), std::to_string(segments.size()), newest >= 0 ? iso_time(newest) : "-"});
+      PartitionDescription pd;
+      pd.partition = p;
+      pd.log_start_offset = l.log_start_offset().value;
+      pd.log_end_offset = l.log_end_offset().value;
+      pd.size_bytes = l.size_bytes();
+      pd.segments = segments.size();
+      for (const auto& seg : segments) pd.max_timestamp = std::max(pd.max_timestamp, seg.max_timestamp.value);
+      parts.push_back(std::move(pd));
     }
-    Json configs = Json::array();
-    std::vector<std::vector<std::string>> crow = {{"CONFIG", "VALUE", "SOURCE"}};
-    for (const auto& def : engine::topic_config_defs()) {
-      auto it = md->overrides.find(def.name);
-      bool is_default = it == md->overrides.end();
-      const std::string& value = is_default ? def.default_value : it->second;
-      configs.push_back({{"name", def.name}, {"value", value}, {"default", is_default},
-                         {"default_value", def.default_value}});
-      crow.push_back({def.name, value, is_default ? "default" : "override (default " + def.default_value + ")"});
-    }
-    // Overrides the engine does not list (should not happen: they are validated) still show up.
-    for (const auto& [k, v] : md->overrides) {
-      bool listed = false;
-      for (const auto& def : engine::topic_config_defs()) listed = listed || def.name == k;
-      if (!listed) {
-        configs.push_back({{"name", k}, {"value", v}, {"default", false}});
-        crow.push_back({k, v, "override"});
-      }
-    }
-    if (g.json) {
-      Json t = {{"name", md->name},           {"topic_id", md->topic_id},   {"partitions", md->partitions},
-                {"created_ms", md->created_ms}, {"size_bytes", total_size}, {"partition_info", parts},
-                {"configs", configs}};
-      text += t.dump() + "\n";
-      continue;
-    }
-    if (i > 0) text += "\n";
-    std::vector<std::vector<std::string>> head = {
-        {"Topic:", md->name},
-        {"Topic ID:", md->topic_id},
-        {"Partitions:", std::to_string(md->partitions)},
-        {"Size:", human_bytes(total_size)},
-        {"Created:", md->created_ms > 0 ? iso_time(md->created_ms) : "-"}};
-    text += format_table(head, false);
-    text += "\n" + format_table(prow, color) + "\n" + format_table(crow, color);
+    append_description(*md, parts, g, i == 0, text);
   }
   auto st = write_stdout(text);
   return st.ok() ? 0 : report_error(st.error());
 }
 
 int run_delete(const TopicOptions& o, const GlobalOptions& g) {
-  if (int rc = refuse_if_served(g); rc != 0) return rc;
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  // Deletes every named topic with `del` (either backend); a missing one is fine with --if-exists.
+  auto delete_each = [&](const std::function<engine::Status(const std::string&)>& del) {
+    Json deleted = Json::array(), missing = Json::array();
+    for (const auto& name : o.names) {
+      auto st = del(name);
+      if (!st.ok()) {
+        if (st.error().code == ErrorCode::kNotFound && o.if_exists) {
+          missing.push_back(name);
+          info(g, "topic '" + name + "' does not exist");
+          continue;
+        }
+        if (st.error().code == ErrorCode::kNotFound) {
+          return report_error(st.error(), "add --if-exists to accept a missing topic");
+        }
+        return report_error(st.error());
+      }
+      deleted.push_back(name);
+      info(g, "deleted topic '" + name + "'");
+    }
+    if (g.json) return print_json({{"deleted", deleted}, {"missing", missing}});
+    return 0;
+  };
+  if (backend->remote) {
+    auto client = admin_client(*backend->remote, g);
+    if (!client.ok()) return report_error(client.error());
+    return delete_each([&](const std::string& name) { return remote_delete_topic(**client, name); });
+  }
   auto lm = open_existing(g);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {
@@ -244,43 +400,41 @@ int run_delete(const TopicOptions& o, const GlobalOptions& g) {
     }
     return report_error(lm.error());
   }
-  Json deleted = Json::array(), missing = Json::array();
-  for (const auto& name : o.names) {
-    auto st = (*lm)->delete_topic(name);
-    if (!st.ok()) {
-      if (st.error().code == ErrorCode::kNotFound && o.if_exists) {
-        missing.push_back(name);
-        info(g, "topic '" + name + "' does not exist");
-        continue;
-      }
-      if (st.error().code == ErrorCode::kNotFound) {
-        return report_error(st.error(), "add --if-exists to accept a missing topic");
-      }
-      return report_error(st.error());
-    }
-    deleted.push_back(name);
-    info(g, "deleted topic '" + name + "'");
-  }
-  if (g.json) return print_json({{"deleted", deleted}, {"missing", missing}});
-  return 0;
+  return delete_each([&](const std::string& name) { return (*lm)->delete_topic(name); });
 }
 
 int run_alter(const TopicOptions& o, const GlobalOptions& g) {
-  if (int rc = refuse_if_served(g); rc != 0) return rc;
   if (o.configs.empty() && o.delete_configs.empty()) {
     return report_usage_error("nothing to alter", "give --config NAME=VALUE and/or --delete-config NAME");
   }
   auto set = parse_configs(o.configs);
   if (!set.ok()) return report_error(set.error());
-  auto lm = open_existing(g);
-  if (!lm.ok()) {
-    if (lm.error().code == ErrorCode::kNotFound) {
-      return topic_not_found(Error::not_found("topic '" + o.names.front() + "' does not exist"));
-    }
-    return report_error(lm.error());
-  }
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
   const std::string& name = o.names.front();
-  auto st = (*lm)->alter_configs(name, *set, o.delete_configs);
+  std::unique_ptr<engine::LogManager> local;
+  std::unique_ptr<KafkaClient> client;
+  engine::Status st;
+  if (backend->remote) {
+    for (const auto& [k, v] : *set) {
+      auto one = engine::LogConfig::from_overrides({{k, v}});
+      if (!one.ok() && engine::find_topic_config(k) != nullptr) return report_error(one.error(), kConfigHint);
+    }
+    auto c = admin_client(*backend->remote, g);
+    if (!c.ok()) return report_error(c.error());
+    client = std::move(c).value();
+    st = remote_alter_topic_configs(*client, name, *set, o.delete_configs);
+  } else {
+    auto lm = open_existing(g);
+    if (!lm.ok()) {
+      if (lm.error().code == ErrorCode::kNotFound) {
+        return topic_not_found(Error::not_found("topic '" + o.names.front() + "' does not exist"));
+      }
+      return report_error(lm.error());
+    }
+    local = std::move(lm).value();
+    st = local->alter_configs(name, *set, o.delete_configs);
+  }
   if (!st.ok()) {
     if (st.error().code == ErrorCode::kNotFound) return topic_not_found(st.error());
     if (st.error().code == ErrorCode::kInvalidArgument) return report_error(st.error(), kConfigHint);
@@ -291,7 +445,7 @@ int run_alter(const TopicOptions& o, const GlobalOptions& g) {
   for (const auto& k : o.delete_configs) what += (what.empty() ? "" : ", ") + k + " reset to default";
   info(g, "altered topic '" + name + "': " + what);
   if (g.json) {
-    auto md = (*lm)->describe_topic(name);
+    auto md = client ? remote_topic_metadata(*client, name) : local->describe_topic(name);
     if (!md.ok()) return report_error(md.error());
     Json cfg = Json::object();
     for (const auto& [k, v] : md->overrides) cfg[k] = v;
@@ -300,8 +454,34 @@ int run_alter(const TopicOptions& o, const GlobalOptions& g) {
   return 0;
 }
 
+int run_add_partitions_remote(const TopicOptions& o, const GlobalOptions& g, const ConnectionSettings& settings) {
+  auto client = admin_client(settings, g);
+  if (!client.ok()) return report_error(client.error());
+  const std::string& name = o.names.front();
+  auto md = (*client)->topic(name);
+  if (!md.ok()) {
+    if (md.error().code == ErrorCode::kNotFound) return topic_not_found(md.error());
+    return report_error(md.error());
+  }
+  const int32_t before = int32_t(md->partitions.size());
+  if (o.partitions <= before) {
+    return report_usage_error("topic '" + name + "' already has " + std::to_string(before) +
+                                  " partitions; --partitions is the new total and must be larger",
+                              "e.g. streamctl topic add-partitions " + name + " --partitions " +
+                                  std::to_string(before + 1));
+  }
+  auto st = remote_add_partitions(**client, name, o.partitions);
+  if (!st.ok()) return report_error(st.error());
+  info(g, "topic '" + name + "' now has " + std::to_string(o.partitions) + " partitions (was " +
+              std::to_string(before) + "); keyed records now hash over the new count");
+  if (g.json) return print_json({{"name", name}, {"partitions", o.partitions}, {"previous_partitions", before}});
+  return 0;
+}
+
 int run_add_partitions(const TopicOptions& o, const GlobalOptions& g) {
-  if (int rc = refuse_if_served(g); rc != 0) return rc;
+  auto backend = select_backend(g);
+  if (!backend.ok()) return report_error(backend.error());
+  if (backend->remote) return run_add_partitions_remote(o, g, *backend->remote);
   auto lm = open_existing(g);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {

@@ -46,8 +46,9 @@ constexpr std::array kApis = {
     // Only non-idempotent producers until idempotence is implemented; v2+ is flexible.
     api<InitProducerIdRequest, InitProducerIdResponse>("InitProducerId", {0, 1}),
     api<DescribeConfigsRequest, DescribeConfigsResponse>("DescribeConfigs", {0, 2}),
-    // Decodable, not advertised until a handler exists.
-    api<AlterConfigsRequest, AlterConfigsResponse>("AlterConfigs", kNotAdvertised),
+    // Replaces a topic's whole override set (librdkafka 2.0's Admin API has no IncrementalAlterConfigs);
+    // v2+ is flexible.
+    api<AlterConfigsRequest, AlterConfigsResponse>("AlterConfigs", {0, 1}),
     api<CreatePartitionsRequest, CreatePartitionsResponse>("CreatePartitions", {0, 1}),
     api<DeleteGroupsRequest, DeleteGroupsResponse>("DeleteGroups", {0, 1}),
     api<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>("IncrementalAlterConfigs",

@@ -69,20 +69,25 @@ stderr_has "names the data dir" "notadir"
 STREAMCTL_DATA_DIR="$work/envdir" sc produce viaenv <<<"hello" 2>/dev/null
 check "STREAMCTL_DATA_DIR is honoured" test -d "$work/envdir"
 expect_eq "--data-dir overrides the environment" "hello" "$(STREAMCTL_DATA_DIR=/nonexistent sc --data-dir "$work/envdir" consume viaenv)"
-# ---- a directory served by `streamctl serve`: embedded writes are refused, reads still work
+# ---- a directory served by `streamctl serve`: embedded commands go through the server
 echo before | sc --data-dir "$work/served" produce t 2>/dev/null
 "$STREAMCTL" --data-dir "$work/served" -q serve --listen 127.0.0.1:0 2>"$work/serve.err" &
 server=$!
 bg_pids+=("$server")
 if wait_for 10 test -s "$work/served/__meta/serve.json"; then
-  expect_exit "produce beside a running server is refused" 1 sc --data-dir "$work/served" produce t <<<"x"
-  stderr_has "names the server" "is served by streamctl serve (pid $server"
-  stderr_has "says how to write through it" "kcat -b"
-  expect_exit "topic create beside a running server is refused" 1 sc --data-dir "$work/served" topic create u
-  expect_eq "reading still works" "before" "$(sc --data-dir "$work/served" consume t 2>/dev/null)"
+  expect_exit "produce on a served directory goes through the server" 0 sc --data-dir "$work/served" -v produce t <<<"x"
+  stderr_has "-v names the server it went through" "served by streamctl serve (pid $server"
+  expect_exit "topic create on a served directory goes through the server" 0 sc --data-dir "$work/served" topic create u
+  check "the server knows the new topic" grep -q "created topic" "$work/err"
+  expect_eq "reading sees both records" "before x" "$(sc --data-dir "$work/served" consume t 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+  # A stale advertisement: the server dies without cleaning up (kill -9); its lock dies with it.
+  kill -9 "$server"; wait "$server" 2>/dev/null
+  check "a killed server leaves its advertisement behind" test -s "$work/served/__meta/serve.json"
+  expect_exit "a stale advertisement is detected: produce runs embedded" 0 sc --data-dir "$work/served" -v produce t <<<"after"
+  if grep -q "going through it" "$work/err"; then fail "produce went to a dead server"; else pass "no routing to a dead server"; fi
+  expect_eq "everything is there" "before x after" "$(sc --data-dir "$work/served" consume t 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 else
   fail "serve did not advertise itself"; cat "$work/serve.err"
+  kill -TERM "$server"; wait "$server"
 fi
-kill -TERM "$server"; wait "$server"
-expect_exit "after the server stops, produce works again" 0 sc --data-dir "$work/served" produce t <<<"after"
 finish

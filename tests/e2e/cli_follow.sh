@@ -6,6 +6,8 @@ source "$(dirname "$0")/cli_helpers.bash"
 
 sc topic create live -p 2 -c segment.bytes=4096 -q
 lines() { wc -l <"$1" | tr -d ' '; }
+# has_lines FILE N: FILE has at least N lines (re-counted on every call, so wait_for can poll it)
+has_lines() { test "$(lines "$1")" -ge "$2"; }
 
 "$STREAMCTL" consume live -f --format '%p %s\n' >"$work/followed" 2>"$work/follow.err" &
 follower=$!
@@ -15,7 +17,7 @@ check "follower is waiting" kill -0 "$follower"
 
 seq -f 'first-%g' 1 20 | sc produce live -p 0 2>/dev/null
 start=$(date +%s%N)
-check "records produced meanwhile show up" wait_for 5 test "$(lines "$work/followed")" -ge 20
+check "records produced meanwhile show up" wait_for 5 has_lines "$work/followed" 20
 latency_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "latency is low ($latency_ms ms after produce returned)" test "$latency_ms" -lt 1500
 
@@ -29,7 +31,7 @@ for chunk in $(seq 0 9); do
   seq -f 'second-%g with some padding to fill segments quickly.................' $((chunk * 40 + 1)) $((chunk * 40 + 40)) |
     sc produce live -p 1 2>/dev/null
 done
-check "records after segment rolls show up" wait_for 5 test "$(lines "$work/followed")" -ge 420
+check "records after segment rolls show up" wait_for 5 has_lines "$work/followed" 420
 check "partition 1 rolled segments" test "$(sc topic describe live --json | jq '.partition_info[1].segments')" -gt 1
 
 # Both partitions interleave in one follow.
@@ -40,7 +42,7 @@ expect_eq "nothing lost or repeated" "422" "$(sort -u "$work/followed" | wc -l |
 
 # Concurrent producers while following.
 for w in 1 2 3; do seq -f "w$w-%g" 1 300 | sc produce live 2>/dev/null & done
-wait_for 10 test "$(lines "$work/followed")" -ge 1322
+wait_for 10 has_lines "$work/followed" 1322
 expect_eq "concurrent producers: all 900 records seen once" "900" "$(grep -c '^[01] w[123]-' "$work/followed")"
 
 kill -INT "$follower"

@@ -1,19 +1,66 @@
 # Shared helpers for the cli_*.sh end-to-end tests (sourced; not a test itself: CTest globs *.sh).
 # Each test gets its own data directory under a mktemp -d work dir, removed on exit, prints PASS/FAIL per
 # check and exits non-zero when any check failed. Env: STREAMCTL = the built binary.
+#
+# STREAMCTL_E2E_MODE=served runs the same test against a `streamctl serve` that this file starts on the
+# test's data directory (127.0.0.1, a free port): every command then goes through the server (writes and
+# group consumption over the Kafka protocol; reads of the directory stay direct). tests/e2e/served_suite.sh
+# runs the suite that way. Checks that only make sense without a server call skip_if_served.
 set -uo pipefail
 : "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-e2e-XXXXXX")
 bg_pids=()
+serve_pid=
 cleanup() {
   for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
 export STREAMCTL_DATA_DIR="$work/data"
 export NO_COLOR=1
-unset XDG_DATA_HOME
+unset XDG_DATA_HOME STREAMCTL_BROKERS STREAMCTL_PROFILE
 failures=0
+e2e_mode=${STREAMCTL_E2E_MODE:-embedded}
+# start_server [DATA_DIR]: runs `streamctl serve` on the directory (default: the test's) and waits until it
+# advertises itself; sets serve_pid and serve_addr (host:port).
+start_server() {
+  local dir=${1:-$STREAMCTL_DATA_DIR}
+  rm -f "$work/serve.port"
+  # Started from a subshell, so it is not a job of the test's shell: a bare `wait` in a test must not
+  # wait for the server. Retention runs every 100 ms, as promptly as embedded produce applies it.
+  ( "$STREAMCTL" --data-dir "$dir" serve --listen 127.0.0.1:0 --port-file "$work/serve.port" \
+      --retention-check-interval-ms 100 >"$work/serve.log" 2>&1 &
+    echo $! >"$work/serve.pid" )
+  serve_pid=$(cat "$work/serve.pid")
+  local deadline=$((SECONDS + 20))
+  until [[ -s "$work/serve.port" && -s "$dir/__meta/serve.json" ]]; do
+    if ((SECONDS >= deadline)) || ! kill -0 "$serve_pid" 2>/dev/null; then
+      echo "FAIL: streamctl serve did not start"; sed 's/^/  serve: /' "$work/serve.log" | tail -5; exit 1
+    fi
+    sleep 0.05
+  done
+  serve_addr="127.0.0.1:$(cat "$work/serve.port")"
+}
+# stop_server: SIGTERM (the server flushes and exits) and wait up to 10 s for it to be gone.
+stop_server() {
+  if [[ -n "$serve_pid" ]]; then
+    kill -TERM "$serve_pid" 2>/dev/null
+    local deadline=$((SECONDS + 10))
+    while kill -0 "$serve_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -9 "$serve_pid" 2>/dev/null
+  fi
+  serve_pid=
+}
+if [[ "$e2e_mode" == served ]]; then
+  start_server
+  echo "mode: served (streamctl serve pid $serve_pid on $serve_addr owns $STREAMCTL_DATA_DIR)"
+fi
+# skip_if_served REASON: returns 0 (and prints SKIP) in served mode, so `skip_if_served why || { checks; }`.
+skip_if_served() {
+  if [[ "$e2e_mode" == served ]]; then echo "SKIP (served mode): $1"; return 0; fi
+  return 1
+}
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
 sc() { "$STREAMCTL" "$@"; }

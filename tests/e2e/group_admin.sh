@@ -2,31 +2,8 @@
 # End-to-end: `streamctl group list|describe|reset-offsets|delete`: committed offset, log end offset and lag
 # per partition plus total lag (text and --json), every reset mode with and without --dry-run, refusal
 # while members are alive, and the documented exit codes for bad input. Env: STREAMCTL = the binary.
-set -uo pipefail
-: "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
-work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-e2e-group-admin-XXXXXX")
-bg_pids=()
-cleanup() {
-  for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export STREAMCTL_DATA_DIR="$work/data"
-failures=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
-check() {
-  local name=$1; shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
-sc() { "$STREAMCTL" "$@"; }
-wait_for() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    if ((SECONDS >= deadline)); then return 1; fi
-    sleep 0.1
-  done
-}
+# shellcheck source=cli_helpers.bash
+source "$(dirname "$0")/cli_helpers.bash"
 # committed P: the group's committed offset of partition P of topic t (jq), "null" when none
 committed() { sc group describe g --json | jq -r ".partitions[] | select(.topic==\"t\" and .partition==$1) | .committed_offset"; }
 total_lag() { sc group describe g --json | jq -r .total_lag; }
@@ -157,28 +134,32 @@ sc group delete g >/dev/null 2>&1
 check "deleting a missing group exits 3" test $? -eq 3
 sc group delete g --if-exists >/dev/null 2>&1
 check "deleting a missing group with --if-exists exits 0" test $? -eq 0
-# ---- a running `streamctl serve` owns the directory: group writes are refused, reads still work
-sc consume t --group served -n 1 >/dev/null 2>&1
-"$STREAMCTL" serve --listen 127.0.0.1:0 --port-file "$work/port" >"$work/serve.log" 2>&1 &
-spid=$!
-bg_pids+=("$spid")
-if wait_for 20 test -s "$work/port"; then
-  sc consume t --group served >/dev/null 2>"$work/served.err"
-  check "consume --group beside a running server is refused (exit 1)" test $? -eq 1
-  check "the refusal names the server" grep -q "served by streamctl serve" "$work/served.err"
+# ---- a running `streamctl serve` owns the directory: group commands go through its coordinator, which
+# shares the committed offsets with embedded mode
+if ! skip_if_served "this section starts its own server on the directory"; then
+  sc group delete served --if-exists >/dev/null 2>&1
+  sc consume t --group served -n 1 >/dev/null 2>&1
+  start_server
+  first_remote=$(sc consume t --group served -n 1 2>"$work/served.err")
+  check "consume --group through the server exits 0" test $? -eq 0
+  sc group describe served --json >"$work/served.json" 2>/dev/null
+  json_check "the server's coordinator sees the embedded commit, then its own (offset 2)" \
+    '[.partitions[] | select(.partition == 0) | .committed_offset] == [2] or ([.partitions[].committed_offset] | add) == 2' "$work/served.json"
   sc group reset-offsets served --topic t --to-earliest >/dev/null 2>&1
-  check "reset-offsets beside a running server is refused (exit 1)" test $? -eq 1
+  check "reset-offsets through the server exits 0" test $? -eq 0
   sc group reset-offsets served --topic t --to-earliest --dry-run >/dev/null 2>&1
-  check "a dry run beside a running server works (exit 0)" test $? -eq 0
-  sc group delete served >/dev/null 2>&1
-  check "delete beside a running server is refused (exit 1)" test $? -eq 1
+  check "a dry run through the server works (exit 0)" test $? -eq 0
   sc group describe served >/dev/null 2>&1
-  check "describe beside a running server works (exit 0)" test $? -eq 0
-else
-  fail "streamctl serve did not start: $(cat "$work/serve.log")"
+  check "describe through the server works (exit 0)" test $? -eq 0
+  sc group delete served >/dev/null 2>&1
+  check "delete through the server exits 0" test $? -eq 0
+  sc group describe served >/dev/null 2>&1
+  check "the deleted group is gone (exit 3)" test $? -eq 3
+  stop_server
+  sc group describe served >/dev/null 2>&1
+  check "after the server stops, embedded mode sees the deletion too (exit 3)" test $? -eq 3
+  [[ -n "$first_remote" ]] && pass "consume through the server printed a record" || fail "consume through the server printed nothing"
 fi
-kill -TERM "$spid" 2>/dev/null
-wait "$spid" 2>/dev/null
 
 check "group --help has examples" bash -c "\"$STREAMCTL\" group --help | grep -q Examples"
 check "group reset-offsets --help has examples" bash -c "\"$STREAMCTL\" group reset-offsets --help | grep -q Examples"

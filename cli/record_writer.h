@@ -1,0 +1,58 @@
+// RecordWriter: where `streamctl produce` puts the records it parsed, the backend interface of produce.
+// The embedded writer (cli/produce_cmd.cc) appends chunks to engine::Logs and fsyncs them; the Kafka
+// writer (cli/remote_produce.h) hands each record to librdkafka and waits for delivery reports. Both get
+// the same records, partitioned by the same StickyPartitioner, so output and exit codes do not depend on
+// the backend.
+//
+// Protocol, per record: slot(p) returns a Record to fill in (reused: its strings keep their capacity), then
+// added(p, bytes) takes it. append_all() hands over everything pending; flush_touched() returns once every
+// record handed over is durable (local: fsync; Kafka: acknowledged per the producer's acks). The
+// counters count only records that made it. Ownership: the caller owns the writer. Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <set>
+
+#include "cli/command.h"
+#include "cli/partitioner.h"
+#include "engine/record_batch.h"
+#include "engine/result.h"
+#include "engine/types.h"
+
+namespace streamctl::cli {
+
+class RecordWriter {
+ public:
+  explicit RecordWriter(StickyPartitioner partitioner) : partitioner_(std::move(partitioner)) {}
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+  virtual ~RecordWriter() = default;
+
+  // The slot for the next record of partition p. REQUIRES: 0 <= p < partitions.
+  virtual engine::Result<engine::Record*> slot(engine::PartitionId p) = 0;
+  // Takes the record just filled in (bytes: its payload size, for batching decisions).
+  virtual engine::Status added(engine::PartitionId p, size_t bytes) = 0;
+  // Hands every pending record to the log / the client and waits until they are accepted (not yet durable).
+  virtual engine::Status append_all() = 0;
+  // Waits for background work (append thread) to finish; its first error.
+  virtual engine::Status drain() = 0;
+  virtual bool has_pending() const = 0;
+  // Makes everything handed over durable. REQUIRES: append_all() first. The Kafka writer's error says how
+  // many records failed delivery.
+  virtual engine::Status flush_touched() = 0;
+  // Monotonic ns of the last flush_touched (idle pipes flush at most once a second).
+  virtual int64_t last_flush_ns() const = 0;
+  // Post-flush housekeeping (embedded retention); warnings only.
+  virtual void apply_retention(const GlobalOptions&) {}
+
+  virtual int64_t records_written() const = 0;
+  virtual uint64_t bytes_written() const = 0;
+  virtual const std::set<engine::PartitionId>& touched() const = 0;
+
+  StickyPartitioner& partitioner() { return partitioner_; }
+
+ private:
+  StickyPartitioner partitioner_;
+};
+
+}  // namespace streamctl::cli
