@@ -164,7 +164,30 @@ engine::Result<ClusterMetadata> KafkaClient::metadata(const std::string* topic,
   rd_kafka_topic_t* rkt = nullptr;
   if (topic != nullptr) rkt = rd_kafka_topic_new(rk_, topic->c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, topic == nullptr ? 1 : 0, rkt, &md, int(timeout.count()));
+  // Asked in slices of at most a second, so that brokers that refuse every connection (nothing listens: a
+  // typo in --brokers, a stopped server) are reported after kRefusedGiveUp instead of the whole timeout,
+  // as kcat does; a broker that accepts but answers slowly still gets the whole timeout.
+  using std::chrono::milliseconds;
+  const auto start = std::chrono::steady_clock::now();
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  for (;;) {
+    const auto elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+    if (elapsed >= timeout) break;
+    const milliseconds slice = std::min<milliseconds>(timeout - elapsed, milliseconds(1000));
+    err = rd_kafka_metadata(rk_, topic == nullptr ? 1 : 0, rkt, &md, int(slice.count()));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    const bool refused = err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+    if (refused && std::chrono::steady_clock::now() - start >= kRefusedGiveUp) {
+      if (rkt != nullptr) rd_kafka_topic_destroy(rkt);
+      engine::Error e = kafka_error(err, "");
+      return engine::Error{engine::ErrorCode::kUnavailable,
+                           "cannot connect to Kafka brokers " + settings_.brokers +
+                               (settings_.brokers_source.empty() ? "" : " (from " + settings_.brokers_source + ")") +
+                               ": every connection failed for " + seconds_text(kRefusedGiveUp) + " (" + e.message +
+                               "); is a broker listening there?"};
+    }
+    if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && !refused) break;
+  }
   if (rkt != nullptr) rd_kafka_topic_destroy(rkt);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return request_error(err, "metadata");
   ClusterMetadata out;

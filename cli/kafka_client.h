@@ -28,6 +28,9 @@ namespace streamctl::cli {
 // How long a remote command waits for the cluster to answer one request (metadata, admin, offsets)
 // before it fails with an error naming the brokers and this time.
 inline constexpr std::chrono::milliseconds kRemoteRequestTimeout{15000};
+// How long every connection to the brokers may fail (refused, unreachable) before a metadata request gives
+// up early with an error saying nothing answers there.
+inline constexpr std::chrono::milliseconds kRefusedGiveUp{3000};
 
 // The error code an rd_kafka error maps to: unknown topic/partition/group -> kNotFound, topic exists ->
 // kAlreadyExists, invalid request/config/partitions/replication -> kInvalidArgument, transport, timeout and

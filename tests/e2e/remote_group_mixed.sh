@@ -20,6 +20,12 @@ json_check "cluster info has a controller" '.controller >= 0' "$work/out"
 expect_exit "cluster health --wait against a closed port fails" 1 \
   env STREAMCTL_BROKERS=127.0.0.1:1 "$STREAMCTL" cluster health --wait --timeout 2s
 stderr_has "the failure says it waited" "not healthy after 2s"
+# Nothing listening: the command gives up after a few seconds of refused connections (like kcat), not after
+# the whole 15 s request timeout, and says what to check.
+t0=$SECONDS
+expect_exit "topic list against a closed port fails" 1 env STREAMCTL_BROKERS=127.0.0.1:1 "$STREAMCTL" topic list
+check "a refused connection is reported within 8 s" test $((SECONDS - t0)) -le 8
+stderr_has "the error says nothing answers there" "is a broker listening there?"
 expect_exit "remote consume of an unknown topic exits 3" 3 sc consume nope
 stderr_has "says which cluster lacks it" "does not exist on $serve_addr"
 
