@@ -29,18 +29,7 @@ export STREAMCTL_DATA_DIR="$work/data"
 export NO_COLOR=1
 
 # ---- input: LINES log-like lines of ~100 bytes (99 characters + newline), varied content
-awk -v n="$LINES" 'BEGIN {
-  split("GET POST PUT DELETE", verb, " ");
-  split("/api/v1/orders /api/v1/users /health /api/v2/search /static/app.js", path, " ");
-  srand(42);
-  for (i = 0; i < n; i++) {
-    line = sprintf("2024-05-01T12:%02d:%02d.%03dZ INFO req=%08d %s %s status=%d latency_ms=%d user=u%06d",
-                   int(i / 60000) % 60, int(i / 1000) % 60, i % 1000, i, verb[i % 4 + 1], path[i % 5 + 1],
-                   (i % 17 == 0) ? 500 : 200, int(rand() * 1000), int(rand() * 1000000));
-    while (length(line) < 99) line = line " x";
-    print substr(line, 1, 99);
-  }
-}' >"$work/input.txt"
+awk -v n="$LINES" -f bench/log_lines.awk >"$work/input.txt"
 bytes=$(stat -c %s "$work/input.txt")
 echo "hello" >"$work/one.txt"
 cat "$work/input.txt" >/dev/null  # warm the page cache

@@ -1,5 +1,8 @@
 // Loading librdkafka at run time (see rdkafka_lazy.h). This file sees the plain declarations only: it
-// includes the API struct, never the redirecting macros.
+// defines STREAMCTL_RDKAFKA_NO_REDIRECT, so the header leaves the redirecting macros out.
+#define STREAMCTL_RDKAFKA_NO_REDIRECT
+#include "cli/rdkafka_lazy.h"
+
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -7,20 +10,7 @@
 #include <mutex>
 #include <string>
 
-#include <librdkafka/rdkafka.h>
-
-#include "engine/result.h"
-
 namespace streamctl::cli {
-
-struct RdKafkaApi {
-#define STREAMCTL_RDKAFKA_FN(name) decltype(&::name) name = nullptr;
-#include "rdkafka_api.inc"
-#undef STREAMCTL_RDKAFKA_FN
-};
-
-engine::Status rdkafka_load();
-const RdKafkaApi& rdkafka_api();
 
 namespace {
 

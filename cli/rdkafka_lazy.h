@@ -33,4 +33,7 @@ const RdKafkaApi& rdkafka_api();
 
 }  // namespace streamctl::cli
 
+// rdkafka_lazy.cc, which fills RdKafkaApi, needs the plain declarations.
+#ifndef STREAMCTL_RDKAFKA_NO_REDIRECT
 #include "rdkafka_redirect.inc"
+#endif

@@ -77,17 +77,11 @@ int run_create(const TopicOptions& o, const GlobalOptions& g) {
   }
   auto backend = select_backend(g);
   if (!backend.ok()) return report_error(backend.error());
-  if (backend->remote) {
-    // The same validation as embedded mode first, so a bad config fails the same way on every backend.
-    for (const auto& [k, v] : *configs) {
-      auto one = engine::LogConfig::from_overrides({{k, v}});
-      if (!one.ok() && engine::find_topic_config(k) != nullptr) return report_error(one.error(), kConfigHint);
-    }
-    auto client = admin_client(*backend->remote, g);
-    if (!client.ok()) return report_error(client.error());
+  // Creates every named topic with `create` (either backend); an existing one is fine with --if-not-exists.
+  auto create_each = [&](const std::function<engine::Result<engine::TopicMetadata>(const std::string&)>& create) {
     Json out = Json::array();
     for (const auto& name : o.names) {
-      auto created = create_remote_topic(**client, name, o.partitions, *configs);
+      auto created = create(name);
       if (!created.ok()) {
         if (created.error().code == ErrorCode::kAlreadyExists && o.if_not_exists) {
           info(g, "topic '" + name + "' already exists");
@@ -100,47 +94,36 @@ int run_create(const TopicOptions& o, const GlobalOptions& g) {
         if (created.error().code == ErrorCode::kInvalidArgument) return report_error(created.error(), kConfigHint);
         return report_error(created.error());
       }
-      info(g, "created topic '" + name + "' with " + std::to_string(o.partitions) +
-                  (o.partitions == 1 ? " partition" : " partitions"));
+      const auto& md = *created;
+      info(g, "created topic '" + name + "' with " + std::to_string(md.partitions) +
+                  (md.partitions == 1 ? " partition" : " partitions"));
       if (g.json) {
         Json cfg = Json::object();
-        for (const auto& [k, v] : *configs) cfg[k] = v;
-        out.push_back({{"name", name}, {"created", true}, {"topic_id", ""}, {"partitions", o.partitions},
-                       {"configs", cfg}});
+        for (const auto& [k, v] : md.overrides) cfg[k] = v;
+        out.push_back({{"name", md.name}, {"created", true}, {"topic_id", md.topic_id},
+                       {"partitions", md.partitions}, {"configs", cfg}});
       }
     }
     if (g.json) return print_json(o.names.size() == 1 ? out.at(0) : out);
     return 0;
+  };
+  if (backend->remote) {
+    // The same validation as embedded mode first, so a bad config fails the same way on every backend.
+    for (const auto& [k, v] : *configs) {
+      auto one = engine::LogConfig::from_overrides({{k, v}});
+      if (!one.ok() && engine::find_topic_config(k) != nullptr) return report_error(one.error(), kConfigHint);
+    }
+    auto client = admin_client(*backend->remote, g);
+    if (!client.ok()) return report_error(client.error());
+    return create_each([&](const std::string& name) -> engine::Result<engine::TopicMetadata> {
+      STREAMCTL_TRY(create_remote_topic(**client, name, o.partitions, *configs));
+      // What the cluster does not say back (topic id) stays empty.
+      return engine::TopicMetadata{name, "", o.partitions, *configs, 0};
+    });
   }
   auto lm = open_data_dir(g, /*create_if_missing=*/true);
   if (!lm.ok()) return report_error(lm.error());
-  Json out = Json::array();
-  for (const auto& name : o.names) {
-    auto created = (*lm)->create_topic(name, o.partitions, *configs);
-    if (!created.ok()) {
-      if (created.error().code == ErrorCode::kAlreadyExists && o.if_not_exists) {
-        info(g, "topic '" + name + "' already exists");
-        if (g.json) out.push_back({{"name", name}, {"created", false}});
-        continue;
-      }
-      if (created.error().code == ErrorCode::kAlreadyExists) {
-        return report_error(created.error(), "add --if-not-exists to accept an existing topic");
-      }
-      if (created.error().code == ErrorCode::kInvalidArgument) return report_error(created.error(), kConfigHint);
-      return report_error(created.error());
-    }
-    const auto& md = *created;
-    info(g, "created topic '" + name + "' with " + std::to_string(md.partitions) +
-                (md.partitions == 1 ? " partition" : " partitions"));
-    if (g.json) {
-      Json cfg = Json::object();
-      for (const auto& [k, v] : md.overrides) cfg[k] = v;
-      out.push_back({{"name", md.name}, {"created", true}, {"topic_id", md.topic_id},
-                     {"partitions", md.partitions}, {"configs", cfg}});
-    }
-  }
-  if (g.json) return print_json(o.names.size() == 1 ? out.at(0) : out);
-  return 0;
+  return create_each([&](const std::string& name) { return (*lm)->create_topic(name, o.partitions, *configs); });
 }
 
 int run_list_remote(const TopicOptions& o, const GlobalOptions& g, const ConnectionSettings& settings) {
