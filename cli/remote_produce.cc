@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/kafka_client.h"
+#include "cli/wire_producer.h"
 
 namespace streamctl::cli {
 
@@ -222,6 +223,22 @@ engine::Result<RemoteProduceTarget> open_remote_producer(const ConnectionSetting
   if (!topic.ok()) return std::move(topic).error();
   RemoteProduceTarget out;
   out.partitions = int32_t(topic->partitions.size());
+  // streamctl's own producer when nothing asks for librdkafka (see cli/wire_producer.h), else librdkafka.
+  std::string why_not;
+  auto native = wire_producer_config(settings.properties, request.compression, &why_not);
+  if (!native.ok()) return std::move(native).error();
+  if (*native) {
+    auto writer = open_wire_writer(*client, request.topic, out.partitions, **native,
+                                   StickyPartitioner(out.partitions, request.batch_bytes, request.seed), global);
+    if (writer.ok()) {
+      out.writer = std::move(writer).value();
+      return out;
+    }
+    debug(global, 1, "producing through librdkafka: streamctl's own producer cannot be used (" +
+                         writer.error().message + ")");
+  } else {
+    debug(global, 1, "producing through librdkafka (" + why_not + ")");
+  }
   out.writer = std::make_unique<KafkaRecordWriter>(
       std::move(client).value(), std::move(counters), request.topic,
       StickyPartitioner(out.partitions, request.batch_bytes, request.seed));
