@@ -758,7 +758,6 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     for (;;) {
       auto r = reader.next(&line, /*may_read=*/false);
       if (r == LineReader::Next::kNeedRead) {
-        refresh_clock();
         // About to read: if the input is not ready (a slow pipe), deliver what we hold first.
         if (producer.has_pending() && !reader.input_ready()) {
           auto st = producer.append_all();
@@ -776,6 +775,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
         }
         bar.update(done_before + reader.bytes_read());
         r = reader.next(&line);
+        refresh_clock();  // after the read: a slow pipe's next line gets the time it arrived, not the last one's
       }
       if (r == LineReader::Next::kInterrupted) {
         if (stop_requested()) {

@@ -107,4 +107,9 @@ check "a slow pipe's records are appended at once" wait_for 5 bash -c "$(printf 
 exec 7>&-
 wait "$producer"
 check "producer exits 0 when its input closes" test $? -eq 0
+
+# ---- a line that arrives late is stamped when it arrives, not with the previous line's time
+(echo early; sleep 1.2; echo late) | sc produce slowpipe 2>/dev/null
+gap=$(sc consume slowpipe --json | jq -s '.[1].timestamp - .[0].timestamp')
+check "a slow pipe's lines carry their own arrival times (gap $gap ms)" test "${gap:-0}" -ge 1000
 finish

@@ -4,33 +4,13 @@
 # acks=all, a consumer group that commits and resumes where it stopped, offsets_for_times,
 # beginning/end offsets, list/describe consumer groups. Env: STREAMCTL = the built binary.
 set -uo pipefail
-: "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
-PY=/usr/bin/python3  # Debian's python3 with python3-kafka
-work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-e2e-serve-kafka-python-XXXXXX")
-server_pid=""
-failures=0
-cleanup() {
-  if [[ -n "$server_pid" ]]; then kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
-  if ((failures > 0)) && [[ -f "$work/server.log" ]]; then
-    echo "--- server log (last 40 lines)"; tail -40 "$work/server.log"
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
-wait_for() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do ((SECONDS >= deadline)) && return 1; sleep 0.1; done
-}
+E2E_NAME=serve-kafka-python
+source "$(dirname "$0")/serve_helpers.bash"
 if ! "$PY" -c 'import kafka' 2>/dev/null; then
   echo "FAIL: $PY cannot import kafka (apt-get install python3-kafka)"; exit 1
 fi
 
-"$STREAMCTL" --data-dir "$work/data" serve --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/server.log" &
-server_pid=$!
-wait_for 15 test -s "$work/port" || { echo "FAIL: the server did not start"; cat "$work/server.log"; exit 1; }
-B="127.0.0.1:$(cat "$work/port")"
+start_server
 
 # Each step prints PASS:/FAIL: lines itself; the script counts the FAILs.
 timeout 240 "$PY" - "$B" >"$work/py.out" 2>"$work/py.err" <<'EOF'

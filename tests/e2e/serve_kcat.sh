@@ -5,50 +5,20 @@
 # group (-G) of two members splitting the partitions and committing, /metrics, and a clean SIGTERM stop.
 # Env: STREAMCTL = the built binary. Prints PASS/FAIL per check; exits non-zero on any failure.
 set -uo pipefail
-: "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
-PY=/usr/bin/python3  # Debian's python (tests must not depend on a pyenv shim)
-work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-e2e-serve-kcat-XXXXXX")
-server_pid=""
-bg_pids=()
-failures=0
-cleanup() {
-  for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  if [[ -n "$server_pid" ]]; then kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
-  if ((failures > 0)) && [[ -f "$work/server.log" ]]; then
-    echo "--- server log (last 40 lines)"; tail -40 "$work/server.log"
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-expect_eq() {
-  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1"; printf '  expected: %q\n  actual:   %q\n' "$2" "$3"; fi
-}
-wait_for() { # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do ((SECONDS >= deadline)) && return 1; sleep 0.1; done
-}
+E2E_NAME=serve-kcat
+source "$(dirname "$0")/serve_helpers.bash"
 for tool in kcat "$PY"; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (scripts/install-deps.sh)"; exit 1; }
 done
 
-start_server() {
-  rm -f "$work/port"
-  "$STREAMCTL" --data-dir "$work/data" serve --listen 127.0.0.1:0 --port-file "$work/port" \
-    --http 127.0.0.1:0 --flush-interval-ms 200 "$@" 2>>"$work/server.log" &
-  server_pid=$!
-  if ! wait_for 15 test -s "$work/port"; then
-    echo "FAIL: the server did not start"; tail -20 "$work/server.log"; exit 1
-  fi
-  B="127.0.0.1:$(cat "$work/port")"
+start_kcat_server() {
+  start_server --http 127.0.0.1:0 --flush-interval-ms 200 "$@"
   HTTP=$(grep -o 'msg="listening".* http=[0-9.:]*' "$work/server.log" | tail -1 | sed 's/.* http=//')
 }
 metrics() { "$PY" -c 'import sys,urllib.request; print(urllib.request.urlopen("http://"+sys.argv[1]+"/metrics", timeout=5).read().decode())' "$HTTP"; }
 kc() { timeout 60 kcat -b "$B" "$@"; }
 
-start_server
+start_kcat_server
 check "the listening log line names the real port" grep -q "msg=\"listening\" addr=$B port=${B#*:}" "$work/server.log"
 
 # ---- metadata

@@ -4,38 +4,10 @@
 # producer retries through the outages; afterwards every record the server acknowledged must be in the
 # log, and the stream must have continued after each restart. Env: STREAMCTL = the built binary.
 set -uo pipefail
-: "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
-PY=/usr/bin/python3
-work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-e2e-serve-restart-XXXXXX")
-server_pid=""
-producer_pid=""
-failures=0
-cleanup() {
-  [[ -n "$producer_pid" ]] && kill -9 "$producer_pid" 2>/dev/null
-  if [[ -n "$server_pid" ]]; then kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
-  if ((failures > 0)); then
-    echo "--- server log (last 40 lines)"; tail -40 "$work/server.log" 2>/dev/null
-    echo "--- producer stderr"; tail -20 "$work/producer.err" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
-wait_for() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do ((SECONDS >= deadline)) && return 1; sleep 0.05; done
-}
+E2E_NAME=serve-restart
+source "$(dirname "$0")/serve_helpers.bash"
 "$PY" -c 'import kafka' 2>/dev/null || { echo "FAIL: $PY cannot import kafka (apt-get install python3-kafka)"; exit 1; }
 
-listen=127.0.0.1:0
-start_server() {
-  rm -f "$work/port"
-  "$STREAMCTL" --data-dir "$work/data" serve --listen "$listen" --port-file "$work/port" 2>>"$work/server.log" &
-  server_pid=$!
-  wait_for 15 test -s "$work/port" || { fail "the server did not start"; exit 1; }
-  listen="127.0.0.1:$(cat "$work/port")"  # restarts reuse the port, so the producer reconnects by itself
-}
 acked_count() { local n; n=$(cat "$work/progress" 2>/dev/null); echo "${n:-0}"; }
 acked_more_than() { (($(acked_count) > $1)); }
 
