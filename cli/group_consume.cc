@@ -395,6 +395,9 @@ Result<ConsumeStats> run_group_consume(engine::LogManager& manager, const Global
   return session.run();
 }
 
+constexpr const char* kStateFileBusyHint =
+    "runs sharing a state file must not overlap (e.g. cron: flock -n, or a longer period)";
+
 std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOptions& g,
                                          const GroupModeFlags& flags) {
   if (flags.group.empty() && flags.state_file.empty()) return std::nullopt;
@@ -421,14 +424,24 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
   go.consumer.want_headers = output->want_headers;
   go.consumer.filter = output->filter.get();
 
+  const std::string source = go.group.empty() ? "state file " + go.state_file : "group '" + go.group + "'";
   auto backend = select_backend(g);
   if (!backend.ok()) return report_error(backend.error());
   if (backend->remote) {
-    if (!go.state_file.empty()) {
-      return report_usage_error("--state-file keeps positions of the embedded engine; against brokers use "
-                                "--group (the cluster's group coordinator keeps them)");
-    }
     RemoteConsumeRequest req;
+    std::unique_ptr<StateFile> state_file;
+    if (!go.state_file.empty()) {
+      auto sf = StateFile::open(engine::posix_file_system(), engine::system_clock(), go.state_file);
+      if (!sf.ok()) {
+        if (sf.error().code == engine::ErrorCode::kBusy) {
+          return report_error(sf.error(), kStateFileBusyHint);
+        }
+        return report_error(sf.error());
+      }
+      state_file = std::move(sf).value();
+      req.state_file = state_file.get();
+      req.partitions = go.partitions;
+    }
     req.topic = go.topic;
     req.spec = go.start;
     req.group = go.group;
@@ -443,8 +456,8 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
       }
       return report_error(e);
     }
-    debug(g, 1, "consumed " + std::to_string(stats->records_written) + " record(s) from '" + o.topic +
-                    "' as group '" + go.group + "'; positions committed");
+    debug(g, 1, "consumed " + std::to_string(stats->records_written) + " record(s) from '" + o.topic + "' as " +
+                    source + "; positions committed");
     if (!sink.close_reason().ok()) return report_error(sink.close_reason().error());
     return consume_exit_code(*stats);
   }
@@ -464,11 +477,10 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
       return report_error(e, "list topics with: streamctl topic list");
     }
     if (e.code == engine::ErrorCode::kBusy && !go.state_file.empty()) {
-      return report_error(e, "runs sharing a state file must not overlap (e.g. cron: flock -n, or a longer period)");
+      return report_error(e, kStateFileBusyHint);
     }
     return report_error(e);
   }
-  const std::string source = go.group.empty() ? "state file " + go.state_file : "group '" + go.group + "'";
   debug(g, 1, "consumed " + std::to_string(stats->records_written) + " record(s) from '" + o.topic + "' as " +
                   source + "; positions committed");
   if (!sink.close_reason().ok()) return report_error(sink.close_reason().error());

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli/kafka_client.h"
+#include "cli/state_file.h"
 
 namespace streamctl::cli {
 
@@ -75,7 +76,24 @@ engine::Result<Assigned> resolve_partition(const KafkaClient& client, const Remo
   return a;
 }
 
+// Stores the flushed positions that changed in the state file (durable on return); errors are fatal.
+void commit_state_file(ConsumeState& s) {
+  std::map<engine::TopicPartition, engine::Offset> changed;
+  for (const auto& [p, next] : s.flushed) {
+    auto c = s.committed.find(p);
+    if (c == s.committed.end() || c->second != next) changed[engine::TopicPartition{s.request->topic, p}] = engine::Offset{next};
+  }
+  if (changed.empty()) return;
+  auto st = s.request->state_file->commit(changed);
+  if (!st.ok()) {
+    if (s.error.ok()) s.error = st;
+    return;
+  }
+  for (const auto& [tp, next] : changed) s.committed[tp.partition] = next.value;
+}
+
 void commit(ConsumeState& s, bool sync, const std::set<int32_t>* only = nullptr) {
+  if (s.request->state_file != nullptr) return commit_state_file(s);
   if (s.request->group.empty()) return;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(int(s.flushed.size()));
   for (const auto& [p, next] : s.flushed) {
@@ -214,12 +232,21 @@ engine::Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settin
                                         (count == 1 ? " partition" : " partitions") + " (numbered from 0)");
       }
       if (state.assigned.count(p)) continue;
-      auto a = resolve_partition(kc, r, global, p, std::nullopt);
+      std::optional<int64_t> stored;
+      if (r.state_file != nullptr) {
+        if (auto pos = r.state_file->position(engine::TopicPartition{r.topic, p})) stored = pos->value;
+      }
+      auto a = resolve_partition(kc, r, global, p, stored);
       if (!a.ok()) {
         rd_kafka_topic_partition_list_destroy(list);
         return std::move(a).error();
       }
       state.assigned[p] = *a;
+      if (r.state_file != nullptr) {  // every partition's position is stored, read or not
+        state.written[p] = a->next;
+        state.flushed[p] = a->next;
+        if (stored) state.committed[p] = *stored;
+      }
       if (!a->done()) rd_kafka_topic_partition_list_add(list, r.topic.c_str(), p)->offset = a->next;
     }
     state.had_assignment = true;
@@ -388,7 +415,7 @@ engine::Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settin
         stats.output_closed = true;
         break;
       }
-      if (group_mode && now_ms() - last_commit_ms >= r.commit_interval_ms) {
+      if ((group_mode || r.state_file != nullptr) && now_ms() - last_commit_ms >= r.commit_interval_ms) {
         commit(state, /*sync=*/false);
         last_commit_ms = now_ms();
       }

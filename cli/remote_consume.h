@@ -9,6 +9,7 @@
 // commit interval, before a partition is revoked, and when consuming ends. Without --follow, each
 // partition is read up to its high watermark as of its assignment; the run ends once every partition this
 // member holds is at its end (a member with nothing assigned ends at once): kcat -G cannot do that.
+// --state-file (plain mode) keeps the positions in a local file instead of a group, as embedded does.
 // Thread-compatible: one call drives everything (callbacks run inside its poll calls).
 #pragma once
 
@@ -30,6 +31,10 @@ struct RemoteConsumeRequest {
   std::string group;                // non-empty: group mode
   ConsumerOptions consumer;         // follow, max_records, want_headers, filter
   int64_t commit_interval_ms = 1000;
+  // Plain mode with --state-file: partitions start at the file's positions (else at -o), and the positions
+  // of what reached the output are stored there (every commit interval and at the end, also for partitions
+  // that had nothing new, so the next run starts where this one stood). Not owned.
+  class StateFile* state_file = nullptr;
 };
 
 // Consumes into `sink` until the end (not following), max_records, a stop signal or the sink closing.

@@ -2,33 +2,9 @@
 # End-to-end: `consume --group` and `consume --state-file` give "everything since the last run": each run
 # reads exactly what was produced since the previous one (nothing lost, nothing twice), -n and SIGTERM
 # commit exactly what was written, overlapping state-file runs are refused, and bad input gives the
-# documented exit codes. Env: STREAMCTL = the built binary.
-set -uo pipefail
-: "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
-work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-e2e-group-resume-XXXXXX")
-bg_pids=()
-cleanup() {
-  for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export STREAMCTL_DATA_DIR="$work/data"
-failures=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; failures=$((failures + 1)); }
-check() { # check NAME COMMAND...: passes when the command succeeds
-  local name=$1; shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
-sc() { "$STREAMCTL" "$@"; }
-# wait_for SECONDS COMMAND...: polls until the command succeeds
-wait_for() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    if ((SECONDS >= deadline)); then return 1; fi
-    sleep 0.1
-  done
-}
+# documented exit codes. Runs embedded and, from served_suite.sh, through a `streamctl serve` (--group then
+# uses the broker's coordinator, --state-file a librdkafka consumer). Env: STREAMCTL = the built binary.
+source "$(dirname "$0")/cli_helpers.bash"
 
 sc topic create logs -p 3 >/dev/null 2>&1 || { echo "FAIL: cannot create topic"; exit 1; }
 for p in 0 1 2; do
@@ -129,8 +105,4 @@ check "a range with --group is a usage error (exit 2)" test $? -eq 2
 sc consume nosuchtopic --group g >/dev/null 2>"$work/nf"
 check "a missing topic in group mode exits 3" test $? -eq 3
 
-if ((failures > 0)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+finish

@@ -4,7 +4,6 @@
 # server instead of the embedded engine, and must pass the same assertions. Not run here:
 #   group_members_kill.sh  serverless membership: kill -9 takeover within a second is a property of embedded
 #                          groups; a broker coordinator waits for the session timeout (45 s in librdkafka)
-#   group_resume.sh        --state-file positions are embedded-only; the --group part is covered by group_admin
 #   log_dump_verify.sh     `log` reads segment files offline: it has no server mode
 #   serve_*.sh             start their own servers
 # Env: STREAMCTL = the binary.
@@ -12,7 +11,7 @@ set -uo pipefail
 : "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
 here=$(dirname "$0")
 failed=()
-for t in cli_concurrent cli_errors cli_follow cli_json_copy cli_offsets cli_produce_consume cli_topic group_admin; do
+for t in cli_concurrent cli_errors cli_follow cli_json_copy cli_offsets cli_produce_consume cli_topic group_admin group_resume; do
   echo "=== $t (served)"
   if STREAMCTL_E2E_MODE=served bash "$here/$t.sh"; then :; else failed+=("$t"); fi
 done
