@@ -102,7 +102,7 @@ int run_health(const ClusterOptions& o, const GlobalOptions& g) {
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     const auto attempt = o.wait ? std::clamp(left, std::chrono::milliseconds(200), std::chrono::milliseconds(2000))
-                                : kRemoteRequestTimeout;
+                                : (*client)->request_timeout();
     auto md = (*client)->metadata(nullptr, attempt);
     if (md.ok()) {
       size_t partitions = 0;

@@ -130,7 +130,11 @@ engine::Result<std::unique_ptr<KafkaClient>> KafkaClient::create(
     rd_kafka_conf_destroy(conf);  // rd_kafka_new takes the conf only on success
     return engine::Error::invalid_argument(std::string("cannot create the Kafka client: ") + errstr);
   }
-  return std::unique_ptr<KafkaClient>(new KafkaClient(rk, kind, settings));
+  std::chrono::milliseconds request_timeout = kRemoteRequestTimeout;
+  if (auto it = settings.properties.find("socket.timeout.ms"); it != settings.properties.end()) {
+    request_timeout = std::chrono::milliseconds(std::atoll(it->second.c_str()));  // librdkafka validated it
+  }
+  return std::unique_ptr<KafkaClient>(new KafkaClient(rk, kind, settings, request_timeout));
 }
 
 KafkaClient::~KafkaClient() {
@@ -142,7 +146,7 @@ engine::Error KafkaClient::unreachable(rd_kafka_resp_err_t err, const std::strin
   engine::Error e = kafka_error(err, "");
   e.message = "no answer from Kafka brokers " + settings_.brokers +
               (settings_.brokers_source.empty() ? "" : " (from " + settings_.brokers_source + ")") + " within " +
-              seconds_text(kRemoteRequestTimeout) + (what.empty() ? "" : " for " + what) + ": " + e.message;
+              seconds_text(request_timeout_) + (what.empty() ? "" : " for " + what) + ": " + e.message;
   if (e.code == engine::ErrorCode::kIoError) e.code = engine::ErrorCode::kUnavailable;
   return e;
 }
@@ -161,6 +165,7 @@ engine::Error KafkaClient::request_error(rd_kafka_resp_err_t err, const std::str
 
 engine::Result<ClusterMetadata> KafkaClient::metadata(const std::string* topic,
                                                       std::chrono::milliseconds timeout) const {
+  if (timeout.count() == 0) timeout = request_timeout_;
   rd_kafka_topic_t* rkt = nullptr;
   if (topic != nullptr) rkt = rd_kafka_topic_new(rk_, topic->c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
@@ -240,7 +245,7 @@ engine::Result<std::pair<int64_t, int64_t>> KafkaClient::watermarks(const std::s
                                                                     int32_t partition) const {
   int64_t low = -1, high = -1;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_, topic.c_str(), partition, &low, &high,
-                                                             int(kRemoteRequestTimeout.count()));
+                                                             int(request_timeout_.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return request_error(err, "offsets of " + topic + "-" + std::to_string(partition));
   }
@@ -257,7 +262,7 @@ engine::Result<int64_t> KafkaClient::offset_for_time(const std::string& topic, i
   }
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = ts;
-  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_, list, int(kRemoteRequestTimeout.count()));
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk_, list, int(request_timeout_.count()));
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
   int64_t offset = list->elems[0].offset;
   rd_kafka_topic_partition_list_destroy(list);
@@ -278,9 +283,9 @@ engine::Result<KafkaClient::EventPtr> KafkaClient::admin(
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_);
   rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk_, op);
   char errstr[256];
-  rd_kafka_AdminOptions_set_request_timeout(options, int(kRemoteRequestTimeout.count()), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_request_timeout(options, int(request_timeout_.count()), errstr, sizeof errstr);
   start(queue, options);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, int(kRemoteRequestTimeout.count()) + 2000);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, int(request_timeout_.count()) + 2000);
   rd_kafka_AdminOptions_destroy(options);
   rd_kafka_queue_destroy(queue);
   if (ev == nullptr) return unreachable(RD_KAFKA_RESP_ERR__TIMED_OUT, what);

@@ -26,7 +26,8 @@
 namespace streamctl::cli {
 
 // How long a remote command waits for the cluster to answer one request (metadata, admin, offsets)
-// before it fails with an error naming the brokers and this time.
+// before it fails with an error naming the brokers and this time, unless -X socket.timeout.ms (librdkafka's
+// "default timeout for network requests", which also bounds its admin requests) says otherwise.
 inline constexpr std::chrono::milliseconds kRemoteRequestTimeout{15000};
 // How long every connection to the brokers may fail (refused, unreachable) before a metadata request gives
 // up early with an error saying nothing answers there.
@@ -86,6 +87,8 @@ class KafkaClient {
   ~KafkaClient();
 
   rd_kafka_t* handle() const { return rk_; }
+  // The wait for one request: -X socket.timeout.ms, else kRemoteRequestTimeout.
+  std::chrono::milliseconds request_timeout() const { return request_timeout_; }
   const ConnectionSettings& settings() const { return settings_; }
 
   // An error for "the cluster did not answer": names the brokers, where they came from, and the time.
@@ -97,8 +100,9 @@ class KafkaClient {
   // Brokers, controller and topics. `topic` non-null: only that topic (beware: a broker with
   // auto.create.topics.enable creates it). Null: every topic, internal ones (__consumer_offsets) included.
   // `timeout` bounds the wait for an answer (cluster health polls with short ones).
+  // A zero timeout means request_timeout().
   engine::Result<ClusterMetadata> metadata(const std::string* topic,
-                                           std::chrono::milliseconds timeout = kRemoteRequestTimeout) const;
+                                           std::chrono::milliseconds timeout = std::chrono::milliseconds{0}) const;
   // One topic's metadata (kNotFound naming it when missing).
   engine::Result<TopicMetadata> topic(const std::string& name) const;
   // The log start offset and high watermark of a partition, asked of its leader.
@@ -114,11 +118,12 @@ class KafkaClient {
                                  const std::string& what) const;
 
  private:
-  KafkaClient(rd_kafka_t* rk, Kind kind, ConnectionSettings settings)
-      : rk_(rk), kind_(kind), settings_(std::move(settings)) {}
+  KafkaClient(rd_kafka_t* rk, Kind kind, ConnectionSettings settings, std::chrono::milliseconds request_timeout)
+      : rk_(rk), kind_(kind), settings_(std::move(settings)), request_timeout_(request_timeout) {}
   rd_kafka_t* rk_;
   Kind kind_;
   ConnectionSettings settings_;
+  std::chrono::milliseconds request_timeout_;
 };
 
 // ---- choosing the backend

@@ -126,7 +126,7 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     s.had_assignment = true;
     // Starting positions: the group's committed offsets, else -o.
-    rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, int(kRemoteRequestTimeout.count()));
+    rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, parts, int(s.client->request_timeout().count()));
     if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR && s.error.ok()) {
       s.error = s.client->request_error(cerr, "committed offsets of group '" + s.request->group + "'");
     }

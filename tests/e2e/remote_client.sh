@@ -4,9 +4,10 @@
 # STREAMCTL_KAFKA_PRODUCER=librdkafka) put the same records in the same partitions, every codec, acks 0/1/all,
 # that a setting only librdkafka implements switches to librdkafka, that a broker error fails the command
 # with the count of failed records, and that a producer keeps going through a kill -9 and restart of the
-# server with nothing lost and nothing written twice (idempotent retries). Env: STREAMCTL = the binary.
+# server with nothing lost and nothing written twice (idempotent retries); and that a broker which accepts
+# connections but never answers fails commands after -X socket.timeout.ms. Env: STREAMCTL = the binary.
 set -uo pipefail
-E2E_NAME=remote-produce
+E2E_NAME=remote-client
 source "$(dirname "$0")/serve_helpers.bash"
 export NO_COLOR=1
 unset STREAMCTL_BROKERS STREAMCTL_PROFILE STREAMCTL_DATA_DIR STREAMCTL_KAFKA_PRODUCER
@@ -109,5 +110,36 @@ if [[ $rc -ne 0 ]] && grep -q "records failed delivery to 'gone'" "$work/gone.er
 else
   fail "broker gone: rc=$rc: $(cat "$work/gone.err")"
 fi
+
+# ---- a "broker" that accepts connections and never answers: commands give up after socket.timeout.ms
+"$PY" - "$work/mute.port" <<'EOF' &
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)  # never read, never answer
+EOF
+bg_pids+=($!)
+disown "$!"
+wait_for 10 test -s "$work/mute.port" || fail "the mute listener did not start"
+mute="127.0.0.1:$(cat "$work/mute.port")"
+start=$SECONDS
+out=$("$STREAMCTL" --brokers "$mute" -X socket.timeout.ms=1500 topic list 2>&1); rc=$?
+took=$((SECONDS - start))
+if [[ $rc -ne 0 && $took -le 6 && $out == *"within 1.5 s"* ]]; then
+  pass "a broker that never answers: topic list fails after socket.timeout.ms ($took s): $out"
+else
+  fail "mute broker: rc=$rc after $took s: $out"
+fi
+start=$SECONDS
+out=$(echo x | "$STREAMCTL" --brokers "$mute" -X socket.timeout.ms=1500 produce t 2>&1); rc=$?
+took=$((SECONDS - start))
+if [[ $rc -ne 0 && $took -le 6 ]]; then pass "and so does produce ($took s): $out"; else
+  fail "mute broker produce: rc=$rc after $took s: $out"; fi
 
 finish
