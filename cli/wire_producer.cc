@@ -723,9 +723,10 @@ class WireWriter final : public RecordWriter {
     PartitionState& s = parts_[size_t(batch.partition)];
     if (code == 0 || code == proto::to_int16(proto::ErrorCode::kDuplicateSequenceNumber)) {
       acknowledge(batch);
-    } else if (retriable(code) ||
-               (code == proto::to_int16(proto::ErrorCode::kOutOfOrderSequenceNumber) && s.hold)) {
-      // (Out of order after an earlier batch of the partition failed: it follows that batch's resend.)
+    } else if (retriable(code) || (code == proto::to_int16(proto::ErrorCode::kOutOfOrderSequenceNumber) &&
+                                   (s.hold || s.batches.front().get() != &batch))) {
+      // (Out of order while an earlier batch of the partition is unacknowledged: that one is being retried
+      // or will be, and this one follows it.)
       retry(batch, code, message);
     } else {
       fail(batch, code, message);
@@ -817,9 +818,18 @@ class WireWriter final : public RecordWriter {
     failed_ += records;
   }
 
-  // Batches older than the delivery timeout fail (with the last error seen for their partition).
+  // Requests unanswered for longer than the request timeout (plus a second for the broker's own timeout to
+  // answer first) drop their connection, so their batches are retried; batches older than the delivery
+  // timeout fail (with the last error seen for their partition).
   void check_deadlines() {
     const int64_t now = mono_ns();
+    const int64_t answer_within_ns = (int64_t(config_.request_timeout_ms) + 1000) * 1'000'000;
+    for (auto& [id, b] : brokers_) {
+      if (b.sock && !b.in_flight.empty() && now - b.in_flight.front().sent_ns > answer_within_ns) {
+        disconnect(id, "broker " + b.sock->name() + " did not answer a produce request within " +
+                           std::to_string(config_.request_timeout_ms) + " ms");
+      }
+    }
     for (size_t p = 0; p < parts_.size(); ++p) {
       PartitionState& s = parts_[p];
       if (s.batches.empty() || s.batches.front()->in_flight) continue;

@@ -111,6 +111,91 @@ else
   fail "broker gone: rc=$rc: $(cat "$work/gone.err")"
 fi
 
+# ---- a connection that stalls after a produce request was sent (the request lost) or after the broker
+# took it (the response lost): the batch is resent on a new connection after request.timeout.ms and lands
+# exactly once (the broker recognises the retry by its producer id and sequence). A proxy in front of the
+# server (which advertises the proxy) stalls the first connection that carries a Produce request.
+cat >"$work/proxy.py" <<'EOF'
+import os, socket, struct, sys, threading
+port_file, upstream_file, mode = sys.argv[1:4]
+armed = [True]
+lock = threading.Lock()
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        try:
+            chunk = s.recv(n - len(b))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        b += chunk
+    return b
+def frame(s):
+    h = recv_exact(s, 4)
+    if h is None:
+        return None
+    body = recv_exact(s, struct.unpack(">i", h)[0])
+    return None if body is None else h + body
+def close(*socks):
+    for x in socks:
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+def serve(c):
+    u = socket.create_connection(("127.0.0.1", int(open(upstream_file).read())))
+    stalled = [False, False]  # requests, responses: nothing more passes (the connection hangs)
+    def client_to_upstream():
+        while (f := frame(c)) is not None:
+            with lock:
+                if struct.unpack(">h", f[4:6])[0] == 0 and armed[0]:
+                    armed[0] = False
+                    stalled[0 if mode == "drop-request" else 1] = True
+            if not stalled[0]:
+                u.sendall(f)
+        close(c, u)
+    def upstream_to_client():
+        while (f := frame(u)) is not None:
+            if not stalled[1]:
+                c.sendall(f)
+        close(c, u)
+    threading.Thread(target=client_to_upstream, daemon=True).start()
+    threading.Thread(target=upstream_to_client, daemon=True).start()
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", 0))
+ls.listen(64)
+open(port_file + ".tmp", "w").write(str(ls.getsockname()[1]))
+os.rename(port_file + ".tmp", port_file)
+while True:
+    conn, _ = ls.accept()
+    serve(conn)
+EOF
+kill9_server
+for mode in drop-request drop-response; do
+  "$PY" "$work/proxy.py" "$work/proxy-$mode.port" "$work/port" "$mode" 2>"$work/proxy-$mode.err" &
+  proxy_pid=$!
+  bg_pids+=("$proxy_pid")
+  disown "$proxy_pid"
+  wait_for 10 test -s "$work/proxy-$mode.port" || fail "the proxy did not start"
+  proxied="127.0.0.1:$(cat "$work/proxy-$mode.port")"
+  start_server --advertise "$proxied"
+  start=$SECONDS
+  seq -f "$mode %g" 1 20000 | "$STREAMCTL" --brokers "$proxied" -q produce "lost-$mode" -X request.timeout.ms=1000 \
+    2>"$work/lost-$mode.err"
+  rc=$?
+  took=$((SECONDS - start))
+  sc -q consume "lost-$mode" | sort >"$work/lost-$mode.got"
+  if [[ $rc -eq 0 && $took -ge 1 ]] && cmp -s "$work/lost-$mode.got" <(seq -f "$mode %g" 1 20000 | sort); then
+    pass "$mode: the batch was resent after the request timeout and stored exactly once ($took s)"
+  else
+    fail "$mode: rc=$rc after $took s, $(wc -l <"$work/lost-$mode.got") records stored: $(cat "$work/lost-$mode.err")"
+  fi
+  kill9_server
+  kill -9 "$proxy_pid" 2>/dev/null
+done
+
 # ---- a "broker" that accepts connections and never answers: commands give up after socket.timeout.ms
 "$PY" - "$work/mute.port" <<'EOF' &
 import os, socket, sys

@@ -48,7 +48,8 @@ start_server() {
 }
 # kill9_server: kill -9 the server and reap it.
 kill9_server() {
-  kill -9 "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
+  if [[ -n "$server_pid" ]]; then kill -9 "$server_pid"; wait "$server_pid" 2>/dev/null; fi
+  server_pid=""
 }
 # finish: the summary line and exit status.
 finish() {
