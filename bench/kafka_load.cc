@@ -124,6 +124,15 @@ void result(const Options& o, const std::string& metric, double value, const cha
 
 void set(rd_kafka_conf_t* conf, const char* k, const std::string& v);
 
+// Settings every handle gets. socket.nagle.disable: librdkafka alone leaves Nagle's algorithm on (its
+// default is false), so a small request sent while an earlier one is unacknowledged waits in the client's
+// kernel for the ACK; the peers' clients in serve_bench.sh send with TCP_NODELAY (redis-benchmark's hiredis
+// sets it on connect, the NATS client sets it), as Kafka's Java client does by default.
+void set_common(rd_kafka_conf_t* conf, const Options& o) {
+  set(conf, "bootstrap.servers", o.brokers);
+  set(conf, "socket.nagle.disable", "true");
+}
+
 // Extra librdkafka properties from the environment: KAFKA_LOAD_X="key=value,key=value" (e.g. debug=fetch).
 void set_env_overrides(rd_kafka_conf_t* conf) {
   const char* env = std::getenv("KAFKA_LOAD_X");
@@ -184,7 +193,7 @@ int produce(const Options& o) {
     state.latency_us.assign(size_t(o.count), 0);
   }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  set(conf, "bootstrap.servers", o.brokers);
+  set_common(conf, o);
   set(conf, "acks", o.acks == "all" ? "-1" : o.acks);
   set(conf, "linger.ms", std::to_string(o.linger_ms));
   set(conf, "batch.size", std::to_string(o.batch_bytes));
@@ -312,7 +321,7 @@ void on_message(rd_kafka_message_t* m, void* opaque) {
 // One librdkafka handle reading partitions p with p % clients == index until the shared count is reached.
 void consume_client(const Options& o, int index, ConsumeState& state, Clock::time_point deadline) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  set(conf, "bootstrap.servers", o.brokers);
+  set_common(conf, o);
   set(conf, "enable.partition.eof", "false");
   set(conf, "fetch.wait.max.ms", "100");
   set(conf, "queued.max.messages.kbytes", "262144");

@@ -5,6 +5,8 @@
 #   streamctl  bench/kafka_load.cc (librdkafka): produce acks=1 and acks=all (client batching, linger 5 ms),
 #              produce with at most 256 records unacknowledged (linger 0: the latency comparison), consume
 #              from the beginning. Pages cache durability, as Kafka (fsync per topic flush.* / on stop).
+#              Every client sends with TCP_NODELAY, as the peers' clients do (librdkafka needs
+#              socket.nagle.disable=true for that; redis-benchmark's hiredis and the NATS client below set it).
 #   Redis      redis-server 7 (Debian), appendonly yes + appendfsync everysec; redis-benchmark XADD with
 #              4 connections x 64 pipelined (256 in flight) for produce and its latency; XREAD COUNT 1000
 #              for consume (as shared/peers/redis_streams.sh measures it: the first 1000 entries again and

@@ -63,6 +63,16 @@ class File {
   virtual const std::string& path() const = 0;
 };
 
+// A byte range of an open file, for sending without copying (sendfile of segment bytes to a socket). The
+// shared_ptr keeps the descriptor open while the range is in use: the owner releasing the file, or the file
+// being renamed or unlinked (retention, compaction), leaves the range readable. Only a truncation of the same
+// file in place shortens it; whoever sends it must treat a short file as an error.
+struct FileSlice {
+  std::shared_ptr<File> file;
+  uint64_t position = 0;
+  uint64_t length = 0;
+};
+
 // A held advisory lock; released when destroyed. Locks are per open file description (flock semantics):
 // they exclude other processes and other FileLock objects in this process alike.
 class FileLock {

@@ -863,9 +863,68 @@ Result<ReadResult> Log::read_up_to(Offset from, size_t max_bytes, Offset max_off
   return result;
 }
 
+bool Log::Impl::stamp_moved() {
+  std::optional<PartitionStamp> stamp = read_stamp();
+  return !stamp || stamp->generation != generation;
+}
+
 Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out) {
-  Impl& impl = *impl_;
-  std::lock_guard<std::mutex> guard(impl.mu);
+  std::lock_guard<std::mutex> guard(impl_->mu);
+  return impl_->read_into_locked(from, max_bytes, max_offset, min_one_batch, out);
+}
+
+Status Log::read_slices(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out) {
+  std::lock_guard<std::mutex> guard(impl_->mu);
+  if (impl_->read_slices_locked(from, max_bytes, max_offset, min_one_batch, out)) return ok_status();
+  return impl_->read_into_locked(from, max_bytes, max_offset, min_one_batch, out);
+}
+
+bool Log::Impl::read_slices_locked(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch,
+                                   ReadResult& out) {
+  out.records.clear();
+  out.slices.clear();
+  // Slices only for bytes whose CRC this process checked (Segment::slice) and that no other process has
+  // rewritten: a moved stamp generation sends the read through read_into_locked, which checks every CRC. The
+  // bytes are read later (sendfile), after this check: only a truncation in place by another writer could
+  // change them in between, and the sender then finds the file short (FileSlice). Errors of any kind are
+  // left to read_into_locked, so both paths report them alike.
+  if (closed || !fs->is_posix()) return false;
+  if (options.cross_process_lock && stamp_moved()) return false;
+  const Offset end = log_end_offset();
+  if (from < log_start || from > end) return false;
+  out.next_offset = from;
+  out.log_start_offset = log_start;
+  out.high_watermark = high_watermark_locked();
+  out.log_end_offset = end;
+  const Offset limit = std::min(max_offset, end);
+  if (from >= limit) return true;
+  auto it = segments.upper_bound(from.value);
+  if (it != segments.begin()) --it;
+  size_t used = 0;
+  for (; it != segments.end(); ++it) {
+    Segment* seg = it->second.get();
+    if (!ensure_loaded(seg).ok()) break;
+    Offset next = out.next_offset;
+    auto r = seg->slice(from, max_bytes, limit, min_one_batch, &used, &next, &out.slices);
+    if (!r.ok() || *r == Segment::SliceOutcome::kNeedsCopy) break;
+    out.next_offset = next;
+    if (*r == Segment::SliceOutcome::kStopped) return true;
+    if (seg != active() && !seg->invalid_tail().empty()) {
+      // A closed segment whose valid data ends early: read_into_locked reports the corruption.
+      if (used == 0) break;
+      return true;
+    }
+    if (used >= max_bytes) return true;
+  }
+  if (it == segments.end()) return true;
+  out.slices.clear();
+  return false;
+}
+
+Status Log::Impl::read_into_locked(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch,
+                                   ReadResult& out) {
+  Impl& impl = *this;
+  out.slices.clear();
   // out.records is the segments' read buffer: [0, used) holds the batches read so far, the rest is scratch
   // left from earlier calls (overwritten, not zeroed). It is cut to `used` on every return.
   size_t used = 0;
@@ -887,11 +946,7 @@ Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min
   // and this Log has not refreshed), every CRC is checked from the start. Bytes beyond verified_size()
   // (others' appends, the trusted prefix before a recovery checkpoint) are always CRC-checked, and each check
   // extends verified_size(). Without cross_process_lock the Log is the only writer: nothing to check.
-  auto stamp_moved = [&impl] {
-    std::optional<PartitionStamp> stamp = impl.read_stamp();
-    return !stamp || stamp->generation != impl.generation;
-  };
-  bool check_every_crc = impl.options.cross_process_lock && stamp_moved();
+  bool check_every_crc = impl.options.cross_process_lock && impl.stamp_moved();
   for (int attempt = 0;; ++attempt) {
     used = 0;
     const Offset end = impl.log_end_offset();
@@ -931,7 +986,7 @@ Status Log::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min
       }
       if (used >= max_bytes) break;
     }
-    if (crc_skipped && impl.options.cross_process_lock && stamp_moved()) {
+    if (crc_skipped && impl.options.cross_process_lock && impl.stamp_moved()) {
       check_every_crc = true;
       --attempt;  // not a catch-up retry: the same read again, every CRC checked
       continue;

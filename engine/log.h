@@ -106,6 +106,8 @@ struct AppendResult {
 
 struct ReadResult {
   ScratchBytes records;         // whole stored batches, wire format (may start before `from` within a batch)
+  // read_slices() only: the same batches left in their segment files, in order (then `records` is empty).
+  std::vector<FileSlice> slices;
   Offset next_offset;           // offset after the last batch returned (where the next read starts)
   Offset log_start_offset;
   Offset high_watermark;
@@ -162,6 +164,16 @@ class Log {
   //   while (next < log.high_watermark()) { STREAMCTL_TRY(log.read_into(next, 1 << 20, log.high_watermark(), true, r));
   //                                          use(r.records); next = r.next_offset; }
   Status read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out);
+  // read_into() without the copy, for senders that can send file ranges (sendfile): the batches come back as
+  // out.slices, byte ranges of the segment files that stay open while the slices live (retention deleting a
+  // segment meanwhile does not affect them), one per segment touched, and out.records stays empty. That
+  // happens when the file system has OS descriptors and every batch to return was CRC-checked by this Log
+  // already (Segment::verified_size: everything it appended or read before) and no other process changed the
+  // log's shape; otherwise this is read_into() (out.slices empty), which also checks the new bytes so that
+  // the next read can slice them. Same batches, limits, offsets and errors as read_into(), except that
+  // next_offset may be the base offset of the first batch not returned when a compaction gap precedes it
+  // (the same next read).
+  Status read_slices(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out);
 
   // The first offset whose record timestamp is >= ts, or log end offset if none (Kafka ListOffsets by time).
   Result<Offset> offset_for_timestamp(Timestamp ts);

@@ -108,6 +108,16 @@ struct Log::Impl {
   PartitionStamp current_stamp() const;
   Status write_stamp();
 
+  // Whether the stamp's generation differs from ours (or the stamp is unreadable): another process changed
+  // the log's shape since this Log last looked.
+  bool stamp_moved();
+
+  // ---- read path (REQUIRE mu held)
+  Status read_into_locked(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out);
+  // Log::read_slices when every batch can go as a slice: true with out filled (out.records empty); false
+  // (out.slices empty) when the read must go through read_into_locked.
+  bool read_slices_locked(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, ReadResult& out);
+
   // ---- loading and catch-up
   // Loads a non-active segment lazily for reading (checks indexes, validates its tail).
   Status ensure_loaded(Segment* seg);

@@ -195,6 +195,14 @@ std::optional<OffsetPosition> OffsetIndex::first_at_or_after(uint64_t position) 
   return OffsetPosition{base_offset_ + int64_t(it->relative_offset), it->position};
 }
 
+std::optional<OffsetPosition> OffsetIndex::last_at_or_before(uint64_t position) const {
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), position,
+                             [](uint64_t p, const Entry& e) { return p < uint64_t(e.position); });
+  if (it == entries_.begin()) return std::nullopt;
+  --it;
+  return OffsetPosition{base_offset_ + int64_t(it->relative_offset), it->position};
+}
+
 std::optional<OffsetPosition> OffsetIndex::last_entry() const {
   if (entries_.empty()) return std::nullopt;
   return entry(entries_.size() - 1);

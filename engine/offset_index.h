@@ -100,6 +100,8 @@ class OffsetIndex {
   OffsetPosition lookup(Offset target) const;
   // The entry with the smallest position >= position, if any.
   std::optional<OffsetPosition> first_at_or_after(uint64_t position) const;
+  // The entry with the greatest position <= position, if any.
+  std::optional<OffsetPosition> last_at_or_before(uint64_t position) const;
   std::optional<OffsetPosition> last_entry() const;
   OffsetPosition entry(size_t i) const;
   size_t entries() const { return entries_.size(); }

@@ -196,7 +196,7 @@ Status Segment::create() {
 }
 
 void Segment::release_files() {
-  if (log_) (void)log_->close();
+  // Only our reference goes: slices of reads in flight may still hold the descriptor (it closes with the last).
   log_.reset();
   offset_index_.close();
   time_index_.close();
@@ -607,11 +607,38 @@ Result<RecordBatchHeader> Segment::checked_header(const std::byte* p, uint64_t p
   return h;
 }
 
+Result<bool> Segment::find_batch(Offset from, uint64_t* pos, RecordBatchHeader* h, Offset* expected) {
+  auto incomplete = [&](uint64_t position, const std::string& why) {
+    return Error::corruption(log_path_ + ": batch at position " + std::to_string(position) + " is incomplete (" +
+                             why + ")");
+  };
+  *pos = offset_index_.lookup(from).position;
+  std::array<std::byte, kLocateWindowBytes> window;
+  uint64_t window_pos = 0;
+  size_t window_len = 0;
+  for (;;) {
+    if (*pos >= size_) return false;
+    if (size_ - *pos < kBatchHeaderSize) {
+      return incomplete(*pos, std::to_string(size_ - *pos) + " bytes left, fewer than a batch header");
+    }
+    if (*pos < window_pos || *pos + kBatchHeaderSize > window_pos + window_len) {
+      const size_t want = size_t(std::min<uint64_t>(window.size(), size_ - *pos));
+      STREAMCTL_ASSIGN_OR_RETURN(size_t got, log_->read_at(*pos, std::span<std::byte>(window.data(), want)));
+      window_pos = *pos;
+      window_len = got;
+      // size_ covers only complete batches, so a short read means the file shrank under us.
+      if (got < kBatchHeaderSize) return incomplete(*pos, "file ends at " + std::to_string(*pos + got));
+    }
+    STREAMCTL_ASSIGN_OR_RETURN(*h, checked_header(window.data() + (*pos - window_pos), *pos, *expected));
+    if (h->last_offset() >= from) return true;
+    *expected = h->next_offset();
+    *pos += h->size_bytes();
+  }
+}
+
 Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch,
                                 bool* crc_skipped, ScratchBytes* buf, size_t* used, Offset* next) {
   STREAMCTL_TRY(ensure_log_open());
-  uint64_t pos = offset_index_.lookup(from).position;
-  if (pos >= size_) return false;
   // A bad batch: an error when it would be the first one returned, otherwise the read stops short of it (the
   // next read, starting there, reports it). I/O errors are returned as they are, never turned into "stop".
   auto stop_at = [&](Error e) -> Result<bool> {
@@ -625,33 +652,16 @@ Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset
   // baseOffset is not covered by the CRC: every batch's offsets are checked against its predecessor's.
   Offset expected = base_offset_;
 
-  // Phase 1: find the first batch whose last offset is >= from. The index points at most about
-  // index.interval.bytes before it; walk the headers in between through a small window (one pread, usually).
+  // Phase 1: find the first batch whose last offset is >= from.
+  uint64_t pos = 0;
   RecordBatchHeader h;
   {
-    std::array<std::byte, kLocateWindowBytes> window;
-    uint64_t window_pos = 0;
-    size_t window_len = 0;
-    for (;;) {
-      if (pos >= size_) return false;
-      if (size_ - pos < kBatchHeaderSize) {
-        return stop_at(incomplete(pos, std::to_string(size_ - pos) + " bytes left, fewer than a batch header"));
-      }
-      if (pos < window_pos || pos + kBatchHeaderSize > window_pos + window_len) {
-        const size_t want = size_t(std::min<uint64_t>(window.size(), size_ - pos));
-        STREAMCTL_ASSIGN_OR_RETURN(size_t got, log_->read_at(pos, std::span<std::byte>(window.data(), want)));
-        window_pos = pos;
-        window_len = got;
-        // size_ covers only complete batches, so a short read means the file shrank under us.
-        if (got < kBatchHeaderSize) return stop_at(incomplete(pos, "file ends at " + std::to_string(pos + got)));
-      }
-      auto header = checked_header(window.data() + (pos - window_pos), pos, expected);
-      if (!header.ok()) return stop_at(std::move(header).error());
-      h = *header;
-      if (h.last_offset() >= from) break;
-      expected = h.next_offset();
-      pos += h.size_bytes();
+    auto found = find_batch(from, &pos, &h, &expected);
+    if (!found.ok()) {
+      if (found.error().code == ErrorCode::kCorruption) return stop_at(std::move(found).error());
+      return std::move(found).error();
     }
+    if (!*found) return false;
   }
   if (h.last_offset() >= max_offset) return true;
 
@@ -721,6 +731,72 @@ Result<bool> Segment::read_into(Offset from, size_t max_bytes, Offset max_offset
     }
     if (got < want) return stop_at(incomplete(pos, "file ends at " + std::to_string(chunk_pos + got)));
   }
+}
+
+Result<Segment::SliceOutcome> Segment::slice(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch,
+                                             size_t* used, Offset* next, std::vector<FileSlice>* slices) {
+  STREAMCTL_TRY(ensure_log_open());
+  if (log_->native_handle() < 0) return SliceOutcome::kNeedsCopy;
+  uint64_t pos = 0;
+  RecordBatchHeader h;
+  Offset expected = base_offset_;
+  {
+    auto found = find_batch(from, &pos, &h, &expected);
+    if (!found.ok()) {
+      if (found.error().code == ErrorCode::kCorruption) return SliceOutcome::kNeedsCopy;
+      return std::move(found).error();
+    }
+    if (!*found) return SliceOutcome::kEndOfSegment;
+  }
+  const uint64_t start = pos;
+  const uint64_t room = max_bytes > *used ? max_bytes - *used : 0;
+  const bool take_first = *used == 0 && min_one_batch;  // the first batch goes whole regardless of room
+  const uint64_t fits_end = start + std::min<uint64_t>(room, size_ - start);  // batches ending here fit
+  Offset taken_next = *next;
+  bool skipped = false;  // the index skipped batches since the last header taken (taken_next is behind)
+  SliceOutcome outcome = SliceOutcome::kEndOfSegment;
+  std::array<std::byte, kLocateWindowBytes> window;
+  uint64_t window_pos = 0;
+  size_t window_len = 0;
+  bool have_header = true;  // h describes the batch at pos
+  while (pos < size_) {
+    if (!have_header) {
+      // Every batch before an indexed position that is within the budget and the checked bytes fits, and
+      // (when that entry's last offset is below max_offset) is below max_offset: skip to it.
+      auto e = offset_index_.last_at_or_before(std::min(fits_end, verified_size_));
+      if (e && e->position > pos && e->offset < max_offset) {
+        pos = e->position;
+        skipped = true;
+      }
+      if (pos < window_pos || pos + kBatchHeaderSize > window_pos + window_len) {
+        const size_t want = size_t(std::min<uint64_t>(window.size(), size_ - pos));
+        STREAMCTL_ASSIGN_OR_RETURN(size_t got, log_->read_at(pos, std::span<std::byte>(window.data(), want)));
+        window_pos = pos;
+        window_len = got;
+        if (got < kBatchHeaderSize) return SliceOutcome::kNeedsCopy;
+      }
+      auto header = checked_header(window.data() + (pos - window_pos), pos, skipped ? base_offset_ : expected);
+      if (!header.ok()) return SliceOutcome::kNeedsCopy;
+      h = *header;
+    }
+    have_header = false;
+    const uint64_t batch_end = pos + h.size_bytes();
+    if (h.last_offset() >= max_offset || (batch_end > fits_end && !(pos == start && take_first))) {
+      if (skipped) taken_next = h.base_offset;
+      outcome = SliceOutcome::kStopped;
+      break;
+    }
+    if (batch_end > verified_size_) return SliceOutcome::kNeedsCopy;
+    expected = taken_next = h.next_offset();
+    skipped = false;
+    pos = batch_end;
+  }
+  if (pos > start) {
+    slices->push_back(FileSlice{log_, start, pos - start});
+    *used += size_t(pos - start);
+    *next = taken_next;
+  }
+  return outcome;
 }
 
 Status Segment::check_offsets(const RecordBatchHeader& h, uint64_t position, Offset expected) const {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/file_names.h"
 #include "engine/fs.h"
@@ -148,6 +149,20 @@ class Segment {
   // generation after the read and reads again with every CRC checked when it moved).
   Result<bool> read_into(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, bool* crc_skipped,
                          ScratchBytes* buf, size_t* used, Offset* next);
+  // What slice() did: reached the end of the segment, stopped at a limit (read_into's false / true), or found
+  // that the read cannot be served as a slice (nothing appended; read_into() must do it).
+  enum class SliceOutcome { kEndOfSegment, kStopped, kNeedsCopy };
+  // The zero-copy sibling of read_into(): instead of reading the batches, appends to *slices the byte range of
+  // this segment's .log file that holds exactly the batches read_into() would return after *used bytes (same
+  // limits; *used and *next advance as it would advance them), with the file kept open by the FileSlice.
+  // Only batch headers are read, and the offset index skips most of them. kNeedsCopy (nothing appended,
+  // *used and *next unchanged) when the file has no OS descriptor, when a batch to return is not wholly below
+  // verified_size() (its CRC was not checked by this process: read_into() checks it), or when a header fails
+  // a check (read_into() reports it). *next: past the last batch returned, or, when the offset index skipped
+  // headers, the base offset of the first batch not returned (the same next read across a compaction gap).
+  // Errors: I/O errors only.
+  Result<SliceOutcome> slice(Offset from, size_t max_bytes, Offset max_offset, bool min_one_batch, size_t* used,
+                             Offset* next, std::vector<FileSlice>* slices);
   // Calls fn(header, position, bytes) for each valid batch at or after `from_position`, in order, until fn
   // returns false. Batches are CRC-checked; kCorruption naming the file and position on a bad one.
   Status for_each_batch(uint64_t from_position,
@@ -205,6 +220,11 @@ class Segment {
   // as reads require: length and magic, the whole batch within size(), offsets (check_offsets). kCorruption
   // naming the file and position otherwise.
   Result<RecordBatchHeader> checked_header(const std::byte* p, uint64_t position, Offset expected) const;
+  // Phase 1 of a read: the first batch whose last offset is >= from, found by walking the headers after the
+  // offset index's hint (one pread, usually). True with *pos, *h (its checked header) and *expected (the offset
+  // its predecessor ends at) set; false when the segment has no such batch. kCorruption naming the file and
+  // position for a bad or incomplete header on the way; I/O errors as they are.
+  Result<bool> find_batch(Offset from, uint64_t* pos, RecordBatchHeader* h, Offset* expected);
   // A file position no read limited by max_offset needs to go past: the start of the first indexed batch
   // whose last offset is >= max_offset (every batch from there on is excluded), or size().
   uint64_t read_bound(Offset max_offset) const;
@@ -215,7 +235,8 @@ class Segment {
   Options options_;
   StagingSuffix staging_;
   std::string log_path_;
-  std::unique_ptr<File> log_;
+  // Shared with the FileSlices of reads in flight (slice()): releasing it never closes their descriptor.
+  std::shared_ptr<File> log_;
   bool writable_ = false;
   bool loaded_ = false;
 

@@ -1,6 +1,7 @@
 #include "server/broker.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <asio.hpp>
@@ -32,6 +33,7 @@ using engine::Status;
 
 namespace {
 
+constexpr int64_t kTopicMetadataMaxAgeMs = 1000;  // LogManagerOptions::metadata_max_age_ms (see open())
 constexpr int64_t kCoordinatorTickMs = 100;
 constexpr int64_t kProducerExpiryCheckMs = 3600 * 1000;
 constexpr int64_t kProducerIdleExpiryMs = 7 * 24 * 3600 * 1000LL;  // Kafka producer.id.expiration.ms is 1 day;
@@ -191,11 +193,22 @@ void keep_large_buffers_in_the_heap() {
   }();
   (void)done;
 }
+
+// Fetch sends records with sendfile(2), which has no MSG_NOSIGNAL: a client that goes away mid-send would
+// kill the process with SIGPIPE. Ignored process-wide (as the CLI does anyway), so the send fails with EPIPE
+// and only that connection closes.
+void ignore_sigpipe() {
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  ::sigaction(SIGPIPE, &ign, nullptr);
+}
 }  // namespace
 
 Result<std::unique_ptr<Broker>> Broker::start(const BrokerConfig& config) {
   STREAMCTL_TRY(validate_broker_config(config));
   keep_large_buffers_in_the_heap();
+  ignore_sigpipe();
   LogLevel level;
   if (parse_log_level(config.log_level, &level)) set_log_level(level);
   std::unique_ptr<Broker> broker(new Broker());
@@ -225,6 +238,11 @@ Status Broker::Impl::open() {
   lo.fs = &fs;
   lo.clock = clock;
   lo.create_if_missing = true;
+  // The server owns the directory (embedded writers are refused) and every topic change goes through this
+  // LogManager, which updates its cache as it makes it: re-reading a topic's metadata file on every Produce
+  // and Fetch (open, stat, read, close, JSON parse) bought nothing. Once a second still picks up a file
+  // changed by hand.
+  lo.metadata_max_age_ms = kTopicMetadataMaxAgeMs;
   STREAMCTL_ASSIGN_OR_RETURN(logs, engine::LogManager::open(lo));
   STREAMCTL_ASSIGN_OR_RETURN(std::string cluster_id, load_or_create_cluster_id(fs, config.data_dir));
 

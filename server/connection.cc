@@ -1,6 +1,12 @@
 #include "server/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -19,6 +25,9 @@ int64_t steady_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
+
+// asio's default completion condition writes at most 64 KiB per sendmsg; let the kernel take more.
+size_t kWholeWrite(const asio::error_code& ec, size_t) { return ec ? 0 : size_t(16) << 20; }
 
 int64_t steady_us() {
   using namespace std::chrono;
@@ -48,6 +57,8 @@ Connection::Connection(asio::ip::tcp::socket socket, uint64_t id, Dispatcher& di
     peer_ = "unknown";
   }
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // write_pending() writes what the socket takes at once and leaves only the rest to async_write.
+  socket_.non_blocking(true, ec);
   last_activity_ms_ = steady_ms();
 }
 
@@ -130,6 +141,15 @@ asio::awaitable<void> Connection::read_loop() {
 }
 
 bool Connection::process_frames() {
+  // Responses produced while the frames of one read are handled go out together, after the loop.
+  in_frames_ = true;
+  const bool open = process_frames_deferred();
+  in_frames_ = false;
+  if (open) write_pending();
+  return open && !closed_;
+}
+
+bool Connection::process_frames_deferred() {
   while (!closed_ && !reading_stopped_ && !backpressured()) {
     size_t avail = read_end_ - read_pos_;
     if (avail < 4) return true;
@@ -190,70 +210,176 @@ void Connection::on_reply(uint64_t seq, Reply reply) {
   Slot& slot = pipeline_[idx];
   slot.ready = true;
   if (slot.received_us) slot.ready_us = steady_us();
-  if (reply.action == Reply::Action::kSend) queued_bytes_ += reply.frame.size();
+  if (reply.action == Reply::Action::kSend) queued_bytes_ += reply.wire_size();
   slot.reply = std::move(reply);
   write_pending();
 }
 
 void Connection::write_pending() {
-  if (writing_ || closed_) return;
-  std::vector<asio::const_buffer> buffers;
-  writing_frames_.clear();
-  writing_slots_.clear();
+  if (writing_ || closed_ || in_frames_) return;
   const bool timing = log_enabled(LogLevel::kDebug);
-  while (!pipeline_.empty() && pipeline_.front().ready) {
-    Slot& s = pipeline_.front();
-    if (s.reply.action == Reply::Action::kNoResponse) {
+  for (;;) {
+    writing_frames_.clear();
+    writing_slots_.clear();
+    writing_splices_.clear();
+    writing_bytes_ = 0;
+    while (!pipeline_.empty() && pipeline_.front().ready) {
+      Slot& s = pipeline_.front();
+      if (s.reply.action == Reply::Action::kNoResponse) {
+        pipeline_.pop_front();
+        continue;
+      }
+      if (s.reply.action == Reply::Action::kClose) {
+        if (!writing_frames_.empty()) break;  // write what precedes it first
+        std::string reason = s.reply.reason;
+        close_on_strand(reason, true);
+        return;
+      }
+      writing_bytes_ += s.reply.wire_size();
+      // A frame with file bytes ends the batch: write_with_files() sends it after the frames before it.
+      const bool spliced = !s.reply.splices.empty();
+      writing_splices_ = std::move(s.reply.splices);
+      writing_frames_.push_back(std::move(s.reply.frame));
+      if (timing && s.received_us) writing_slots_.push_back(std::move(s));
       pipeline_.pop_front();
-      continue;
+      if (spliced || writing_frames_.size() >= 64) break;
     }
-    if (s.reply.action == Reply::Action::kClose) {
-      if (!writing_frames_.empty()) break;  // write what precedes it first
-      std::string reason = s.reply.reason;
-      close_on_strand(reason, true);
+    if (writing_frames_.empty()) {
+      wake_reader();
+      if (reading_stopped_ && pipeline_.empty()) close_on_strand("drained", false);
       return;
     }
-    writing_frames_.push_back(std::move(s.reply.frame));
-    if (timing && s.received_us) writing_slots_.push_back(std::move(s));
-    pipeline_.pop_front();
-    if (writing_frames_.size() >= 64) break;
-  }
-  if (writing_frames_.empty()) {
+    writing_ = true;
+    auto self = shared_from_this();
+    if (!writing_splices_.empty()) {
+      asio::co_spawn(strand_, [self]() { return self->write_with_files(); }, asio::detached);
+      wake_reader();
+      return;
+    }
+    std::vector<asio::const_buffer> buffers;
+    for (const auto& f : writing_frames_) buffers.emplace_back(asio::buffer(f));
+    // Write what the socket takes now (it is non-blocking): the usual response fits its buffer, and going
+    // through async_write would hold the next response back until the write's completion has made a trip
+    // through the io_context (another thread's wake-up, when this one is busy).
+    asio::error_code ec;
+    size_t n = socket_.write_some(buffers, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      n = 0;
+    }
+    if (ec || n == writing_bytes_) {
+      if (!finish_write(ec)) return;
+      continue;
+    }
+    // The rest when the socket has room.
+    std::vector<asio::const_buffer> rest;
+    for (const auto& b : buffers) {
+      if (n >= b.size()) {
+        n -= b.size();
+        continue;
+      }
+      rest.push_back(b + n);
+      n = 0;
+    }
+    asio::async_write(socket_, rest, kWholeWrite,
+                      asio::bind_executor(strand_, [self](asio::error_code ec, size_t) { self->on_written(ec); }));
     wake_reader();
-    if (reading_stopped_ && pipeline_.empty()) close_on_strand("drained", false);
     return;
   }
-  for (const auto& f : writing_frames_) buffers.emplace_back(asio::buffer(f));
-  writing_ = true;
+}
+
+asio::awaitable<void> Connection::write_with_files() {
   auto self = shared_from_this();
-  // asio's default completion condition writes at most 64 KiB per sendmsg; let the kernel take more.
-  auto whole = [](const asio::error_code& ec, size_t) -> size_t { return ec ? 0 : size_t(16) << 20; };
-  asio::async_write(socket_, buffers, whole, asio::bind_executor(strand_, [self](asio::error_code ec, size_t n) {
-                      self->writing_ = false;
-                      size_t frame_bytes = 0;
-                      for (const auto& f : self->writing_frames_) frame_bytes += f.size();
-                      self->queued_bytes_ -= std::min(self->queued_bytes_, frame_bytes);
-                      self->writing_frames_.clear();
-                      if (self->closed_) return;
-                      if (ec) {
-                        self->close_on_strand("write error: " + ec.message(), false);
-                        return;
-                      }
-                      self->metrics_.bytes_out.fetch_add(n, std::memory_order_relaxed);
-                      if (!self->writing_slots_.empty()) {
-                        const int64_t now = steady_us();
-                        for (const auto& slot : self->writing_slots_) {
-                          log_debug("request").kv("conn", self->id_).kv("api", protocol::api_name(slot.api_key))
-                              .kv("correlation_id", slot.correlation_id)
-                              .kv("handle_us", slot.ready_us - slot.received_us)
-                              .kv("total_us", now - slot.received_us);
-                        }
-                        self->writing_slots_.clear();
-                      }
-                      self->touch();
-                      self->write_pending();
-                    }));
-  wake_reader();
+  const int fd = socket_.native_handle();
+  // Cork: the frame's pieces and file bytes leave in full segments, flushed when uncorked.
+  int on = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  asio::error_code ec;
+  const engine::Bytes& last = writing_frames_.back();
+  size_t from = 0;  // bytes of `last` written
+  std::vector<asio::const_buffer> buffers;
+  for (size_t i = 0; i + 1 < writing_frames_.size(); ++i) buffers.emplace_back(asio::buffer(writing_frames_[i]));
+  for (const FileSplice& splice : writing_splices_) {
+    if (splice.at > from) buffers.emplace_back(asio::buffer(last.data() + from, splice.at - from));
+    from = splice.at;
+    if (!buffers.empty()) {
+      co_await asio::async_write(socket_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+      buffers.clear();
+      if (ec || closed_) break;
+    }
+    ec = co_await send_file(splice.slice);
+    if (ec || closed_) break;
+  }
+  if (!ec && !closed_ && from < last.size()) {
+    buffers.emplace_back(asio::buffer(last.data() + from, last.size() - from));
+    co_await asio::async_write(socket_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!closed_) {
+    int off = 0;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  }
+  on_written(ec);
+}
+
+asio::awaitable<asio::error_code> Connection::send_file(const engine::FileSlice& slice) {
+  asio::error_code ec;
+  if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
+  if (ec) co_return ec;
+  off_t offset = off_t(slice.position);
+  uint64_t left = slice.length;
+  while (left > 0) {
+    // Re-read after every wait: a closed socket's descriptor number may belong to another file by now.
+    if (closed_) co_return asio::error::operation_aborted;
+    const ssize_t n = ::sendfile(socket_.native_handle(), slice.file->native_handle(), &offset,
+                                 size_t(std::min<uint64_t>(left, uint64_t(1) << 30)));
+    if (n > 0) {
+      left -= uint64_t(n);
+      metrics_.fetch_sendfile_bytes.fetch_add(uint64_t(n), std::memory_order_relaxed);
+      continue;
+    }
+    if (n == 0) {
+      // The file ends early: truncated in place after the read. The frame cannot be completed.
+      co_return asio::error::make_error_code(asio::error::misc_errors::eof);
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return asio::error_code(errno, asio::error::get_system_category());
+    co_await socket_.async_wait(asio::ip::tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec;
+  }
+  co_return asio::error_code{};
+}
+
+void Connection::on_written(const asio::error_code& ec) {
+  if (finish_write(ec)) write_pending();
+}
+
+bool Connection::finish_write(const asio::error_code& ec) {
+  writing_ = false;
+  queued_bytes_ -= std::min(queued_bytes_, writing_bytes_);
+  const size_t written = writing_bytes_;
+  writing_frames_.clear();
+  writing_splices_.clear();
+  writing_bytes_ = 0;
+  if (closed_) return false;
+  if (ec) {
+    close_on_strand(ec == asio::error::eof ? std::string("write error: a segment file ended early (truncated while being sent)")
+                                           : "write error: " + ec.message(),
+                    ec == asio::error::eof);
+    return false;
+  }
+  metrics_.bytes_out.fetch_add(written, std::memory_order_relaxed);
+  if (!writing_slots_.empty()) {
+    const int64_t now = steady_us();
+    for (const auto& slot : writing_slots_) {
+      log_debug("request").kv("conn", id_).kv("api", protocol::api_name(slot.api_key))
+          .kv("correlation_id", slot.correlation_id)
+          .kv("handle_us", slot.ready_us - slot.received_us)
+          .kv("total_us", now - slot.received_us);
+    }
+    writing_slots_.clear();
+  }
+  touch();
+  return true;
 }
 
 asio::awaitable<void> Connection::idle_watchdog() {

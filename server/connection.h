@@ -11,7 +11,8 @@
 // Produce requests of one connection are appended in order); responses may complete out of order (a
 // long-polling Fetch, a held JoinGroup) but are written strictly in request order (kafka-python checks).
 // Produce with acks=0 takes a slot that produces no bytes. Ready responses are written with one gathered
-// write. Backpressure: reading pauses while max_inflight_requests are unanswered or
+// write, straight from the strand as far as the socket buffer takes them (the rest with async_write); a response with file bytes (Fetch records left in segment files, Reply::splices) ends such a batch
+// and its file bytes go with sendfile between its frame's pieces. Backpressure: reading pauses while max_inflight_requests are unanswered or
 // max_queued_response_bytes are waiting to be written.
 // Idle timeout: closed after idle_timeout_ms with no bytes in or out and nothing in flight.
 //
@@ -74,11 +75,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   asio::awaitable<void> read_loop();
   asio::awaitable<void> idle_watchdog();
-  // Parses complete frames in the read buffer; returns false if the connection was closed.
+  // Parses complete frames in the read buffer; returns false if the connection was closed. Responses
+  // ready meanwhile are written once, after the last frame.
   bool process_frames();
+  bool process_frames_deferred();
   bool handle_frame(engine::ByteSpan frame);
   void on_reply(uint64_t seq, Reply reply);
   void write_pending();
+  // Writes the batch whose last frame has splices: frames and frame pieces with async_write, file bytes with
+  // sendfile, in order, under TCP_CORK.
+  asio::awaitable<void> write_with_files();
+  // sendfile of the whole slice, waiting for the socket when it is full. asio::error::eof when the file ends
+  // early (it was truncated in place after the read: the frame can no longer be completed).
+  asio::awaitable<asio::error_code> send_file(const engine::FileSlice& slice);
+  // Completion of a write batch: finish_write(), then the next batch.
+  void on_written(const asio::error_code& ec);
+  // Accounting and the debug timing line of a finished write batch; on error closes. False when closed.
+  bool finish_write(const asio::error_code& ec);
   void close_on_strand(const std::string& reason, bool error);
   bool backpressured() const;
   void wake_reader();
@@ -102,6 +115,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<Slot> pipeline_;  // requests read and not yet answered on the wire, in order
   uint64_t next_seq_ = 0;
   std::vector<engine::Bytes> writing_frames_;  // frames of the write in progress
+  std::vector<FileSplice> writing_splices_;    // the last frame's file bytes (write_with_files)
+  size_t writing_bytes_ = 0;                   // wire bytes of the write in progress, splices included
   std::vector<Slot> writing_slots_;            // their slots (frames moved out), for the debug timing line
   bool writing_ = false;
   size_t queued_bytes_ = 0;  // response bytes ready or being written
@@ -109,6 +124,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer resume_timer_;  // the reader waits on it while backpressured
   asio::steady_timer idle_timer_;
   bool reader_waiting_ = false;
+  bool in_frames_ = false;  // process_frames() is running: write_pending() waits for it to finish
   bool known_client_ = false;  // a request header has parsed: the full size limit applies
   bool reading_stopped_ = false;
   bool closed_ = false;

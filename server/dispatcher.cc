@@ -19,11 +19,25 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-// Encodes size prefix + header + body.
-Reply encode_reply(int16_t api_key, int16_t version, int32_t correlation_id, const p::ResponseBody& body) {
+// Encodes size prefix + header + body; records fields listed in `files` are left to splices.
+Reply encode_reply(int16_t api_key, int16_t version, int32_t correlation_id, const p::ResponseBody& body,
+                   std::vector<handlers::FetchAnswer::FileRecords>* files = nullptr) {
   Reply reply;
-  auto st = p::encode_response_frame(correlation_id, version, body, reply.frame);
-  if (!st.ok()) {
+  p::ExternalRecords external;
+  if (files != nullptr) {
+    for (const auto& f : *files) {
+      uint64_t length = 0;
+      for (const auto& s : f.slices) length += s.length;
+      external.fields.push_back({f.partition, length, 0});
+    }
+  }
+  auto st = p::encode_response_frame(correlation_id, version, body, reply.frame,
+                                     external.fields.empty() ? nullptr : &external);
+  if (st.ok()) {
+    for (size_t i = 0; i < external.fields.size(); ++i) {
+      for (auto& s : (*files)[i].slices) reply.splices.push_back({external.fields[i].position, std::move(s)});
+    }
+  } else {
     reply.action = Reply::Action::kClose;
     reply.frame.clear();
     reply.reason = "cannot encode the response: " + st.error().message;
@@ -41,6 +55,12 @@ Reply close_reply(std::string reason) {
 }
 
 }  // namespace
+
+size_t Reply::wire_size() const {
+  size_t n = frame.size();
+  for (const auto& s : splices) n += size_t(s.slice.length);
+  return n;
+}
 
 void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn done) {
   const int16_t key = ctx.header.api_key;
@@ -81,9 +101,10 @@ void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn don
 
   // Completion for every handler: count errors, encode, hand back.
   Metrics* metrics_ptr = &metrics;
-  auto finish = [key, version, correlation_id, metrics_ptr, done](p::ResponseBody resp) {
+  auto finish = [key, version, correlation_id, metrics_ptr, done](
+                    p::ResponseBody resp, std::vector<handlers::FetchAnswer::FileRecords>* files = nullptr) {
     if (handlers::response_has_error(resp)) metrics_ptr->count_error(key);
-    done(encode_reply(key, version, correlation_id, resp));
+    done(encode_reply(key, version, correlation_id, resp, files));
   };
 
   std::visit(
@@ -102,7 +123,9 @@ void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn don
             }
           },
           [&](p::FetchRequest& r) {
-            handlers::handle_fetch(ctx, std::move(r), [finish](p::FetchResponse resp) { finish(std::move(resp)); });
+            handlers::handle_fetch(ctx, std::move(r), [finish](handlers::FetchAnswer a) {
+              finish(p::ResponseBody(std::move(a.response)), &a.file_records);
+            });
           },
           [&](p::ListOffsetsRequest& r) { finish(handlers::handle_list_offsets(ctx, r)); },
           [&](p::MetadataRequest& r) { finish(handlers::handle_metadata(ctx, r)); },

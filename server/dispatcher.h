@@ -17,17 +17,29 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/coding.h"
+#include "engine/fs.h"
 #include "server/request_context.h"
 
 namespace streamctl::server {
 
+// Bytes of a response frame that are sent from a file (sendfile) instead of from Reply::frame: they go
+// right before frame[at] (several at one offset go in order). The FileSlice keeps the file open.
+struct FileSplice {
+  size_t at = 0;
+  engine::FileSlice slice;
+};
+
 struct Reply {
   enum class Action { kSend, kNoResponse, kClose };
   Action action = Action::kSend;
-  engine::Bytes frame;  // kSend: size prefix + header + body
+  engine::Bytes frame;  // kSend: size prefix + header + body, without the splices' bytes
+  std::vector<FileSplice> splices;  // kSend: file bytes completing the frame, ascending `at`
   std::string reason;   // kClose: why, for the log line
+  // Bytes on the wire: the frame and its splices.
+  size_t wire_size() const;
 };
 using ReplyFn = std::function<void(Reply)>;
 

@@ -86,6 +86,9 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
          uint64_t(m.produce_duplicates.load()));
   scalar(o, "streamctl_fetch_bytes_total", "counter", "Record bytes returned by Fetch.",
          uint64_t(m.fetch_bytes.load()));
+  scalar(o, "streamctl_fetch_sendfile_bytes_total", "counter",
+         "Record bytes Fetch sent straight from segment files (sendfile, no copy).",
+         uint64_t(m.fetch_sendfile_bytes.load()));
   scalar(o, "streamctl_fetch_waits_total", "counter", "Fetch requests that waited for data (long poll).",
          uint64_t(m.fetch_waits.load()));
   if (m.start_ms.load() > 0) {

@@ -39,6 +39,7 @@ struct Metrics {
   std::atomic<uint64_t> produce_bytes{0};         // batch bytes appended
   std::atomic<uint64_t> produce_duplicates{0};    // idempotent retries answered from producer state
   std::atomic<uint64_t> fetch_bytes{0};           // record bytes returned by Fetch
+  std::atomic<uint64_t> fetch_sendfile_bytes{0};  // of those, bytes sent from segment files with sendfile
   std::atomic<uint64_t> fetch_waits{0};           // Fetch requests that long-polled
   std::atomic<int64_t> start_ms{0};               // wall clock at start (uptime)
 

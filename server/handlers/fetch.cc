@@ -2,6 +2,13 @@
 // max bytes (at least one batch for the first partition with data, KIP-74), and long-polling up to
 // max_wait_ms until min_bytes are available.
 //
+// Zero copy: Log::read_slices returns the batches as ranges of their segment files (kept open by the
+// slices, so retention or topic deletion meanwhile does not affect them); a partition's records of at least
+// kMinSendfileBytes stay there (FetchAnswer::file_records: the dispatcher encodes the response without them,
+// the connection sends them with sendfile), smaller ones are copied into the response. Bytes the Log has
+// not CRC-checked yet, and the in-memory file system of tests, come back as copied records (the same path
+// as before sendfile).
+//
 // Long poll: a FetchState registers a one-shot watch on its partitions (AppendNotifier) BEFORE reading,
 // so an append between the read and the wait is never missed; each wake re-reads the whole request on an
 // io thread. The answer goes out when enough bytes are there, when a partition has an error, when the
@@ -26,16 +33,48 @@ using protocol::to_int16;
 namespace {
 
 struct ReadOutcome {
-  FetchResponse response;
+  FetchAnswer answer;
   size_t bytes = 0;
   bool any_error = false;
 };
+
+// Puts a partition's read into its response: slices of at least kMinSendfileBytes stay in the files (the
+// connection sends them), smaller ones and copied reads go into `records`. Returns the bytes, or an error
+// when copying a slice fails (the file shrank: truncated in place).
+engine::Result<size_t> place_records(engine::ReadResult& r, size_t ordinal, FetchResponse::PartitionData& pd,
+                                     std::vector<FetchAnswer::FileRecords>& file_records) {
+  if (r.slices.empty()) {
+    pd.records = engine::Bytes(r.records.begin(), r.records.end());
+    return r.records.size();
+  }
+  uint64_t total = 0;
+  for (const auto& s : r.slices) total += s.length;
+  if (total >= kMinSendfileBytes) {
+    file_records.push_back({ordinal, std::move(r.slices)});
+    pd.records = engine::Bytes{};
+    return size_t(total);
+  }
+  engine::Bytes bytes(static_cast<size_t>(total));
+  size_t at = 0;
+  for (const auto& s : r.slices) {
+    auto n = s.file->read_at(s.position, std::span<std::byte>(bytes.data() + at, size_t(s.length)));
+    if (!n.ok()) return std::move(n).error();
+    if (*n != s.length) {
+      return engine::Error::corruption(s.file->path() + ": ends at " + std::to_string(s.position + *n) +
+                                       " while reading " + std::to_string(s.length) + " bytes at " +
+                                       std::to_string(s.position) + " (truncated while being read)");
+    }
+    at += size_t(s.length);
+  }
+  pd.records = std::move(bytes);
+  return size_t(total);
+}
 
 ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
   BrokerServices& s = *ctx.services;
   const int16_t version = ctx.api_version();
   ReadOutcome out;
-  FetchResponse& resp = out.response;
+  FetchResponse& resp = out.answer.response;
   resp.session_id = 0;
   if (version >= 7 && req.session_epoch > 0) {
     resp.error_code = to_int16(ErrorCode::kFetchSessionIdNotFound);
@@ -44,12 +83,15 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
   }
   const int64_t max_total = version >= 3 ? std::max<int32_t>(req.max_bytes, 0) : std::numeric_limits<int32_t>::max();
   int64_t total = 0;
+  size_t ordinal = 0;  // partitions in the response so far
+  engine::ReadResult read;  // reused across partitions
   std::shared_lock<std::shared_mutex> topics_lock(s.topics_mu);
   for (const auto& t : req.topics) {
     FetchResponse::FetchableTopicResponse tr;
     tr.topic = t.topic;
     for (const auto& p : t.partitions) {
-      FetchResponse::PartitionData pd;
+      FetchResponse::PartitionData& pd = tr.partitions.emplace_back();
+      const size_t this_ordinal = ordinal++;
       pd.partition_index = p.partition;
       pd.high_watermark = -1;
       pd.last_stable_offset = -1;
@@ -61,7 +103,6 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
       if (!log_r.ok()) {
         pd.error_code = to_int16(ErrorCode::kUnknownTopicOrPartition);
         out.any_error = true;
-        tr.partitions.push_back(std::move(pd));
         continue;
       }
       engine::Log* log = *log_r;
@@ -69,37 +110,36 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
         // This single node's leader epoch is 0: a larger one comes from a cluster we are not part of.
         pd.error_code = to_int16(ErrorCode::kUnknownLeaderEpoch);
         out.any_error = true;
-        tr.partitions.push_back(std::move(pd));
         continue;
       }
+      auto offsets_of_log = [&]() {
+        pd.high_watermark = log->high_watermark().value;
+        pd.last_stable_offset = pd.high_watermark;
+        pd.log_start_offset = log->log_start_offset().value;
+      };
       const int64_t remaining = max_total - total;
       const bool min_one = total == 0;
       const int64_t limit = std::min<int64_t>(std::max<int32_t>(p.partition_max_bytes, 0), std::max<int64_t>(remaining, 0));
       if (limit <= 0 && !min_one) {
-        pd.high_watermark = log->high_watermark().value;
-        pd.last_stable_offset = pd.high_watermark;
-        pd.log_start_offset = log->log_start_offset().value;
-        tr.partitions.push_back(std::move(pd));
+        offsets_of_log();
         continue;
       }
-      auto r = log->read(engine::Offset(p.fetch_offset), size_t(limit), min_one);
-      if (!r.ok()) {
-        pd.error_code = to_int16(r.error().code == engine::ErrorCode::kOffsetOutOfRange
+      auto st = log->read_slices(engine::Offset(p.fetch_offset), size_t(limit), log->high_watermark(), min_one, read);
+      engine::Result<size_t> placed = st.ok() ? place_records(read, this_ordinal, pd, out.answer.file_records)
+                                              : engine::Result<size_t>(std::move(st).error());
+      if (!placed.ok()) {
+        pd.error_code = to_int16(placed.error().code == engine::ErrorCode::kOffsetOutOfRange
                                      ? ErrorCode::kOffsetOutOfRange
-                                     : protocol::to_kafka_error(r.error()));
-        pd.high_watermark = log->high_watermark().value;
-        pd.last_stable_offset = pd.high_watermark;
-        pd.log_start_offset = log->log_start_offset().value;
+                                     : protocol::to_kafka_error(placed.error()));
+        pd.records = engine::Bytes{};
+        offsets_of_log();
         out.any_error = true;
-        tr.partitions.push_back(std::move(pd));
         continue;
       }
-      pd.high_watermark = r->high_watermark.value;
-      pd.last_stable_offset = r->high_watermark.value;  // no transactions: LSO = HWM
-      pd.log_start_offset = r->log_start_offset.value;
-      total += int64_t(r->records.size());
-      pd.records = engine::Bytes(r->records.begin(), r->records.end());
-      tr.partitions.push_back(std::move(pd));
+      pd.high_watermark = read.high_watermark.value;
+      pd.last_stable_offset = read.high_watermark.value;  // no transactions: LSO = HWM
+      pd.log_start_offset = read.log_start_offset.value;
+      total += int64_t(*placed);
     }
     resp.responses.push_back(std::move(tr));
   }
@@ -118,7 +158,7 @@ std::vector<engine::TopicPartition> partitions_of(const FetchRequest& req) {
 // One long-polling Fetch. Owned by the shared_ptrs held by its watch and timer callbacks.
 class FetchState : public std::enable_shared_from_this<FetchState> {
  public:
-  FetchState(const RequestContext& ctx, FetchRequest req, Respond<FetchResponse> done)
+  FetchState(const RequestContext& ctx, FetchRequest req, Respond<ReadOutcome> done)
       : ctx_(ctx), req_(std::move(req)), done_(std::move(done)), partitions_(partitions_of(req_)) {}
 
   // First evaluation: answers at once or starts waiting.
@@ -156,7 +196,7 @@ class FetchState : public std::enable_shared_from_this<FetchState> {
     ReadOutcome r = read_fetch(ctx_, req_);
     if (r.bytes >= size_t(std::max<int32_t>(req_.min_bytes, 0)) || r.any_error ||
         s.stopping.load(std::memory_order_relaxed)) {
-      finish(std::move(r.response));
+      finish(std::move(r));
       return false;
     }
     return true;
@@ -167,10 +207,10 @@ class FetchState : public std::enable_shared_from_this<FetchState> {
       std::lock_guard<std::mutex> g(mu_);
       if (finished_) return;
     }
-    finish(read_fetch(ctx_, req_).response);
+    finish(read_fetch(ctx_, req_));
   }
 
-  void finish(FetchResponse resp) {
+  void finish(ReadOutcome outcome) {
     std::shared_ptr<Scheduler::Timer> timer;
     std::vector<uint64_t> watches;
     {
@@ -182,13 +222,13 @@ class FetchState : public std::enable_shared_from_this<FetchState> {
     }
     if (timer) timer->cancel();
     for (uint64_t w : watches) ctx_.services->appends->cancel(w);
-    Respond<FetchResponse> done = std::move(done_);
-    done(std::move(resp));
+    Respond<ReadOutcome> done = std::move(done_);
+    done(std::move(outcome));
   }
 
   RequestContext ctx_;
   FetchRequest req_;
-  Respond<FetchResponse> done_;
+  Respond<ReadOutcome> done_;
   std::vector<engine::TopicPartition> partitions_;
   std::mutex mu_;
   bool finished_ = false;
@@ -198,22 +238,17 @@ class FetchState : public std::enable_shared_from_this<FetchState> {
 
 }  // namespace
 
-void handle_fetch(const RequestContext& ctx, FetchRequest req, Respond<FetchResponse> done) {
+void handle_fetch(const RequestContext& ctx, FetchRequest req, Respond<FetchAnswer> done) {
+  Metrics* metrics = ctx.services->metrics;
+  auto answer = [metrics, done = std::move(done)](ReadOutcome r) {
+    metrics->fetch_bytes.fetch_add(r.bytes, std::memory_order_relaxed);
+    done(std::move(r.answer));
+  };
   if (req.max_wait_ms <= 0 || req.min_bytes <= 0 || ctx.services->stopping.load(std::memory_order_relaxed)) {
-    ReadOutcome r = read_fetch(ctx, req);
-    ctx.services->metrics->fetch_bytes.fetch_add(r.bytes, std::memory_order_relaxed);
-    done(std::move(r.response));
+    answer(read_fetch(ctx, req));
     return;
   }
-  Metrics* metrics = ctx.services->metrics;
-  auto state = std::make_shared<FetchState>(ctx, std::move(req), [metrics, done = std::move(done)](FetchResponse resp) {
-    size_t bytes = 0;
-    for (const auto& t : resp.responses) {
-      for (const auto& p : t.partitions) bytes += p.records ? p.records->size() : 0;
-    }
-    metrics->fetch_bytes.fetch_add(bytes, std::memory_order_relaxed);
-    done(std::move(resp));
-  });
+  auto state = std::make_shared<FetchState>(ctx, std::move(req), std::move(answer));
   state->start();
 }
 

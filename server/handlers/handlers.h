@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/fs.h"
 #include "engine/record_batch.h"
 #include "server/protocol/messages.h"
 #include "server/request_context.h"
@@ -36,7 +37,21 @@ struct ProduceOutcome {
 };
 
 ProduceOutcome handle_produce(RequestContext& ctx, const protocol::ProduceRequest& req);
-void handle_fetch(const RequestContext& ctx, protocol::FetchRequest req, Respond<protocol::FetchResponse> done);
+
+// Fetch's answer: the response, and the partitions whose records stay in their segment files until the
+// connection sends them (sendfile): their `records` value in `response` is empty, and `partition` counts the
+// response's partitions in order, across topics (the records field's ordinal, protocol::ExternalRecords).
+struct FetchAnswer {
+  struct FileRecords {
+    size_t partition = 0;
+    std::vector<engine::FileSlice> slices;  // the records bytes, in order
+  };
+  protocol::FetchResponse response;
+  std::vector<FileRecords> file_records;  // ascending `partition`
+};
+// Records of a partition smaller than this are copied into the response: a separate sendfile costs more.
+inline constexpr uint64_t kMinSendfileBytes = 32 * 1024;
+void handle_fetch(const RequestContext& ctx, protocol::FetchRequest req, Respond<FetchAnswer> done);
 protocol::ListOffsetsResponse handle_list_offsets(RequestContext& ctx, const protocol::ListOffsetsRequest& req);
 
 protocol::MetadataResponse handle_metadata(RequestContext& ctx, const protocol::MetadataRequest& req);

@@ -383,7 +383,7 @@ void FetchResponse::PartitionData::encode(Writer& w, int16_t version) const {
   if (!(version >= 11) && preferred_read_replica != -1) {
     w.unsupported_field("PartitionData.preferred_read_replica", version);
   }
-  w.nullable_bytes(records, true, "PartitionData.records");
+  w.nullable_records(records, true, "PartitionData.records");
   if (w.flexible()) {
     TaggedFieldWriter tags(w);
     if ((version >= 12) && diverging_epoch != EpochEndOffset{}) {

@@ -58,28 +58,34 @@ engine::Status encode_request(const Request& request, engine::Bytes& out) {
 }
 
 engine::Status encode_response(int32_t correlation_id, int16_t api_version, const ResponseBody& body,
-                               engine::Bytes& out) {
+                               engine::Bytes& out, ExternalRecords* external) {
   const int16_t api_key = api_key_of(body);
   const size_t mark = out.size();
   ResponseHeader header;
   header.correlation_id = correlation_id;
   encode_response_header(header, response_header_version(api_key, api_version), out);
-  auto st = encode_response_message(body, api_version, out);
+  auto st = external == nullptr
+                ? encode_response_message(body, api_version, out)
+                : std::visit([&](const auto& m) { return encode_message(m, api_version, out, external); }, body);
   if (!st.ok()) out.resize(mark);
   return st;
 }
 
 engine::Status encode_response_frame(int32_t correlation_id, int16_t api_version,
-                                     const ResponseBody& body, engine::Bytes& out) {
+                                     const ResponseBody& body, engine::Bytes& out, ExternalRecords* external) {
   const size_t mark = out.size();
   engine::ByteWriter w(out);
   w.i32(0);  // size, patched below
-  auto st = encode_response(correlation_id, api_version, body, out);
+  auto st = encode_response(correlation_id, api_version, body, out, external);
   if (!st.ok()) {
     out.resize(mark);
     return st;
   }
-  const size_t size = out.size() - mark - 4;
+  uint64_t external_bytes = 0;
+  if (external != nullptr) {
+    for (const auto& f : external->fields) external_bytes += f.length;
+  }
+  const uint64_t size = out.size() - mark - 4 + external_bytes;
   if (size > size_t(INT32_MAX)) {
     out.resize(mark);
     return engine::Error::invalid_argument("response of " + std::to_string(size) +

@@ -65,12 +65,15 @@ engine::Status encode_request(const Request& request, engine::Bytes& out);
 // Appends a response to `out`: the 4-byte size prefix, the response header (version chosen by
 // response_header_version; v0 for ApiVersions) and the body encoded at `api_version`. On error
 // (version outside the codec, a value the version cannot carry) `out` is left unchanged.
+// `external` (wire.h): records fields left out of `out`; their positions are offsets in `out` and the
+// size prefix counts their lengths, so the frame is complete once their bytes are inserted there.
 engine::Status encode_response_frame(int32_t correlation_id, int16_t api_version,
-                                     const ResponseBody& body, engine::Bytes& out);
+                                     const ResponseBody& body, engine::Bytes& out,
+                                     ExternalRecords* external = nullptr);
 
 // Same without the size prefix.
 engine::Status encode_response(int32_t correlation_id, int16_t api_version, const ResponseBody& body,
-                               engine::Bytes& out);
+                               engine::Bytes& out, ExternalRecords* external = nullptr);
 
 // Decodes a response frame (no size prefix) of (api_key, api_version): header and body. For clients
 // and tests; accepts any decodable version.

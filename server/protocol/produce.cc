@@ -15,7 +15,7 @@ void ProduceRequest::PartitionProduceData::encode(
     Writer& w,
     [[maybe_unused]] int16_t version) const {
   w.int32(index);
-  w.nullable_bytes(records, true, "PartitionProduceData.records");
+  w.nullable_records(records, true, "PartitionProduceData.records");
   if (w.flexible()) {
     w.tagged_fields(unknown_tagged_fields);
   }

@@ -392,6 +392,43 @@ void Writer::bytes(engine::ByteSpan v, const char* field) {
   w_.raw(v);
 }
 
+bool Writer::external_record_field(size_t length_of_value, const char* field) {
+  const size_t ordinal = records_written_++;
+  if (external_ == nullptr || next_external_ >= external_->fields.size() ||
+      external_->fields[next_external_].ordinal != ordinal) {
+    return false;
+  }
+  ExternalRecords::Field& f = external_->fields[next_external_++];
+  if (length_of_value != 0) {
+    fail(field, "an external records field also holds " + std::to_string(length_of_value) + " bytes");
+  } else if (f.length > uint64_t(std::numeric_limits<int32_t>::max() - 1)) {
+    fail(field, "external records of " + std::to_string(f.length) + " bytes are too long");
+  } else if (flexible_) {
+    w_.uvarint(f.length + 1);
+  } else {
+    w_.i32(int32_t(f.length));
+  }
+  f.position = out_.size();
+  return true;
+}
+
+void Writer::finish_external() {
+  if (external_ == nullptr || next_external_ == external_->fields.size()) return;
+  fail("records", "external records field " + std::to_string(external_->fields[next_external_].ordinal) +
+                      " was not written (the message has " + std::to_string(records_written_) +
+                      " records fields)");
+}
+
+void Writer::records(engine::ByteSpan v, const char* field) {
+  if (external_record_field(v.size(), field)) return;
+  bytes(v, field);
+}
+
+void Writer::nullable_records(const std::optional<engine::Bytes>& v, bool nullable, const char* field) {
+  if (external_record_field(v ? v->size() : 0, field)) return;
+  nullable_bytes(v, nullable, field);
+}
+
 void Writer::nullable_bytes(const std::optional<engine::Bytes>& v, bool nullable, const char* field) {
   if (v.has_value()) {
     bytes(*v, field);

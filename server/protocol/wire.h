@@ -137,6 +137,21 @@ class Reader {
   size_t error_position_ = 0;
 };
 
+// Records fields an encoding leaves out, for a caller that sends their bytes from elsewhere (Fetch sends
+// segment bytes with sendfile). Fields are named by their order among the records-type fields the message
+// writes (0 = the first; in a FetchResponse, one per partition in response order). For each, the Writer
+// writes the length prefix of `length` bytes and no bytes, and sets `position` to the output offset where
+// those bytes belong; the field's own value must be empty. Encoding fails when a listed field is never
+// written. The output is then not a message by itself: the caller inserts the bytes at the positions.
+struct ExternalRecords {
+  struct Field {
+    size_t ordinal = 0;    // in: which records field (strictly ascending across `fields`)
+    uint64_t length = 0;   // in: its length in bytes
+    size_t position = 0;   // out: offset in the output buffer where its bytes go
+  };
+  std::vector<Field> fields;
+};
+
 class Writer {
  public:
   // Appends to `out`, which must outlive the writer.
@@ -166,6 +181,13 @@ class Writer {
   void nullable_string(const std::optional<std::string>& v, bool nullable, const char* field);
   void bytes(engine::ByteSpan v, const char* field);
   void nullable_bytes(const std::optional<engine::Bytes>& v, bool nullable, const char* field);
+  // A records-type field: bytes(), or the length prefix alone for a field listed as external.
+  void records(engine::ByteSpan v, const char* field);
+  void nullable_records(const std::optional<engine::Bytes>& v, bool nullable, const char* field);
+  // Leaves the records fields listed in `external` out of the output (see ExternalRecords); must outlive the
+  // writer. finish_external() then fails the encoding if any of them was not written.
+  void set_external_records(ExternalRecords* external) { external_ = external; }
+  void finish_external();
   void array_length(size_t n, const char* field);
   void null_array(bool nullable, const char* field);
   // Writes the int8 presence marker of a nullable struct (1 present, -1 null); null is an error unless
@@ -188,11 +210,17 @@ class Writer {
   engine::Status status(std::string_view what) const;
 
  private:
+  // True (prefix written) when the next records field is external.
+  bool external_record_field(size_t length_of_value, const char* field);
+
   engine::Bytes& out_;
   engine::ByteWriter w_;
   bool flexible_;
   const char* error_field_ = nullptr;
   std::string error_reason_;
+  ExternalRecords* external_ = nullptr;
+  size_t records_written_ = 0;  // records fields written so far (the next one's ordinal)
+  size_t next_external_ = 0;    // index in external_->fields of the next external field
 };
 
 // Collects the known tagged fields of one struct, then writes the whole section merged with the
@@ -237,16 +265,20 @@ engine::Result<Message> decode_message(engine::ByteSpan body, int16_t version) {
   return m;
 }
 
-// Appends the encoding of `m` at `version` to `out`. On error `out` is left as it was.
+// Appends the encoding of `m` at `version` to `out`, leaving out the records fields listed in `external`
+// (nullptr: none; see ExternalRecords). On error `out` is left as it was.
 template <typename Message>
-engine::Status encode_message(const Message& m, int16_t version, engine::Bytes& out) {
+engine::Status encode_message(const Message& m, int16_t version, engine::Bytes& out,
+                              ExternalRecords* external = nullptr) {
   if (version < Message::kMinVersion || version > Message::kMaxVersion) {
     return engine::Error::not_supported(std::string(Message::kName) + " v" + std::to_string(version) +
                                         " is not supported by the codec");
   }
   const size_t mark = out.size();
   Writer w(out, Message::is_flexible(version));
+  w.set_external_records(external);
   m.encode(w, version);
+  w.finish_external();
   auto st = w.status(std::string(Message::kName) + " v" + std::to_string(version));
   if (!st.ok()) out.resize(mark);
   return st;

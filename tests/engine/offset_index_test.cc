@@ -35,6 +35,19 @@ TEST_CASE("OffsetIndexLookupReturnsTheGreatestEntryAtOrBelowTheTarget") {
   CHECK(index.lookup(Offset(5)) == OffsetPosition{Offset(100), 0});  // below the base
 }
 
+TEST_CASE("OffsetIndexFindsTheLastEntryAtOrBeforeAPosition") {
+  IndexFixture f;
+  OffsetIndex index = f.make();
+  CHECK_FALSE(index.last_at_or_before(10000).has_value());
+  REQUIRE(index.append(Offset(109), 500));
+  REQUIRE(index.append(Offset(120), 1200));
+  CHECK_FALSE(index.last_at_or_before(499).has_value());
+  CHECK(index.last_at_or_before(500) == OffsetPosition{Offset(109), 500});
+  CHECK(index.last_at_or_before(1199) == OffsetPosition{Offset(109), 500});
+  CHECK(index.last_at_or_before(1200) == OffsetPosition{Offset(120), 1200});
+  CHECK(index.last_at_or_before(UINT64_MAX) == OffsetPosition{Offset(120), 1200});
+}
+
 TEST_CASE("OffsetIndexRefusesEntriesThatDoNotIncrease") {
   IndexFixture f;
   OffsetIndex index = f.make();

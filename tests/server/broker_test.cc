@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "server/advert.h"
 #include "server/broker.h"
 #include "server/logging.h"
+#include "server/handlers/handlers.h"
 #include "server/protocol/frame.h"
 #include "tests/support/temp_dir.h"
 
@@ -32,9 +34,11 @@ int64_t ms_since(Clock::time_point t0) {
 // A blocking Kafka client socket with a receive timeout.
 class TestClient {
  public:
-  explicit TestClient(uint16_t port, int timeout_ms = 5000) {
+  // receive_buffer > 0: SO_RCVBUF, set before connecting (a slow reader that keeps the server's sends waiting).
+  explicit TestClient(uint16_t port, int timeout_ms = 5000, int receive_buffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(fd_ >= 0);
+    if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -821,6 +825,120 @@ TEST_CASE("MetricsEndpointReportsRequestsOffsetsAndGroupLag") {
   CHECK(page.find("streamctl_bytes_in_total") != std::string::npos);
   CHECK(http_get(s.broker->http_port(), "/health").find("200 OK") != std::string::npos);
   CHECK(http_get(s.broker->http_port(), "/nope").find("404") != std::string::npos);
+}
+
+// One batch of n records of value_bytes each (large batches: reads of them go out with sendfile).
+engine::Bytes big_batch(int n, size_t value_bytes) {
+  std::vector<engine::Record> records;
+  for (int i = 0; i < n; ++i) {
+    engine::Record r;
+    r.timestamp = engine::Timestamp(1700000000000 + i);
+    r.value = std::string(value_bytes, char('a' + i % 26));
+    records.push_back(r);
+  }
+  auto b = engine::build_batch(records, engine::Offset(0), engine::BatchBuildOptions{});
+  REQUIRE(b.ok());
+  return *b;
+}
+
+engine::Bytes segment_file(const Server& s, const std::string& partition_dir) {
+  auto bytes = engine::read_file(*engine::posix_file_system(),
+                                 s.dir.join("data/" + partition_dir + "/00000000000000000000.log"));
+  REQUIRE_MESSAGE(bytes.ok(), bytes.error().to_string());
+  return *bytes;
+}
+
+// The value of an unlabelled counter on the /metrics page.
+uint64_t metric(const Server& s, const std::string& name) {
+  std::string page = http_get(s.broker->http_port(), "/metrics");
+  size_t at = page.find("\n" + name + " ");
+  REQUIRE_MESSAGE(at != std::string::npos, name);
+  return std::stoull(page.substr(at + name.size() + 2));
+}
+
+TEST_CASE("LargeFetchesAreSentFromTheSegmentFilesAsStoredAndSmallOnesAreCopied") {
+  Server s([](BrokerConfig& c) { c.http = "127.0.0.1:0"; });
+  TestClient c(s.port());
+  create_topic(c, "t", 2);
+  std::vector<size_t> batch_sizes;
+  for (int i = 0; i < 4; ++i) {
+    engine::Bytes b = big_batch(100, 1000);
+    batch_sizes.push_back(b.size());
+    REQUIRE(c.call<p::ProduceResponse>(7, produce_request("t", 0, b, 1)).responses[0].partition_responses[0].error_code == 0);
+  }
+  REQUIRE(c.call<p::ProduceResponse>(7, produce_request("t", 1, make_batch(5), 1)).responses[0].partition_responses[0].error_code == 0);
+  const engine::Bytes stored0 = segment_file(s, "t-0");
+  const engine::Bytes stored1 = segment_file(s, "t-1");
+  REQUIRE(stored0.size() >= handlers::kMinSendfileBytes);
+  REQUIRE(stored1.size() < handlers::kMinSendfileBytes);
+
+  auto both = fetch_request("t", 0, 0, 0, 0);
+  both.max_bytes = 1 << 22;
+  auto p1 = both.topics[0].partitions[0];
+  p1.partition = 1;
+  both.topics[0].partitions.push_back(p1);
+  uint64_t sent = 0;
+  for (int16_t version : {int16_t(4), int16_t(11)}) {  // the served range (protocol_external_records_test
+                                                       // covers the flexible encodings)
+    CAPTURE(version);
+    // Pipelined behind the Fetch: answered after it, in order.
+    c.send(version, 51, both);
+    c.send(1, 52, metadata_all());
+    auto fr = c.read<p::FetchResponse>(version, 51);
+    (void)c.read<p::MetadataResponse>(1, 52);
+    REQUIRE(fr.responses.at(0).partitions.size() == 2);
+    const auto& part0 = fr.responses[0].partitions[0];
+    const auto& part1 = fr.responses[0].partitions[1];
+    CHECK(part0.error_code == 0);
+    CHECK(part0.high_watermark == 400);
+    CHECK(part0.records == std::optional<engine::Bytes>(stored0));
+    CHECK(part1.high_watermark == 5);
+    CHECK(part1.records == std::optional<engine::Bytes>(stored1));
+    sent += stored0.size();
+    CHECK(metric(s, "streamctl_fetch_sendfile_bytes_total") == sent);
+  }
+
+  // partition_max_bytes: whole batches within the limit, from the file.
+  auto limited = fetch_request("t", 0, 150, 0, 0);  // offset 150 is in the second batch
+  limited.topics[0].partitions[0].partition_max_bytes = int32_t(batch_sizes[1] + batch_sizes[2] + 10);
+  auto fr = c.call<p::FetchResponse>(11, limited);
+  const auto& part = fr.responses.at(0).partitions.at(0);
+  const auto first = stored0.begin() + ptrdiff_t(batch_sizes[0]);
+  CHECK(part.records == std::optional<engine::Bytes>(engine::Bytes(first, first + ptrdiff_t(batch_sizes[1] + batch_sizes[2]))));
+  CHECK(metric(s, "streamctl_fetch_sendfile_bytes_total") == sent + batch_sizes[1] + batch_sizes[2]);
+}
+
+TEST_CASE("ATopicDeletedWhileItsRecordsAreBeingSentStillArrivesWhole") {
+  Server s;
+  TestClient admin(s.port());
+  create_topic(admin, "big", 1);
+  for (int i = 0; i < 48; ++i) {
+    auto pr = admin.call<p::ProduceResponse>(7, produce_request("big", 0, big_batch(100, 2000), 1));
+    REQUIRE(pr.responses[0].partition_responses[0].error_code == 0);
+  }
+  const engine::Bytes stored = segment_file(s, "big-0");
+  REQUIRE(stored.size() > (size_t(8) << 20));  // more than the socket buffers hold: the send must wait
+
+  TestClient slow(s.port(), 10000, /*receive_buffer=*/4096);
+  auto req = fetch_request("big", 0, 0, 0, 0);
+  req.max_bytes = 64 << 20;
+  req.topics[0].partitions[0].partition_max_bytes = 64 << 20;
+  slow.send(11, 77, req);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server is now waiting for `slow`
+  p::DeleteTopicsRequest del;
+  del.topic_names = {"big"};
+  del.timeout_ms = 1000;
+  auto dr = admin.call<p::DeleteTopicsResponse>(3, del);
+  INFO("DeleteTopics: " << dr.responses.at(0).error_message.value_or("(no message)"));
+  REQUIRE(dr.responses.at(0).error_code == 0);
+  CHECK(!std::filesystem::exists(s.dir.join("data/big-0")));
+
+  auto fr = slow.read<p::FetchResponse>(11, 77);
+  const auto& part = fr.responses.at(0).partitions.at(0);
+  CHECK(part.error_code == 0);
+  REQUIRE(part.records.has_value());
+  CHECK(part.records->size() == stored.size());
+  CHECK(*part.records == stored);
 }
 
 }  // namespace

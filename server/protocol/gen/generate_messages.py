@@ -551,7 +551,12 @@ def write_stmts(f, m, gen, wv="w"):
         if f.optional:
             return ["%s.nullable_string(%s, %s, %s);" % (wv, m, ncond, lit)]
         return ["%s.string(%s, %s);" % (wv, m, lit)]
-    if t.kind in ("bytes", "records"):
+    if t.kind == "records":
+        # Through Writer::records so that an encoding can leave them out (ExternalRecords, wire.h).
+        if f.optional:
+            return ["%s.nullable_records(%s, %s, %s);" % (wv, m, ncond, lit)]
+        return ["%s.records(%s, %s);" % (wv, m, lit)]
+    if t.kind == "bytes":
         if f.optional:
             return ["%s.nullable_bytes(%s, %s, %s);" % (wv, m, ncond, lit)]
         return ["%s.bytes(%s, %s);" % (wv, m, lit)]
