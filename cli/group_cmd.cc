@@ -652,7 +652,7 @@ int run_delete(const GroupOptions& o, const GlobalOptions& g) {
           doomed.push_back(tp);
         }
       }
-      auto st = b.remote() ? remote_delete_offsets(*b.client(), group, doomed)
+      auto st = b.remote() ? remote_delete_offsets(*b.client(), group, doomed, g)
                            : b.local()->groups().delete_offsets(group, doomed);
       if (!st.ok()) return report_error(st.error());
       info(g, "deleted " + std::to_string(doomed.size()) + " committed offset(s) of group '" + group + "'");

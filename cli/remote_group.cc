@@ -1,6 +1,9 @@
 #include "cli/remote_group.h"
 
 #include <algorithm>
+#include <cctype>
+
+#include "cli/kafka_wire.h"
 
 namespace streamctl::cli {
 
@@ -28,6 +31,10 @@ engine::Status group_result_status(const KafkaClient& client, const rd_kafka_gro
     for (int i = 0; i < parts->cnt; ++i) {
       const rd_kafka_topic_partition_t& tp = parts->elems[i];
       if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      if (tp.err == RD_KAFKA_RESP_ERR_GROUP_SUBSCRIBED_TO_TOPIC) {
+        return engine::Error::busy("consumer group '" + group + "' has active members subscribed to topic '" +
+                                   tp.topic + "'; " + doing + " needs an inactive group");
+      }
       if (tp.err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || tp.err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
           tp.err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION) {
         return engine::Error::busy("consumer group '" + group + "' has active members; " + doing +
@@ -207,10 +214,57 @@ engine::Status remote_delete_group(const KafkaClient& client, const std::string&
   return engine::ok_status();
 }
 
-engine::Status remote_delete_offsets(const KafkaClient& client, const std::string& group,
-                                     const std::vector<engine::TopicPartition>& partitions) {
-  // Not OffsetDelete (API 47): brokers without it make librdkafka 2.0 abort on an internal assertion. The
-  // group is inactive (the caller checked), so: delete it, then commit back the offsets being kept.
+namespace {
+
+constexpr int16_t kOffsetDeleteKey = 47;
+
+// Whether the cluster's brokers serve OffsetDelete (API 47 v0), asked of one broker over a plain connection
+// (ApiVersions). kNotSupported when that connection cannot be made in plaintext (TLS or SASL configured).
+engine::Result<bool> supports_offset_delete(const KafkaClient& client) {
+  auto proto = client.settings().properties.find("security.protocol");
+  if (proto != client.settings().properties.end()) {
+    std::string lower = proto->second;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower != "plaintext") return engine::Error::not_supported("-X security.protocol=" + proto->second);
+  }
+  auto md = client.metadata(nullptr);
+  if (!md.ok()) return std::move(md).error();
+  if (md->brokers.empty()) return engine::Error{engine::ErrorCode::kUnavailable, "the cluster named no brokers"};
+  const BrokerMetadata& b = md->brokers.front();
+  auto versions = probe_api_versions(b.host, b.port, "streamctl", int(client.request_timeout().count()));
+  if (!versions.ok()) return std::move(versions).error();
+  return supports(*versions, kOffsetDeleteKey, 0);
+}
+
+// OffsetDelete through librdkafka's DeleteConsumerGroupOffsets: one request, atomic at the coordinator.
+engine::Status delete_offsets_at_coordinator(const KafkaClient& client, const std::string& group,
+                                             const std::vector<engine::TopicPartition>& partitions) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(int(partitions.size()));
+  for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition);
+  rd_kafka_DeleteConsumerGroupOffsets_t* req = rd_kafka_DeleteConsumerGroupOffsets_new(group.c_str(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  auto ev = client.admin(
+      RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS,
+      [&](rd_kafka_queue_t* q, rd_kafka_AdminOptions_t* opts) {
+        rd_kafka_DeleteConsumerGroupOffsets(client.handle(), &req, 1, opts, q);
+      },
+      "deleting offsets of consumer group '" + group + "'");
+  rd_kafka_DeleteConsumerGroupOffsets_destroy(req);
+  if (!ev.ok()) return std::move(ev).error();
+  size_t n = 0;
+  const rd_kafka_group_result_t** results = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+      rd_kafka_event_DeleteConsumerGroupOffsets_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto st = group_result_status(client, results[i], "deleting offsets");
+    if (!st.ok()) return st;
+  }
+  return engine::ok_status();
+}
+
+// For brokers without OffsetDelete: the group is inactive (the caller checked), so delete it, then commit
+// back the offsets being kept. Not atomic: if the commit fails, the kept offsets are lost.
+engine::Status delete_and_recommit(const KafkaClient& client, const std::string& group,
+                                   const std::vector<engine::TopicPartition>& partitions) {
   auto current = remote_describe_group(client, group);
   if (!current.ok()) return std::move(current).error();
   if (!current->members.empty()) {
@@ -225,6 +279,28 @@ engine::Status remote_delete_offsets(const KafkaClient& client, const std::strin
   if (!deleted.ok()) return deleted;
   if (keep.empty()) return engine::ok_status();
   return remote_commit_offsets(client, group, keep);
+}
+
+}  // namespace
+
+engine::Status remote_delete_offsets(const KafkaClient& client, const std::string& group,
+                                     const std::vector<engine::TopicPartition>& partitions,
+                                     const GlobalOptions& global) {
+  if (partitions.empty()) return engine::ok_status();
+  // librdkafka 2.0 aborts on an internal assertion when asked for OffsetDelete by a broker without it:
+  // ask the broker first.
+  auto supported = supports_offset_delete(client);
+  if (!supported.ok() && supported.error().code != engine::ErrorCode::kNotSupported) {
+    return std::move(supported).error();
+  }
+  if (supported.ok() && *supported) return delete_offsets_at_coordinator(client, group, partitions);
+  debug(global, 1,
+        "deleting offsets of consumer group '" + group + "' by deleting the group and committing the kept "
+        "offsets back (not atomic): " +
+            (supported.ok() ? std::string("the broker does not support OffsetDelete (API 47)")
+                            : "cannot ask the broker whether it supports OffsetDelete (" +
+                                  supported.error().message + ")"));
+  return delete_and_recommit(client, group, partitions);
 }
 
 }  // namespace streamctl::cli

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command.h"
 #include "cli/kafka_client.h"
 #include "cli/membership.h"
 #include "engine/group_store.h"
@@ -34,9 +35,13 @@ engine::Status remote_commit_offsets(const KafkaClient& client, const std::strin
                                      const std::map<engine::TopicPartition, int64_t>& offsets);
 // Deletes a group and its offsets (DeleteGroups). kNotFound / kBusy (non-empty group) as the cluster says.
 engine::Status remote_delete_group(const KafkaClient& client, const std::string& group);
-// Deletes a group's committed offsets of the given partitions: deletes the (inactive) group and commits
-// the other offsets back, which works on every broker (commit metadata of the kept offsets is not kept).
+// Deletes a group's committed offsets of the given partitions. With OffsetDelete (API 47, which the first
+// broker in the cluster's metadata is asked for with ApiVersions): one atomic request; kBusy when a member
+// subscribes to one of the topics meanwhile, kNotFound for an unknown group or partition. Brokers without
+// it, or clusters that cannot be probed in plaintext (TLS, SASL): deletes the (inactive) group and commits
+// the other offsets back (not atomic; commit metadata of the kept offsets is not kept), said with -v.
 engine::Status remote_delete_offsets(const KafkaClient& client, const std::string& group,
-                                     const std::vector<engine::TopicPartition>& partitions);
+                                     const std::vector<engine::TopicPartition>& partitions,
+                                     const GlobalOptions& global);
 
 }  // namespace streamctl::cli

@@ -1,26 +1,19 @@
 #include "cli/wire_producer.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <vector>
 
 #include "cli/kafka_client.h"
-#include "server/protocol/api_versions.h"
+#include "cli/kafka_wire.h"
 #include "server/protocol/error_codes.h"
 #include "server/protocol/header.h"
 #include "server/protocol/init_producer_id.h"
@@ -38,230 +31,17 @@ using engine::Result;
 using engine::Status;
 
 constexpr int16_t kProduceKey = 0;
-constexpr int16_t kApiVersionsKey = 18;
 constexpr int16_t kInitProducerIdKey = 22;
 // Produce v3 is the first with RecordBatch v2; v8 the last before the flexible (compact) encoding, whose
 // records length prefix is a varint (this path writes the prefix before encoding the batch in place).
 constexpr int16_t kMinProduceVersion = 3;
 constexpr int16_t kMaxProduceVersion = 8;
-constexpr int32_t kMaxResponseBytes = 100 << 20;
 constexpr int kConnectTimeoutMs = 10000;
-
-int64_t mono_ns() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 int64_t wall_ms() {
   struct timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
-std::string errno_text(int e) { return std::strerror(e); }
-
-// ---- one TCP connection to a broker: framed writes with a deadline, frames read as they arrive
-
-class BrokerSocket {
- public:
-  ~BrokerSocket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  static Result<std::unique_ptr<BrokerSocket>> connect(const std::string& host, int port, int timeout_ms) {
-    const std::string where = host + ":" + std::to_string(port);
-    struct addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    struct addrinfo* res = nullptr;
-    const std::string service = std::to_string(port);
-    int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-    if (rc != 0) return Error{ErrorCode::kUnavailable, "cannot resolve broker " + where + ": " + ::gai_strerror(rc)};
-    std::string last = "no address";
-    for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-      int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-      if (fd < 0) {
-        last = errno_text(errno);
-        continue;
-      }
-      if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-        last = errno_text(errno);
-        ::close(fd);
-        continue;
-      }
-      struct pollfd pfd{fd, POLLOUT, 0};
-      int err = 0;
-      socklen_t len = sizeof err;
-      int ready = ::poll(&pfd, 1, timeout_ms);
-      if (ready <= 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-        last = ready == 0 ? "timed out" : errno_text(err != 0 ? err : errno);
-        ::close(fd);
-        continue;
-      }
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      ::freeaddrinfo(res);
-      auto s = std::unique_ptr<BrokerSocket>(new BrokerSocket(fd));
-      s->name_ = where;
-      return s;
-    }
-    ::freeaddrinfo(res);
-    return Error{ErrorCode::kUnavailable, "cannot connect to broker " + where + ": " + last};
-  }
-
-  int fd() const { return fd_; }
-  const std::string& name() const { return name_; }
-
-  // Writes every byte of `iov` (modified), waiting for room until deadline_ns.
-  Status write_all(std::vector<struct iovec>& iov, int64_t deadline_ns) {
-    size_t at = 0;
-    while (at < iov.size()) {
-      struct msghdr msg{};
-      msg.msg_iov = iov.data() + at;
-      msg.msg_iovlen = std::min<size_t>(iov.size() - at, 1024);
-      ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-          return Error{ErrorCode::kUnavailable, "writing to broker " + name_ + ": " + errno_text(errno)};
-        }
-        const int64_t left_ms = (deadline_ns - mono_ns()) / 1'000'000;
-        if (left_ms <= 0) return Error{ErrorCode::kTimeout, "writing to broker " + name_ + ": timed out"};
-        struct pollfd pfd{fd_, POLLOUT, 0};
-        ::poll(&pfd, 1, int(std::min<int64_t>(left_ms, 1000)));
-        continue;
-      }
-      size_t left = size_t(n);
-      while (at < iov.size() && left >= iov[at].iov_len) left -= iov[at++].iov_len;
-      if (at < iov.size()) {
-        iov[at].iov_base = static_cast<char*>(iov[at].iov_base) + left;
-        iov[at].iov_len -= left;
-      }
-    }
-    return engine::ok_status();
-  }
-
-  // Reads what has arrived; calls on_frame(frame bytes after the size) for each complete frame.
-  // kUnavailable when the broker closed the connection, kCorruption for an impossible frame size.
-  template <typename F>
-  Status read_available(F&& on_frame) {
-    for (;;) {
-      if (in_.size() - in_used_ < 65536) in_.resize(in_used_ + 65536);
-      ssize_t n = ::read(fd_, in_.data() + in_used_, in_.size() - in_used_);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        return Error{ErrorCode::kUnavailable, "reading from broker " + name_ + ": " + errno_text(errno)};
-      }
-      if (n == 0) return Error{ErrorCode::kUnavailable, "broker " + name_ + " closed the connection"};
-      in_used_ += size_t(n);
-      size_t at = 0;
-      while (in_used_ - at >= 4) {
-        const int32_t size = int32_t(engine::get_be32(in_.data() + at));
-        if (size < 4 || size > kMaxResponseBytes) {
-          return Error{ErrorCode::kCorruption, "broker " + name_ + " sent a frame of " + std::to_string(size) + " bytes"};
-        }
-        if (in_used_ - at < 4 + size_t(size)) break;
-        auto st = on_frame(engine::ByteSpan(in_.data() + at + 4, size_t(size)));
-        if (!st.ok()) return st;
-        at += 4 + size_t(size);
-      }
-      if (at > 0) {
-        std::memmove(in_.data(), in_.data() + at, in_used_ - at);
-        in_used_ -= at;
-      }
-      if (size_t(n) < 65536) break;  // drained (a short read)
-    }
-    return engine::ok_status();
-  }
-
-  // Waits up to timeout_ms for one frame (setup round trips only: nothing else is in flight).
-  Result<Bytes> read_frame(int timeout_ms) {
-    const int64_t deadline = mono_ns() + int64_t(timeout_ms) * 1'000'000;
-    std::optional<Bytes> got;
-    while (!got) {
-      const int64_t left_ms = (deadline - mono_ns()) / 1'000'000;
-      if (left_ms <= 0) return Error{ErrorCode::kTimeout, "no answer from broker " + name_ + " within " +
-                                                              std::to_string(timeout_ms / 1000) + " s"};
-      struct pollfd pfd{fd_, POLLIN, 0};
-      if (::poll(&pfd, 1, int(left_ms)) <= 0) continue;
-      auto st = read_available([&](engine::ByteSpan frame) {
-        if (!got) got.emplace(frame.begin(), frame.end());
-        return engine::ok_status();
-      });
-      if (!st.ok()) return std::move(st).error();
-    }
-    return std::move(*got);
-  }
-
- private:
-  explicit BrokerSocket(int fd) : fd_(fd) {}
-  int fd_;
-  std::string name_;
-  Bytes in_;
-  size_t in_used_ = 0;
-};
-
-// A request frame (size + header + body) for a synchronous setup call.
-template <typename Message>
-Result<Bytes> request_frame(int16_t key, int16_t version, int32_t correlation_id, const std::string& client_id,
-                            const Message& body) {
-  Bytes out(4);
-  proto::RequestHeader h;
-  h.api_key = key;
-  h.api_version = version;
-  h.correlation_id = correlation_id;
-  h.client_id = client_id;
-  auto st = proto::encode_request_header(h, out);
-  if (st.ok()) st = proto::encode_message(body, version, out);
-  if (!st.ok()) return std::move(st).error();
-  engine::put_be32(out.data(), uint32_t(out.size() - 4));
-  return out;
-}
-
-// Sends one request and decodes its response (setup calls: ApiVersions, InitProducerId).
-template <typename Response, typename Request>
-Result<Response> call(BrokerSocket& sock, int16_t key, int16_t version, int32_t correlation_id,
-                      const std::string& client_id, const Request& request, int timeout_ms) {
-  auto frame = request_frame(key, version, correlation_id, client_id, request);
-  if (!frame.ok()) return std::move(frame).error();
-  std::vector<struct iovec> iov{{frame->data(), frame->size()}};
-  auto st = sock.write_all(iov, mono_ns() + int64_t(timeout_ms) * 1'000'000);
-  if (!st.ok()) return std::move(st).error();
-  auto reply = sock.read_frame(timeout_ms);
-  if (!reply.ok()) return std::move(reply).error();
-  size_t body_at = 0;
-  auto header = proto::decode_response_header(*reply, proto::response_header_version(key, version), &body_at);
-  if (!header.ok()) return std::move(header).error();
-  if (header->correlation_id != correlation_id) {
-    return Error::corruption("broker " + sock.name() + " answered correlation id " +
-                             std::to_string(header->correlation_id) + ", expected " + std::to_string(correlation_id));
-  }
-  return proto::decode_message<Response>(engine::ByteSpan(*reply).subspan(body_at), version);
-}
-
-// The broker's [min, max] for an API key, or nullopt.
-using VersionTable = std::map<int16_t, std::pair<int16_t, int16_t>>;
-
-Result<VersionTable> api_versions(BrokerSocket& sock, const std::string& client_id, int timeout_ms) {
-  proto::ApiVersionsRequest req;
-  req.client_software_name = "streamctl";
-  req.client_software_version = "1";
-  // v3 first (what current clients send); a broker that does not know it answers UNSUPPORTED_VERSION in v0.
-  auto resp = call<proto::ApiVersionsResponse>(sock, kApiVersionsKey, 3, 1, client_id, req, timeout_ms);
-  if (!resp.ok() && resp.error().code != ErrorCode::kCorruption) return std::move(resp).error();
-  if (!resp.ok() || resp->error_code == proto::to_int16(proto::ErrorCode::kUnsupportedVersion)) {
-    resp = call<proto::ApiVersionsResponse>(sock, kApiVersionsKey, 0, 2, client_id, req, timeout_ms);
-    if (!resp.ok()) return std::move(resp).error();
-  }
-  if (resp->error_code != 0) {
-    return Error{ErrorCode::kNotSupported, "broker " + sock.name() + " refused ApiVersions (error " +
-                                               std::to_string(resp->error_code) + ")"};
-  }
-  VersionTable t;
-  for (const auto& k : resp->api_keys) t[k.api_key] = {k.min_version, k.max_version};
-  return t;
 }
 
 // The Produce version to use with a broker, kNotSupported when it has none in [v3, v8].

@@ -152,6 +152,7 @@ void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn don
           [&](p::CreatePartitionsRequest& r) { finish(handlers::handle_create_partitions(ctx, r)); },
           [&](p::DeleteGroupsRequest& r) { finish(handlers::handle_delete_groups(ctx, r)); },
           [&](p::IncrementalAlterConfigsRequest& r) { finish(handlers::handle_incremental_alter_configs(ctx, r)); },
+          [&](p::OffsetDeleteRequest& r) { finish(handlers::handle_offset_delete(ctx, r)); },
           [&](p::DescribeClusterRequest& r) { finish(handlers::handle_describe_cluster(ctx, r)); },
       },
       *decoded);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "server/logging.h"
+#include "server/protocol/group_member_metadata.h"
 
 namespace streamctl::server {
 
@@ -663,6 +664,74 @@ GroupDescription GroupCoordinator::describe_group(const std::string& group_id) {
     d.state = GroupState::kDead;
   }
   return d;
+}
+
+OffsetDeleteOutcome GroupCoordinator::delete_offsets(const std::string& group_id,
+                                                     const std::vector<engine::TopicPartition>& partitions) {
+  OffsetDeleteOutcome out;
+  // The lock is held across the store calls: a member cannot join between the subscription check and the
+  // deletion (OffsetDelete is an administrative call; other groups wait for one file rewrite at most).
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) {
+    out.error = ErrorCode::kCoordinatorNotAvailable;
+    return out;
+  }
+  if (group_id.empty()) {
+    out.error = ErrorCode::kInvalidGroupId;
+    return out;
+  }
+  Group* g = find_group(group_id);
+  std::set<std::string> subscribed;
+  bool subscribed_to_all = false;
+  if (g != nullptr && g->state != GroupState::kEmpty) {
+    if (g->protocol_type != "consumer") {
+      out.error = ErrorCode::kNonEmptyGroup;
+      return out;
+    }
+    for (const auto& [id, m] : g->members) {
+      for (const auto& [name, metadata] : m.protocols) {
+        auto sub = protocol::decode_subscription(metadata);
+        if (!sub.ok()) {
+          subscribed_to_all = true;
+          continue;
+        }
+        subscribed.insert(sub->subscription.topics.begin(), sub->subscription.topics.end());
+      }
+    }
+  }
+  auto stored = store_.fetch(group_id);
+  if (!stored.ok()) {
+    log_error("offset delete failed").kv("group", group_id).kv("error", stored.error().to_string());
+    out.error = ErrorCode::kKafkaStorageError;
+    return out;
+  }
+  if (g == nullptr && stored->empty()) {
+    out.error = ErrorCode::kGroupIdNotFound;
+    return out;
+  }
+  std::vector<engine::TopicPartition> doomed;
+  for (const auto& tp : partitions) {
+    if (subscribed_to_all || subscribed.count(tp.topic) > 0) {
+      out.partitions[tp] = ErrorCode::kGroupSubscribedToTopic;
+      continue;
+    }
+    out.partitions[tp] = ErrorCode::kNone;
+    if (stored->count(tp) > 0) doomed.push_back(tp);
+  }
+  if (doomed.empty()) return out;
+  auto st = store_.delete_offsets(group_id, doomed);
+  if (!st.ok()) {
+    log_error("offset delete failed").kv("group", group_id).kv("error", st.error().to_string());
+    for (const auto& tp : doomed) out.partitions[tp] = ErrorCode::kKafkaStorageError;
+    return out;
+  }
+  log_info("offsets deleted").kv("group", group_id).kv("partitions", doomed.size());
+  // Like Kafka, an Empty group left without offsets is gone.
+  if (g != nullptr && g->state == GroupState::kEmpty && g->members.empty() && g->pending_members.empty() &&
+      doomed.size() == stored->size()) {
+    groups_.erase(group_id);
+  }
+  return out;
 }
 
 ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {

@@ -1,6 +1,6 @@
 // GroupCoordinator: Kafka's classic consumer-group protocol (JoinGroup / SyncGroup / Heartbeat /
 // LeaveGroup) for every group of this broker, plus the group side of OffsetCommit / OffsetFetch /
-// ListGroups / DescribeGroups / DeleteGroups. Committed offsets live in engine::GroupStore, the same store
+// ListGroups / DescribeGroups / DeleteGroups / OffsetDelete. Committed offsets live in engine::GroupStore, the same store
 // embedded `streamctl consume --group` uses, so both see the same positions.
 //
 // Group states (Kafka's names and transitions):
@@ -132,6 +132,13 @@ struct OffsetCommitOutcome {
   engine::Status store_status;
 };
 
+// The result of an OffsetDelete: the group-level error and, when there is none, one error per partition asked
+// about (NONE for a partition deleted or without a committed offset).
+struct OffsetDeleteOutcome {
+  ErrorCode error = ErrorCode::kNone;
+  std::map<engine::TopicPartition, ErrorCode> partitions;
+};
+
 struct GroupMemberDescription {
   std::string member_id;
   std::optional<std::string> group_instance_id;
@@ -177,6 +184,13 @@ class GroupCoordinator {
   // Validates the committer against the group (generation, membership) and stores the offsets durably.
   OffsetCommitOutcome commit_offsets(const OffsetCommitParams& params,
                                      const std::map<engine::TopicPartition, engine::CommittedOffset>& offsets);
+  // Deletes committed offsets of some partitions (Kafka's OffsetDelete), atomically with respect to members
+  // joining. Group-level: INVALID_GROUP_ID, GROUP_ID_NOT_FOUND when neither members nor offsets are known,
+  // NON_EMPTY_GROUP for an active group whose protocol type is not "consumer". In an active consumer group a
+  // partition of a topic some member subscribes to (in any protocol it offers; an undecodable subscription
+  // counts as subscribing to everything) gets GROUP_SUBSCRIBED_TO_TOPIC and is kept; the other partitions'
+  // offsets are deleted. A failing store gives KAFKA_STORAGE_ERROR for the partitions it should have deleted.
+  OffsetDeleteOutcome delete_offsets(const std::string& group_id, const std::vector<engine::TopicPartition>& partitions);
   // Committed offsets of a group (empty for an unknown group).
   engine::Result<std::map<engine::TopicPartition, engine::CommittedOffset>> fetch_offsets(
       const std::string& group_id);

@@ -278,6 +278,11 @@ p::ResponseBody make_error_response(const p::RequestBody& request, int16_t versi
             }
             return out;
           },
+          [&](const p::OffsetDeleteRequest&) -> p::ResponseBody {
+            p::OffsetDeleteResponse out;  // Kafka: the top-level error only
+            out.error_code = e;
+            return out;
+          },
           [&](const p::DescribeClusterRequest&) -> p::ResponseBody {
             p::DescribeClusterResponse out;
             out.error_code = e;
@@ -385,6 +390,13 @@ bool response_has_error(const p::ResponseBody& response) {
           [](const p::IncrementalAlterConfigsResponse& r) {
             for (const auto& x : r.responses)
               if (x.error_code) return true;
+            return false;
+          },
+          [](const p::OffsetDeleteResponse& r) {
+            if (r.error_code) return true;
+            for (const auto& t : r.topics)
+              for (const auto& pr : t.partitions)
+                if (pr.error_code) return true;
             return false;
           },
           // JoinGroup, Heartbeat, SyncGroup, ListGroups, ApiVersions, InitProducerId, DescribeCluster.

@@ -1,5 +1,5 @@
 // Group APIs: FindCoordinator (this node for every group), and JoinGroup / SyncGroup / Heartbeat /
-// LeaveGroup / ListGroups / DescribeGroups / DeleteGroups translated to and from the GroupCoordinator
+// LeaveGroup / ListGroups / DescribeGroups / DeleteGroups / OffsetDelete translated to and from the GroupCoordinator
 // (server/group_coordinator.h), which holds the state machine.
 #include <algorithm>
 #include <cctype>
@@ -224,6 +224,38 @@ protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const p
     r.group_id = id;
     r.error_code = to_int16(ctx.services->groups->delete_group(id));
     resp.results.push_back(std::move(r));
+  }
+  return resp;
+}
+
+// Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; the rest go to the coordinator, whose
+// group-level error (if any) is the whole answer, as in Kafka.
+protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, const protocol::OffsetDeleteRequest& req) {
+  BrokerServices& s = *ctx.services;
+  std::vector<engine::TopicPartition> known;
+  for (const auto& t : req.topics) {
+    const int32_t partitions = partition_count(s, t.name);
+    for (const auto& p : t.partitions) {
+      if (p.partition_index >= 0 && p.partition_index < partitions) known.push_back({t.name, p.partition_index});
+    }
+  }
+  OffsetDeleteOutcome outcome = s.groups->delete_offsets(req.group_id, known);
+  protocol::OffsetDeleteResponse resp;
+  if (outcome.error != ErrorCode::kNone) {
+    resp.error_code = to_int16(outcome.error);
+    return resp;
+  }
+  for (const auto& t : req.topics) {
+    protocol::OffsetDeleteResponse::OffsetDeleteResponseTopic tr;
+    tr.name = t.name;
+    for (const auto& p : t.partitions) {
+      auto it = outcome.partitions.find(engine::TopicPartition{t.name, p.partition_index});
+      protocol::OffsetDeleteResponse::OffsetDeleteResponsePartition pr;
+      pr.partition_index = p.partition_index;
+      pr.error_code = to_int16(it != outcome.partitions.end() ? it->second : ErrorCode::kUnknownTopicOrPartition);
+      tr.partitions.push_back(pr);
+    }
+    resp.topics.push_back(std::move(tr));
   }
   return resp;
 }

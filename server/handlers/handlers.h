@@ -7,7 +7,7 @@
 // Files, one per API family: produce.cc, fetch.cc, list_offsets.cc, metadata.cc (Metadata, ApiVersions,
 // DescribeCluster), topics.cc (CreateTopics, DeleteTopics, CreatePartitions, DeleteRecords), configs.cc
 // (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs), groups.cc (FindCoordinator, JoinGroup,
-// SyncGroup, Heartbeat, LeaveGroup, ListGroups, DescribeGroups, DeleteGroups), offsets.cc (OffsetCommit,
+// SyncGroup, Heartbeat, LeaveGroup, ListGroups, DescribeGroups, DeleteGroups, OffsetDelete), offsets.cc (OffsetCommit,
 // OffsetFetch), producer_id.cc (InitProducerId), error_response.cc (an error answer for any request).
 // Thread-safety: handlers may run concurrently on different connections; they rely on the services' own
 // locking.
@@ -84,6 +84,7 @@ protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const proto
 protocol::DescribeGroupsResponse handle_describe_groups(RequestContext& ctx,
                                                         const protocol::DescribeGroupsRequest& req);
 protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const protocol::DeleteGroupsRequest& req);
+protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, const protocol::OffsetDeleteRequest& req);
 
 protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const protocol::OffsetCommitRequest& req);
 protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx, const protocol::OffsetFetchRequest& req);
@@ -104,6 +105,9 @@ bool response_has_error(const protocol::ResponseBody& resp);
 engine::Result<std::vector<engine::RecordBatchHeader>> read_tail_headers(engine::LogManager& logs,
                                                                          const engine::TopicPartition& tp,
                                                                          int64_t max_offsets);
+
+// Number of partitions of a topic, or -1 when it does not exist.
+int32_t partition_count(BrokerServices& s, const std::string& topic);
 
 // Removes a deleted topic's committed offsets from every group (Kafka does this on topic deletion).
 void forget_topic_offsets(engine::GroupStore& store, const std::string& topic);

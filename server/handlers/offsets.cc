@@ -13,12 +13,6 @@ namespace {
 
 constexpr size_t kMaxMetadataBytes = 4096;  // Kafka offset.metadata.max.bytes
 
-// Number of partitions of a topic, or -1 when it does not exist.
-int32_t partition_count(BrokerServices& s, const std::string& topic) {
-  auto md = s.logs->describe_topic(topic);
-  return md.ok() ? md->partitions : -1;
-}
-
 }  // namespace
 
 protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const protocol::OffsetCommitRequest& req) {

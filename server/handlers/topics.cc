@@ -37,6 +37,11 @@ bool single_node_assignment(const std::vector<int32_t>& brokers, int32_t node_id
 
 }  // namespace
 
+int32_t partition_count(BrokerServices& s, const std::string& topic) {
+  auto md = s.logs->describe_topic(topic);
+  return md.ok() ? md->partitions : -1;
+}
+
 void forget_topic_offsets(engine::GroupStore& store, const std::string& topic) {
   auto groups = store.list_groups();
   if (!groups.ok()) return;

@@ -53,6 +53,8 @@ constexpr std::array kApis = {
     api<DeleteGroupsRequest, DeleteGroupsResponse>("DeleteGroups", {0, 1}),
     api<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>("IncrementalAlterConfigs",
                                                                          {0, 0}),
+    // Deletes committed offsets of an inactive group, or of topics no active member subscribes to.
+    api<OffsetDeleteRequest, OffsetDeleteResponse>("OffsetDelete", {0, 0}),
     // Flexible from v0: no client in scope sends it; decodable for tests and future use.
     api<DescribeClusterRequest, DescribeClusterResponse>("DescribeCluster", kNotAdvertised),
 };

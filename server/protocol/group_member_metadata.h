@@ -4,8 +4,9 @@
 // Byte layout (Kafka's ConsumerProtocol.java): int16 version, then the struct at that version in
 // classic (non-flexible) encoding. Readers are forward compatible as in Kafka: a version above the
 // highest known (3) is read as 3 and trailing bytes are ignored (newer clients append fields). A
-// negative version, or bytes too short for the version, are kCorruption. The broker itself never needs
-// these (it passes metadata through); they serve DescribeGroups output, the CLI and tests.
+// negative version, or bytes too short for the version, are kCorruption. The broker passes metadata
+// through, reading subscriptions only for OffsetDelete (GROUP_SUBSCRIBED_TO_TOPIC); they also serve
+// DescribeGroups output, the CLI and tests.
 // Pure functions; thread-safe.
 #pragma once
 

@@ -74,6 +74,8 @@ engine::Result<RequestBody> decode_request_message(int16_t api_key, int16_t vers
       return decode_as<RequestBody, DeleteGroupsRequest>(body, version);
     case 44:
       return decode_as<RequestBody, IncrementalAlterConfigsRequest>(body, version);
+    case 47:
+      return decode_as<RequestBody, OffsetDeleteRequest>(body, version);
     case 60:
       return decode_as<RequestBody, DescribeClusterRequest>(body, version);
     default:
@@ -138,6 +140,8 @@ engine::Result<ResponseBody> decode_response_message(int16_t api_key, int16_t ve
       return decode_as<ResponseBody, DeleteGroupsResponse>(body, version);
     case 44:
       return decode_as<ResponseBody, IncrementalAlterConfigsResponse>(body, version);
+    case 47:
+      return decode_as<ResponseBody, OffsetDeleteResponse>(body, version);
     case 60:
       return decode_as<ResponseBody, DescribeClusterResponse>(body, version);
     default:

@@ -34,6 +34,7 @@
 #include "server/protocol/create_partitions.h"
 #include "server/protocol/delete_groups.h"
 #include "server/protocol/incremental_alter_configs.h"
+#include "server/protocol/offset_delete.h"
 #include "server/protocol/describe_cluster.h"
 #include "server/protocol/consumer_protocol.h"
 
@@ -63,6 +64,7 @@ using RequestBody = std::variant<
     CreatePartitionsRequest,
     DeleteGroupsRequest,
     IncrementalAlterConfigsRequest,
+    OffsetDeleteRequest,
     DescribeClusterRequest>;
 using ResponseBody = std::variant<
     ProduceResponse,
@@ -88,6 +90,7 @@ using ResponseBody = std::variant<
     CreatePartitionsResponse,
     DeleteGroupsResponse,
     IncrementalAlterConfigsResponse,
+    OffsetDeleteResponse,
     DescribeClusterResponse>;
 
 // The API key of the alternative held.

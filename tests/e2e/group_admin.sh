@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: `streamctl group list|describe|reset-offsets|delete`: committed offset, log end offset and lag
 # per partition plus total lag (text and --json), every reset mode with and without --dry-run, refusal
-# while members are alive, and the documented exit codes for bad input. Env: STREAMCTL = the binary.
+# while members are alive (delete --topic too), delete --topic keeping the other topics' offsets, and the
+# documented exit codes for bad input. Env: STREAMCTL = the binary.
 # shellcheck source=cli_helpers.bash
 source "$(dirname "$0")/cli_helpers.bash"
 # committed P: the group's committed offset of partition P of topic t (jq), "null" when none
@@ -116,13 +117,27 @@ sc group reset-offsets g --topic t --to-earliest --dry-run >/dev/null 2>&1
 check "a dry run while a member is alive still works (exit 0)" test $? -eq 0
 sc group delete g >/dev/null 2>"$work/delbusy"
 check "delete while a member is alive is refused (exit 1)" test $? -eq 1
+sc group delete g --topic t >/dev/null 2>"$work/deltopicbusy"
+check "delete --topic while a member is alive is refused (exit 1)" test $? -eq 1
+check "the delete --topic refusal says the group is active" grep -q "active member" "$work/deltopicbusy"
+check "the refused delete --topic kept t's offsets" test "$(committed 0)" != null
 kill -TERM "$mpid"
 wait "$mpid"
 check "after the member stops the group is Empty" \
   bash -c "\"$STREAMCTL\" group describe g --json | jq -e '.state == \"Empty\" and (.members | length) == 0' >/dev/null"
 
 # ---- delete
-sc group delete g --topic t >/dev/null 2>&1
+sc topic create t2 -p 1 >/dev/null 2>&1 || { echo "FAIL: cannot create topic t2"; exit 1; }
+seq 1 5 | sc produce t2
+sc consume t2 --group g -n 2 >/dev/null 2>&1
+sc group delete g --topic t --json >"$work/deltopic.json" 2>/dev/null
+check "delete --topic exits 0" test $? -eq 0
+json_check "delete --topic --json counts t's 3 offsets" '.deleted_offsets == 3 and .topics == ["t"]' "$work/deltopic.json"
+sc group describe g --json >"$work/kept.json" 2>/dev/null
+json_check "delete --topic keeps the offsets of other topics (t2 at 2, nothing of t)" \
+  '([.partitions[] | select(.topic == "t2") | .committed_offset] == [2]) and ([.partitions[] | select(.topic == "t")] | length) == 0' \
+  "$work/kept.json"
+sc group delete g --topic t2 >/dev/null 2>&1
 check "delete --topic forgets that topic's offsets (describe: no partitions)" \
   bash -c "\"$STREAMCTL\" group describe g >/dev/null 2>&1; test \$? -eq 3"
 sc consume t --group g -n 1 >/dev/null 2>&1

@@ -19,6 +19,7 @@
 #include "server/logging.h"
 #include "server/handlers/handlers.h"
 #include "server/protocol/frame.h"
+#include "server/protocol/group_member_metadata.h"
 #include "tests/support/temp_dir.h"
 
 namespace streamctl::server {
@@ -391,6 +392,13 @@ p::RequestBody rich_request(p::ApiKey api, int16_t v, int i) {
     case p::ApiKey::kIncrementalAlterConfigs: {
       p::IncrementalAlterConfigsRequest r;
       r.resources.push_back({2, "t", {{"retention.ms", 0, std::string("3600000"), {}}}, {}});
+      return r;
+    }
+    case p::ApiKey::kOffsetDelete: {
+      p::OffsetDeleteRequest r;  // "g" is Stable with undecodable metadata: GROUP_SUBSCRIBED_TO_TOPIC
+      r.group_id = "g";
+      r.topics.push_back({"t", {{0}}});
+      r.topics.push_back({"missing", {{0}}});
       return r;
     }
     case p::ApiKey::kDescribeCluster:
@@ -782,6 +790,67 @@ TEST_CASE("GroupAndOffsetApisWorkThroughTheWire") {
   CHECK(dg.groups[0].group_state == "Stable");
   auto lg = c.call<p::ListGroupsResponse>(0, p::ListGroupsRequest{});
   CHECK(lg.groups.size() == 1);
+}
+
+TEST_CASE("OffsetDeleteDeletesOnlyWhatNoActiveMemberSubscribesTo") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 2);
+  create_topic(c, "u", 1);
+  p::OffsetCommitRequest oc;  // a "simple" commit (generation -1): the group has no members
+  oc.group_id = "og";
+  oc.generation_id_or_member_epoch = -1;
+  oc.topics.push_back({"t", {{0, 10, -1, -1, std::string(""), {}}, {1, 11, -1, -1, std::string(""), {}}}, {}});
+  oc.topics.push_back({"u", {{0, 12, -1, -1, std::string(""), {}}}, {}});
+  auto committed = c.call<p::OffsetCommitResponse>(2, oc);
+  REQUIRE(committed.topics.size() == 2);
+  REQUIRE(committed.topics[0].partitions[0].error_code == 0);
+  auto committed_offset = [&](const std::string& topic, int32_t partition) {
+    p::OffsetFetchRequest of;
+    of.group_id = "og";
+    of.topics = std::vector<p::OffsetFetchRequest::OffsetFetchRequestTopic>{{topic, {partition}, {}}};
+    return c.call<p::OffsetFetchResponse>(1, of).topics.at(0).partitions.at(0).committed_offset;
+  };
+  auto offset_delete = [&](const std::string& group, std::vector<p::OffsetDeleteRequest::OffsetDeleteRequestTopic> topics) {
+    p::OffsetDeleteRequest r;
+    r.group_id = group;
+    r.topics = std::move(topics);
+    return c.call<p::OffsetDeleteResponse>(0, r);
+  };
+
+  CHECK(offset_delete("never", {{"t", {{0}}}}).error_code == 69);  // GROUP_ID_NOT_FOUND
+  CHECK(offset_delete("", {{"t", {{0}}}}).error_code == 24);       // INVALID_GROUP_ID
+  auto r = offset_delete("og", {{"t", {{0}, {9}}}, {"missing", {{0}}}});
+  CHECK(r.error_code == 0);
+  REQUIRE(r.topics.size() == 2);
+  REQUIRE(r.topics[0].partitions.size() == 2);
+  CHECK(r.topics[0].partitions[0].error_code == 0);
+  CHECK(r.topics[0].partitions[1].error_code == 3);  // UNKNOWN_TOPIC_OR_PARTITION: no partition 9
+  CHECK(r.topics[1].name == "missing");
+  CHECK(r.topics[1].partitions[0].error_code == 3);
+  CHECK(committed_offset("t", 0) == -1);
+  CHECK(committed_offset("t", 1) == 11);
+  CHECK(committed_offset("u", 0) == 12);
+
+  // A member subscribed to "u" keeps u's offsets; t's can still go.
+  p::JoinGroupRequest j;
+  j.group_id = "og";
+  j.session_timeout_ms = 30000;
+  j.rebalance_timeout_ms = 30000;
+  j.protocol_type = "consumer";
+  p::ConsumerProtocolSubscription sub;
+  sub.topics = {"u"};
+  engine::Bytes md;
+  REQUIRE(p::encode_subscription(sub, 1, md).ok());
+  j.protocols.push_back({"range", md, {}});
+  REQUIRE(c.call<p::JoinGroupResponse>(1, j).error_code == 0);
+  r = offset_delete("og", {{"u", {{0}}}, {"t", {{1}}}});
+  CHECK(r.error_code == 0);
+  REQUIRE(r.topics.size() == 2);
+  CHECK(r.topics[0].partitions[0].error_code == 86);  // GROUP_SUBSCRIBED_TO_TOPIC
+  CHECK(r.topics[1].partitions[0].error_code == 0);
+  CHECK(committed_offset("u", 0) == 12);
+  CHECK(committed_offset("t", 1) == -1);
 }
 
 std::string http_get(uint16_t port, const std::string& path) {

@@ -7,6 +7,7 @@
 #include "engine/group_store.h"
 #include "server/group_coordinator.h"
 #include "server/logging.h"
+#include "server/protocol/group_member_metadata.h"
 #include "tests/support/manual_clock.h"
 #include "tests/support/mem_fs.h"
 
@@ -334,6 +335,59 @@ TEST_CASE("DeleteGroupsRefusesActiveGroupsAndUnknownOnes") {
   REQUIRE(f.gc->commit_offsets({"g", -1, "", std::nullopt}, offsets).error == ErrorCode::kNone);
   CHECK(f.gc->delete_group("g") == ErrorCode::kNone);
   CHECK(f.gc->fetch_offsets("g")->empty());
+}
+
+TEST_CASE("OffsetDeleteKeepsTopicsActiveMembersSubscribeTo") {
+  Fixture f;
+  const engine::CommittedOffset one{engine::Offset(1), -1, "", engine::Timestamp(1)};
+  REQUIRE(f.gc->commit_offsets({"g", -1, "", std::nullopt}, {{{"t", 0}, one}, {{"t", 1}, one}, {{"u", 0}, one}})
+              .error == ErrorCode::kNone);
+  CHECK(f.gc->delete_offsets("", {{"t", 0}}).error == ErrorCode::kInvalidGroupId);
+  CHECK(f.gc->delete_offsets("never", {{"t", 0}}).error == ErrorCode::kGroupIdNotFound);
+
+  // A member subscribed to "t" (consumer protocol metadata): t's offsets stay, u's go.
+  auto p = f.params("");
+  protocol::ConsumerProtocolSubscription sub;
+  sub.topics = {"t"};
+  Bytes md;
+  REQUIRE(protocol::encode_subscription(sub, 1, md).ok());
+  p.protocols[0].second = md;
+  auto j = f.join(p);
+  REQUIRE(j->has_value());
+  const std::string member = (**j).member_id;
+  auto out = f.gc->delete_offsets("g", {{"t", 0}, {"u", 0}});
+  CHECK(out.error == ErrorCode::kNone);
+  CHECK(out.partitions.at({"t", 0}) == ErrorCode::kGroupSubscribedToTopic);
+  CHECK(out.partitions.at({"u", 0}) == ErrorCode::kNone);
+  auto left = f.gc->fetch_offsets("g");
+  REQUIRE(left.ok());
+  CHECK(left->size() == 2);
+  CHECK(left->count({"t", 0}) == 1);
+  CHECK(left->count({"u", 0}) == 0);
+  f.gc->leave_group("g", {{member, std::nullopt}});
+
+  // Metadata that is not a consumer subscription counts as subscribing to everything.
+  auto garbage = f.join(f.params("", {"range"}));
+  REQUIRE(garbage->has_value());
+  out = f.gc->delete_offsets("g", {{"t", 1}});
+  CHECK(out.partitions.at({"t", 1}) == ErrorCode::kGroupSubscribedToTopic);
+  f.gc->leave_group("g", {{(**garbage).member_id, std::nullopt}});
+
+  // An active group of another protocol type is refused as a whole.
+  auto connect = f.params("");
+  connect.group_id = std::string("c");
+  connect.protocol_type = std::string("connect");
+  REQUIRE(f.join(connect)->has_value());
+  CHECK(f.gc->delete_offsets("c", {{"t", 0}}).error == ErrorCode::kNonEmptyGroup);
+
+  // Inactive: every asked partition is deleted (or had nothing); the group goes with its last offset.
+  out = f.gc->delete_offsets("g", {{"t", 0}, {"t", 1}, {"t", 7}});
+  CHECK(out.error == ErrorCode::kNone);
+  CHECK(out.partitions.size() == 3);
+  for (const auto& [tp, e] : out.partitions) CHECK(e == ErrorCode::kNone);
+  CHECK(f.gc->fetch_offsets("g")->empty());
+  CHECK(f.gc->delete_offsets("g", {{"t", 0}}).error == ErrorCode::kGroupIdNotFound);
+  CHECK(f.gc->describe_group("g").state == GroupState::kDead);
 }
 
 TEST_CASE("ListAndDescribeCoverActiveAndStoredGroups") {

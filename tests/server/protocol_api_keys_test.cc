@@ -62,6 +62,8 @@ TEST_CASE("AdvertisedTableIsCompatSectionOne") {
       // Beyond §1: librdkafka 2.0 (Debian 12, the CLI's --brokers backend) alters topic configs only
       // through AlterConfigs.
       {ApiKey::kAlterConfigs, {0, 1}},
+      // Beyond §1: `streamctl group delete --topic` deletes offsets atomically when a broker has it.
+      {ApiKey::kOffsetDelete, {0, 0}},
   };
   size_t advertised_count = 0;
   for (const ApiInfo& a : api_table()) {

@@ -49,6 +49,7 @@ APIS = [
     ("CreatePartitions", "create_partitions", 0, 3),
     ("DeleteGroups", "delete_groups", 0, 2),
     ("IncrementalAlterConfigs", "incremental_alter_configs", 0, 1),
+    ("OffsetDelete", "offset_delete", 0, 0),
     ("DescribeCluster", "describe_cluster", 0, 0),
 ]
 
