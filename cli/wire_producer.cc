@@ -100,6 +100,7 @@ struct PartitionState {
   int32_t leader = -1;
   int32_t next_sequence = 0;
   int in_flight = 0;
+  bool first_acknowledged = false;      // the broker holds sequence state for this producer here
   bool hold = false;                    // a batch must be resent: send nothing until in_flight == 0, then resend
   int64_t resend_at_ns = 0;
   int64_t backoff_ms = 0;
@@ -368,6 +369,10 @@ class WireWriter final : public RecordWriter {
       std::vector<Batch*> batches;
       for (auto& s : parts_) {
         if (s.leader != id || s.hold) continue;
+        // Until the broker has taken a first batch it has no sequence state for this producer and would
+        // take a later batch after a gap (Kafka accepts any sequence from a producer it does not know):
+        // one batch in flight until then.
+        if (!s.first_acknowledged && s.in_flight > 0) continue;
         for (auto& batch : s.batches) {
           if (batch->in_flight) continue;
           batches.push_back(batch.get());
@@ -520,6 +525,7 @@ class WireWriter final : public RecordWriter {
     delivered_ += batch.records;
     delivered_bytes_ += batch.payload_bytes;
     --s.in_flight;
+    s.first_acknowledged = true;
     s.backoff_ms = 0;
     release(s, batch);
   }
