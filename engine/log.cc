@@ -36,6 +36,65 @@ void append_detail(RecoveryReport& report, const std::string& detail) {
   report.detail += detail;
 }
 
+// The codec a topic's compression.type imposes on what is appended, or nullopt for "producer" (keep the
+// producer's codec).
+Result<std::optional<Compression>> topic_codec(const LogConfig& config) {
+  if (config.compression_type == "producer" || config.compression_type.empty()) return std::optional<Compression>();
+  if (config.compression_type == "uncompressed") return std::optional<Compression>(Compression::kNone);
+  STREAMCTL_ASSIGN_OR_RETURN(Compression c, parse_compression(config.compression_type));
+  return std::optional<Compression>(c);
+}
+
+// compression.<codec>.level for the codec (-1: the codec's default).
+int32_t topic_codec_level(const LogConfig& config, Compression codec) {
+  switch (codec) {
+    case Compression::kGzip: return config.compression_gzip_level;
+    case Compression::kLz4: return config.compression_lz4_level;
+    case Compression::kZstd: return config.compression_zstd_level;
+    default: return -1;
+  }
+}
+
+// Kafka's broker-side recompression: client batches in a codec other than the topic's compression.type are
+// rebuilt in that codec (records, offset deltas, timestamps, timestamp type and producer id/epoch/sequence
+// kept; records without a timestamp take `now`). Control and transactional batches stay as sent. A request
+// that does not parse is left alone for the caller's validation to report. kCorruption for a batch whose
+// records do not decode.
+Status recompress_batches(Bytes& buffer, Compression codec, int32_t level, Timestamp now) {
+  auto keep = [codec](const RecordBatchHeader& h) {
+    return h.compression() == codec || h.is_control() || h.is_transactional();
+  };
+  BatchIterator scan(buffer);
+  bool needed = false;
+  while (!needed && scan.next()) needed = !keep(scan.header());
+  if (!needed) return ok_status();
+  Bytes out;
+  out.reserve(buffer.size());
+  BatchIterator it(buffer);
+  while (it.next()) {
+    const RecordBatchHeader& h = it.header();
+    ByteSpan batch = it.batch();
+    if (keep(h)) {
+      out.insert(out.end(), batch.begin(), batch.end());
+      continue;
+    }
+    STREAMCTL_ASSIGN_OR_RETURN(std::vector<Record> records, decode_records(batch));
+    BatchBuildOptions o;
+    o.compression = codec;
+    o.compression_level = level;
+    o.timestamp_type = h.timestamp_type();
+    o.producer_id = h.producer_id;
+    o.producer_epoch = h.producer_epoch;
+    o.base_sequence = h.base_sequence;
+    o.append_time = now;
+    STREAMCTL_ASSIGN_OR_RETURN(Bytes rebuilt, build_batch(records, h.base_offset, o));
+    out.insert(out.end(), rebuilt.begin(), rebuilt.end());
+  }
+  if (!it.status().ok() || it.truncated_tail()) return ok_status();  // validation reports it
+  buffer.swap(out);
+  return ok_status();
+}
+
 }  // namespace
 
 // ---- state files
@@ -757,10 +816,10 @@ Result<AppendResult> Log::append(std::span<const Record> records, const BatchBui
   const Timestamp now = impl.clock->now();
   BatchBuildOptions build = options;
   build.timestamp_type = impl.config.message_timestamp_type;
-  if (impl.config.compression_type == "uncompressed") {
-    build.compression = Compression::kNone;
-  } else if (impl.config.compression_type != "producer" && !impl.config.compression_type.empty()) {
-    STREAMCTL_ASSIGN_OR_RETURN(build.compression, parse_compression(impl.config.compression_type));
+  STREAMCTL_ASSIGN_OR_RETURN(std::optional<Compression> codec, topic_codec(impl.config));
+  if (codec) {
+    build.compression = *codec;
+    build.compression_level = topic_codec_level(impl.config, *codec);
   }
   // Records without a timestamp (and every record under LogAppendTime) take "now", filled in while encoding.
   build.append_time = now;
@@ -815,6 +874,11 @@ Result<AppendResult> Log::append_batches(ByteSpan batches, LeaderEpoch leader_ep
   Bytes buffer(batches.begin(), batches.end());
   std::lock_guard<std::mutex> guard(impl.mu);
   if (impl.closed) return closed_error(impl.dir);
+  STREAMCTL_ASSIGN_OR_RETURN(std::optional<Compression> codec, topic_codec(impl.config));
+  if (codec) {
+    auto st = recompress_batches(buffer, *codec, topic_codec_level(impl.config, *codec), impl.clock->now());
+    if (!st.ok()) return Error{st.error().code, "appending to " + impl.dir + ": " + st.error().message};
+  }
   const size_t max_bytes = size_t(impl.config.max_message_bytes);
   std::vector<Impl::PreparedBatch> prepared;
   BatchIterator it(buffer);

@@ -138,7 +138,8 @@ class Log {
   Result<AppendResult> append(std::span<const Record> records, const BatchBuildOptions& options);
   // Appends client-built batches (one produce request's record set) after validating each (size, magic, CRC,
   // offset deltas, max.message.bytes). Base offsets and leader epoch are rewritten; bytes otherwise stored as
-  // sent. Either all batches are appended or none. Each batch must hold >= 1 record with lastOffsetDelta ==
+  // sent, except that a compression.type other than "producer" recompresses batches in another codec (as
+  // Kafka's broker does; max.message.bytes applies to the result). Either all batches are appended or none. Each batch must hold >= 1 record with lastOffsetDelta ==
   // recordCount - 1 (kInvalidArgument otherwise), as Kafka requires of produced batches. LogAppendTime topics:
   // attribute bit 3 is set, maxTimestamp = clock time and the CRC recomputed.
   Result<AppendResult> append_batches(ByteSpan batches, LeaderEpoch leader_epoch = kNoLeaderEpoch);

@@ -42,18 +42,35 @@ kc -C -t codecs -o beginning -e -q -f '%k:%s %h\n' >"$work/consumed" 2>"$work/co
 expect_eq "consume -e returns every record, headers included, in order" "$expected" "$(cat "$work/consumed")"$'\n'
 kc -C -t codecs -o beginning -e -q -f '%o\n' >"$work/offsets"
 expect_eq "offsets are 0..14" "$(seq 0 14)" "$(cat "$work/offsets")"
-# The stored batches are the client's: each codec's frame magic is in the segment file.
-check "stored batches keep their compression (gzip, lz4, zstd frames and snappy data on disk)" "$PY" - "$work/data/codecs-0" <<'EOF'
+# stored_codecs PARTITION_DIR: the codecs of the batches in its segment files, e.g. "0 1 4" (the attributes
+# byte 22 of each batch: low bits of the int16 at offset 21), then "zstd" / "lz4" when those frame magics are
+# in the bytes.
+stored_codecs() {
+  "$PY" - "$1" <<'EOF'
 import glob, sys
 data = b"".join(open(p, "rb").read() for p in glob.glob(sys.argv[1] + "/*.log"))
-# attributes byte 22 (low bits of the int16 at offset 21) of each batch gives its codec
 codecs, pos = set(), 0
 while pos + 61 <= len(data):
     length = int.from_bytes(data[pos + 8:pos + 12], "big")
     codecs.add(data[pos + 22] & 7)
     pos += 12 + length
-sys.exit(0 if codecs == {0, 1, 2, 3, 4} and b"\x28\xb5\x2f\xfd" in data and b"\x04\x22\x4d\x18" in data else 1)
+frames = [name for name, magic in (("zstd", b"\x28\xb5\x2f\xfd"), ("lz4", b"\x04\x22\x4d\x18")) if magic in data]
+print(" ".join(str(c) for c in sorted(codecs)), *frames)
 EOF
+}
+# The stored batches are the client's: each codec's frame magic is in the segment file.
+expect_eq "stored batches keep their compression (gzip, lz4, zstd frames and snappy data on disk)" \
+  "0 1 2 3 4 zstd lz4" "$(stored_codecs "$work/data/codecs-0")"
+
+# A topic with compression.type=zstd stores what kcat sends uncompressed as zstd (Kafka recompresses), and
+# reads back the same.
+"$STREAMCTL" --brokers "$B" -q topic create zstdtopic -c compression.type=zstd || fail "create topic zstdtopic"
+seq 1 200 | sed 's/^/compress me please /' >"$work/zin"
+kc -P -t zstdtopic -z none -l "$work/zin"
+kc -C -t zstdtopic -o beginning -e -q -f '%s\n' >"$work/zout"
+check "compression.type=zstd: kcat reads back what it produced" cmp -s "$work/zin" "$work/zout"
+expect_eq "compression.type=zstd: kcat's uncompressed batches are stored as zstd" "4 zstd" \
+  "$(stored_codecs "$work/data/zstdtopic-0")"
 
 # ---- offsets by time
 printf 'early-1\nearly-2\n' | kc -P -t timed

@@ -41,6 +41,12 @@ struct LogFixture {
   }
 };
 
+Compression batch_codec(const Bytes& batch) {
+  BatchIterator it(batch);
+  REQUIRE(it.next());
+  return it.header().compression();
+}
+
 Bytes request_of(const std::vector<Bytes>& batches) {
   Bytes out;
   for (const auto& b : batches) out.insert(out.end(), b.begin(), b.end());
@@ -437,6 +443,82 @@ TEST_CASE("AppendBatchesRejectsABatchOverMaxMessageBytes") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ErrorCode::kRecordTooLarge);
   CHECK(r.error().message.find("200") != std::string::npos);
+}
+
+TEST_CASE("AppendBatchesRecompressesToTheTopicsCompressionType") {
+  std::vector<Record> records = make_records(50, "r");
+  records[3].headers.push_back({"h", std::string("v")});
+  records[7].key = "k7";
+  records[9].value.reset();
+  for (size_t i = 0; i < records.size(); ++i) records[i].timestamp = Timestamp(1'000 + int64_t(i) * 3);
+  BatchBuildOptions client;
+  client.producer_id = 77;
+  client.producer_epoch = 2;
+  client.base_sequence = 40;
+  auto plain = build_batch(records, Offset(0), client);
+  REQUIRE(plain.ok());
+  client.compression = Compression::kGzip;
+  auto gzipped = build_batch(records, Offset(0), client);
+  REQUIRE(gzipped.ok());
+
+  // What one batch becomes on a topic with compression.type = `type`.
+  auto stored_after = [&](const std::string& type, const Bytes& batch) {
+    LogConfig c = small_config(1 << 20);
+    c.compression_type = type;
+    LogFixture f(c);
+    auto a = f.log->append_batches(batch);
+    REQUIRE_MESSAGE(a.ok(), a.error().message);
+    CHECK(a->record_count == 50);
+    auto r = f.log->read(Offset(0), 1 << 20);
+    REQUIRE(r.ok());
+    return Bytes(r->records.begin(), r->records.end());
+  };
+  for (const auto& [type, batch, codec] : std::vector<std::tuple<std::string, Bytes, Compression>>{
+           {"zstd", *plain, Compression::kZstd},
+           {"lz4", *gzipped, Compression::kLz4},
+           {"uncompressed", *gzipped, Compression::kNone},
+           {"producer", *gzipped, Compression::kGzip},
+           {"gzip", *gzipped, Compression::kGzip}}) {
+    CAPTURE(type);
+    Bytes stored = stored_after(type, batch);
+    BatchIterator it(stored);  // CRC checked
+    REQUIRE(it.next());
+    CHECK(it.header().compression() == codec);
+    CHECK(it.header().producer_id == 77);
+    CHECK(it.header().producer_epoch == 2);
+    CHECK(it.header().base_sequence == 40);
+    CHECK(it.header().record_count == 50);
+    CHECK(it.header().max_timestamp == Timestamp(1'000 + 49 * 3));
+    auto decoded = decode_records(it.batch());
+    REQUIRE(decoded.ok());
+    REQUIRE(decoded->size() == records.size());
+    for (size_t i = 0; i < records.size(); ++i) {
+      CHECK((*decoded)[i].offset == Offset(int64_t(i)));
+      CHECK((*decoded)[i].timestamp == records[i].timestamp);
+      CHECK((*decoded)[i].key == records[i].key);
+      CHECK((*decoded)[i].value == records[i].value);
+      CHECK((*decoded)[i].headers == records[i].headers);
+    }
+    CHECK_FALSE(it.next());
+    // A batch already in the topic's codec (or any, for "producer") is stored as sent.
+    if (codec == batch_codec(batch)) CHECK(std::equal(stored.begin() + 17, stored.end(), batch.begin() + 17));
+  }
+
+  // max.message.bytes applies to what is stored: a small gzip batch that would be too large uncompressed.
+  LogConfig c = small_config(1 << 20);
+  c.compression_type = "uncompressed";
+  c.max_message_bytes = 1000;
+  LogFixture f(c);
+  std::vector<Record> big{make_record(std::nullopt, std::string(5000, 'z'))};
+  BatchBuildOptions gz;
+  gz.compression = Compression::kGzip;
+  gz.append_time = Timestamp(5);
+  auto small = build_batch(big, Offset(0), gz);
+  REQUIRE(small.ok());
+  REQUIRE(small->size() < 1000);
+  auto r = f.log->append_batches(*small);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::kRecordTooLarge);
 }
 
 TEST_CASE("LogAppendTimeTopicsStampTheBrokerTimeAndKeepAValidCrc") {
