@@ -630,6 +630,11 @@ class WireWriter final : public RecordWriter {
   // released for resending, after a metadata refresh (their leader may have moved).
   Status prepare_resends() {
     const int64_t now = mono_ns();
+    // Batches for a partition without a (known) leader wait like a retry: metadata is asked again.
+    for (auto& s : parts_) {
+      if (s.hold || s.batches.empty() || (s.leader >= 0 && brokers_.count(s.leader) > 0)) continue;
+      hold(*s.batches.front(), kTransportError, "the partition has no leader");
+    }
     bool due = false;
     for (auto& s : parts_) due |= s.hold && s.in_flight == 0 && now >= s.resend_at_ns;
     if (!due) return engine::ok_status();

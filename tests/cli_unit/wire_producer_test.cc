@@ -9,7 +9,9 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "cli/kafka_client.h"
 #include "cli/offset_spec.h"
@@ -243,6 +245,12 @@ TEST_CASE("WireWriter against librdkafka's mock Kafka cluster: three brokers, a 
   settings.brokers = rd_kafka_mock_cluster_bootstraps(mock);
   std::map<int, std::vector<std::string>> expected;
   {
+    // Partition 3 starts without a leader: its first records wait until one is elected.
+    rd_kafka_mock_partition_set_leader(mock, "t", 3, -1);
+    std::thread elect_first([mock] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(700));
+      rd_kafka_mock_partition_set_leader(mock, "t", 3, 1);
+    });
     auto client = KafkaClient::create(KafkaClient::Kind::kProducer, settings, {}, global);
     REQUIRE_MESSAGE(client.ok(), client.error().message);
     std::unique_ptr<KafkaClient> owned = std::move(client).value();
@@ -253,6 +261,7 @@ TEST_CASE("WireWriter against librdkafka's mock Kafka cluster: three brokers, a 
     // (it takes a batch after a gap), which is what keeps order with 5 in flight against Kafka and serve
     // (remote_client.sh checks order across a kill -9 of serve with 5 in flight).
     config.max_in_flight = 1;
+    config.delivery_timeout_ms = 20000;  // a regression fails in 20 s instead of hanging for 300
     auto writer = open_wire_writer(owned, "t", kPartitions, config, StickyPartitioner(kPartitions, 16384, 1), global);
     REQUIRE_MESSAGE(writer.ok(), writer.error().message);
     auto produce = [&](int from, int to) {
@@ -270,7 +279,9 @@ TEST_CASE("WireWriter against librdkafka's mock Kafka cluster: three brokers, a 
       }
     };
     produce(0, 3000);
-    REQUIRE((*writer)->flush_touched().ok());
+    auto first = (*writer)->flush_touched();
+    elect_first.join();
+    REQUIRE_MESSAGE(first.ok(), first.error().message);
     // Partition 0 moves to broker 3 (the producer finds out from NOT_LEADER_OR_FOLLOWER), and the next
     // produce requests fail with retriable errors; all of them must be retried into place.
     rd_kafka_mock_partition_set_leader(mock, "t", 0, 3);
@@ -280,6 +291,17 @@ TEST_CASE("WireWriter against librdkafka's mock Kafka cluster: three brokers, a 
     auto flushed = (*writer)->flush_touched();
     REQUIRE_MESSAGE(flushed.ok(), flushed.error().message);
     CHECK((*writer)->records_written() == 6000);
+    // Partition 1 loses its leader; its records wait (metadata asked again) until a leader appears.
+    rd_kafka_mock_partition_set_leader(mock, "t", 1, -1);
+    std::thread elect([mock] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(700));
+      rd_kafka_mock_partition_set_leader(mock, "t", 1, 2);
+    });
+    produce(6000, 8000);
+    flushed = (*writer)->flush_touched();
+    elect.join();
+    REQUIRE_MESSAGE(flushed.ok(), flushed.error().message);
+    CHECK((*writer)->records_written() == 8000);
   }
 
   RemoteConsumeRequest req;
@@ -290,7 +312,7 @@ TEST_CASE("WireWriter against librdkafka's mock Kafka cluster: three brokers, a 
   CollectingSink sink;
   auto stats = run_remote_consume(settings, global, req, sink);
   REQUIRE_MESSAGE(stats.ok(), stats.error().message);
-  CHECK(stats->records_written == 6000);
+  CHECK(stats->records_written == 8000);
   for (int p = 0; p < kPartitions; ++p) {
     const auto& got = sink.values[p];
     size_t first_diff = 0;
