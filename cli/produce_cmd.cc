@@ -899,7 +899,8 @@ void register_produce_command(CLI::App& app, CommandContext& ctx) {
   cmd->footer(R"(Input: one record per line; with the global --json, one JSON object per line:
   {"key":"k","value":"v","headers":[{"key":"h","value":"x"}],"partition":0,"timestamp":1714564800000}
   (null vs "" kept; key_b64/value_b64 for binary; the shape 'consume --json' prints).
-Exits 0 only after every record is durably appended (fsync). A summary prints on a terminal.
+Exits 0 only after every record is durably appended (fsync); against brokers, once every record is
+acknowledged (acks=all unless -X acks). A summary prints on a terminal.
 
 Examples:
   tail -F /var/log/app.log | streamctl produce app-logs

@@ -150,7 +150,8 @@ class WireWriter final : public RecordWriter {
       if (!st.ok()) return st;
     }
     debug(global_, 1,
-          "producing with streamctl's own Kafka producer (acks=" + std::to_string(config_.acks) +
+          "producing with streamctl's own Kafka producer (acks=" +
+              (config_.acks == -1 ? std::string("all") : std::to_string(config_.acks)) +
               (producer_id_ >= 0 ? ", idempotent producer id " + std::to_string(producer_id_) : ", not idempotent") +
               ")");
     return engine::ok_status();
