@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "server/protocol/api_versions.h"
@@ -141,6 +142,12 @@ Result<Bytes> BrokerSocket::read_frame(int timeout_ms) {
     if (!st.ok()) return std::move(st).error();
   }
   return std::move(*got);
+}
+
+bool is_plaintext_protocol(const std::string& security_protocol) {
+  std::string lower = security_protocol;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower == "plaintext";
 }
 
 bool supports(const VersionTable& versions, int16_t key, int16_t version) {

@@ -89,6 +89,9 @@ engine::Result<Response> call(BrokerSocket& sock, int16_t key, int16_t version, 
 // A broker's supported versions: API key -> [min, max].
 using VersionTable = std::map<int16_t, std::pair<int16_t, int16_t>>;
 
+// Whether a security.protocol value means a plain TCP connection (what BrokerSocket speaks), case-insensitive.
+bool is_plaintext_protocol(const std::string& security_protocol);
+
 // True if the broker supports API `key` at `version`.
 bool supports(const VersionTable& versions, int16_t key, int16_t version);
 

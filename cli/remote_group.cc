@@ -1,7 +1,6 @@
 #include "cli/remote_group.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "cli/kafka_wire.h"
 
@@ -222,10 +221,8 @@ constexpr int16_t kOffsetDeleteKey = 47;
 // (ApiVersions). kNotSupported when that connection cannot be made in plaintext (TLS or SASL configured).
 engine::Result<bool> supports_offset_delete(const KafkaClient& client) {
   auto proto = client.settings().properties.find("security.protocol");
-  if (proto != client.settings().properties.end()) {
-    std::string lower = proto->second;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (lower != "plaintext") return engine::Error::not_supported("-X security.protocol=" + proto->second);
+  if (proto != client.settings().properties.end() && !is_plaintext_protocol(proto->second)) {
+    return engine::Error::not_supported("-X security.protocol=" + proto->second);
   }
   auto md = client.metadata(nullptr);
   if (!md.ok()) return std::move(md).error();

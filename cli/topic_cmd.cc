@@ -126,17 +126,26 @@ int run_create(const TopicOptions& o, const GlobalOptions& g) {
   return create_each([&](const std::string& name) { return (*lm)->create_topic(name, o.partitions, *configs); });
 }
 
+// `topic list` output, both backends: names one a line (plain), or the JSON array / the -l table.
+int print_topic_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += n + "\n";
+  auto st = write_stdout(out);
+  return st.ok() ? 0 : report_error(st.error());
+}
+
+int print_listing(const Json& arr, const std::vector<std::vector<std::string>>& rows, const GlobalOptions& g) {
+  if (g.json) return print_json(arr);
+  auto st = write_stdout(format_table(rows, color_enabled(STDOUT_FILENO)));
+  return st.ok() ? 0 : report_error(st.error());
+}
+
 int run_list_remote(const TopicOptions& o, const GlobalOptions& g, const ConnectionSettings& settings) {
   auto client = admin_client(settings, g);
   if (!client.ok()) return report_error(client.error());
   auto names = remote_list_topics(**client);
   if (!names.ok()) return report_error(names.error());
-  if (!g.json && !o.long_listing) {
-    std::string out;
-    for (const auto& n : *names) out += n + "\n";
-    auto st = write_stdout(out);
-    return st.ok() ? 0 : report_error(st.error());
-  }
+  if (!g.json && !o.long_listing) return print_topic_names(*names);
   Json arr = Json::array();
   std::vector<std::vector<std::string>> rows = {{"TOPIC", "PARTITIONS", "RECORDS", "SIZE"}};
   for (const auto& name : *names) {
@@ -155,9 +164,7 @@ int run_list_remote(const TopicOptions& o, const GlobalOptions& g, const Connect
     }
     arr.push_back(std::move(t));
   }
-  if (g.json) return print_json(arr);
-  auto st = write_stdout(format_table(rows, color_enabled(STDOUT_FILENO)));
-  return st.ok() ? 0 : report_error(st.error());
+  return print_listing(arr, rows, g);
 }
 
 int run_list(const TopicOptions& o, const GlobalOptions& g) {
@@ -174,12 +181,7 @@ int run_list(const TopicOptions& o, const GlobalOptions& g) {
   }
   auto names = (*lm)->list_topics();
   if (!names.ok()) return report_error(names.error());
-  if (!g.json && !o.long_listing) {
-    std::string out;
-    for (const auto& n : *names) out += n + "\n";
-    auto st = write_stdout(out);
-    return st.ok() ? 0 : report_error(st.error());
-  }
+  if (!g.json && !o.long_listing) return print_topic_names(*names);
   Json arr = Json::array();
   std::vector<std::vector<std::string>> rows = {{"TOPIC", "PARTITIONS", "RECORDS", "SIZE"}};
   for (const auto& name : *names) {
@@ -204,9 +206,7 @@ int run_list(const TopicOptions& o, const GlobalOptions& g) {
     }
     arr.push_back(std::move(t));
   }
-  if (g.json) return print_json(arr);
-  auto st = write_stdout(format_table(rows, color_enabled(STDOUT_FILENO)));
-  return st.ok() ? 0 : report_error(st.error());
+  return print_listing(arr, rows, g);
 }
 
 // Prints `topic describe` for one topic (both backends): the header, the partition table and the configs

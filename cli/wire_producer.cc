@@ -778,9 +778,7 @@ Result<std::optional<WireProducerConfig>> wire_producer_config(const std::map<st
       if (!(n = property_number(key, value, 1, 1000000)).ok()) return std::move(n).error();
       c.max_in_flight = int(*n);
     } else if (key == "security.protocol") {
-      std::string lower = value;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-      if (lower != "plaintext") {
+      if (!is_plaintext_protocol(value)) {
         *why_not = "-X security.protocol=" + value;
         return std::optional<WireProducerConfig>();
       }
