@@ -20,12 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
-#include "engine/crc32c.h"
-#include "engine/fs.h"
+#include "base/clock.h"
+#include "base/crc32c.h"
+#include "base/fs.h"
 #include "engine/log.h"
 
-using namespace streamctl::engine;
+using namespace streamctl;
 
 namespace {
 

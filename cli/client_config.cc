@@ -18,7 +18,7 @@ bool is_brokers_key(std::string_view key) { return key == "brokers" || key == "b
 
 }  // namespace
 
-engine::Result<ClientProfiles> parse_client_config(std::string_view text, const std::string& path) {
+Result<ClientProfiles> parse_client_config(std::string_view text, const std::string& path) {
   ClientProfiles profiles;
   ClientProfile* current = nullptr;
   size_t line_no = 0;
@@ -33,25 +33,25 @@ engine::Result<ClientProfiles> parse_client_config(std::string_view text, const 
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[') {
       if (line.back() != ']') {
-        return engine::Error::invalid_argument(where() + "section header must look like [name], got '" +
+        return Error::invalid_argument(where() + "section header must look like [name], got '" +
                                                std::string(line) + "'");
       }
       std::string name(trim(line.substr(1, line.size() - 2)));
-      if (name.empty()) return engine::Error::invalid_argument(where() + "empty profile name '[]'");
+      if (name.empty()) return Error::invalid_argument(where() + "empty profile name '[]'");
       current = &profiles[name];
       current->name = name;
       continue;
     }
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
-      return engine::Error::invalid_argument(where() + "expected 'key = value' or '[profile]', got '" +
+      return Error::invalid_argument(where() + "expected 'key = value' or '[profile]', got '" +
                                              std::string(line) + "'");
     }
     std::string key(trim(line.substr(0, eq)));
     std::string value(trim(line.substr(eq + 1)));
-    if (key.empty()) return engine::Error::invalid_argument(where() + "empty key in '" + std::string(line) + "'");
+    if (key.empty()) return Error::invalid_argument(where() + "empty key in '" + std::string(line) + "'");
     if (current == nullptr) {
-      return engine::Error::invalid_argument(where() + "'" + key +
+      return Error::invalid_argument(where() + "'" + key +
                                              "' is outside any [profile] section; put it under e.g. [default]");
     }
     if (is_brokers_key(key)) {
@@ -73,7 +73,7 @@ std::string default_client_config_path() {
   return "./streamctl-config";
 }
 
-engine::Result<ConnectionSettings> resolve_connection(const ConnectionRequest& request,
+Result<ConnectionSettings> resolve_connection(const ConnectionRequest& request,
                                                       const std::optional<ClientProfiles>& profiles,
                                                       const std::string& config_path) {
   ConnectionSettings out;
@@ -83,14 +83,14 @@ engine::Result<ConnectionSettings> resolve_connection(const ConnectionRequest& r
   const ClientProfile* profile = nullptr;
   if (!profile_name.empty()) {
     if (!profiles) {
-      return engine::Error::not_found("profile '" + profile_name + "' not found: there is no config file at " +
+      return Error::not_found("profile '" + profile_name + "' not found: there is no config file at " +
                                       config_path);
     }
     auto it = profiles->find(profile_name);
     if (it == profiles->end()) {
       std::string known;
       for (const auto& [name, p] : *profiles) known += (known.empty() ? "" : ", ") + name;
-      return engine::Error::not_found("profile '" + profile_name + "' not found in " + config_path +
+      return Error::not_found("profile '" + profile_name + "' not found in " + config_path +
                                       (known.empty() ? " (it defines no profiles)" : " (profiles: " + known + ")"));
     }
     profile = &it->second;
@@ -116,7 +116,7 @@ engine::Result<ConnectionSettings> resolve_connection(const ConnectionRequest& r
     out.brokers = profile->brokers;
     out.brokers_source = "profile '" + profile->name + "'";
   } else if (profile != nullptr) {
-    return engine::Error::invalid_argument("profile '" + profile->name + "' in " + config_path +
+    return Error::invalid_argument("profile '" + profile->name + "' in " + config_path +
                                            " sets no brokers; add 'brokers = host:port' to it or pass --brokers");
   }
   return out;

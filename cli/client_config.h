@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -42,7 +42,7 @@ using ClientProfiles = std::map<std::string, ClientProfile>;
 
 // Parses config file text. `path` only names the file in errors ("<path>:<line>: ..."): kInvalidArgument for
 // a line that is not `[name]`, `key = value`, blank or a comment, an empty key, or a key before any section.
-engine::Result<ClientProfiles> parse_client_config(std::string_view text, const std::string& path);
+Result<ClientProfiles> parse_client_config(std::string_view text, const std::string& path);
 
 // ${STREAMCTL_CONFIG}, else ${XDG_CONFIG_HOME:-$HOME/.config}/streamctl/config.
 std::string default_client_config_path();
@@ -67,7 +67,7 @@ struct ConnectionSettings {
 // Applies the precedence above. `profiles` is the parsed config file (nullopt when there is none). Errors
 // (kInvalidArgument/kNotFound) when a named profile does not exist (listing the known ones) or names no
 // brokers while nothing else does.
-engine::Result<ConnectionSettings> resolve_connection(const ConnectionRequest& request,
+Result<ConnectionSettings> resolve_connection(const ConnectionRequest& request,
                                                       const std::optional<ClientProfiles>& profiles,
                                                       const std::string& config_path);
 

@@ -33,11 +33,11 @@ std::string ids_text(const std::vector<int32_t>& ids) {
 }
 
 // The remote settings, or an error saying how to name a cluster.
-engine::Result<ConnectionSettings> cluster_settings(const GlobalOptions& g) {
+Result<ConnectionSettings> cluster_settings(const GlobalOptions& g) {
   auto backend = select_backend(g);
   if (!backend.ok()) return std::move(backend).error();
   if (!backend->remote) {
-    return engine::Error::invalid_argument(
+    return Error::invalid_argument(
         "no cluster to ask: give --brokers HOST:PORT (or STREAMCTL_BROKERS, or --profile), or run 'streamctl "
         "serve' on the data directory " + resolve_data_dir(g));
   }
@@ -98,7 +98,7 @@ int run_health(const ClusterOptions& o, const GlobalOptions& g) {
   if (!client.ok()) return report_error(client.error());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout_ms);
   std::string problem;
-  engine::Error last;
+  Error last;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     const auto attempt = o.wait ? std::clamp(left, std::chrono::milliseconds(200), std::chrono::milliseconds(2000))
@@ -132,7 +132,7 @@ int run_health(const ClusterOptions& o, const GlobalOptions& g) {
       if (leaderless.size() > 5) list += ", ...";
       problem = md->brokers.empty() ? "the cluster lists no brokers"
                                     : std::to_string(leaderless.size()) + " partition(s) without a leader: " + list;
-      last = engine::Error{engine::ErrorCode::kUnavailable, "cluster " + settings->brokers + ": " + problem};
+      last = Error{streamctl::ErrorCode::kUnavailable, "cluster " + settings->brokers + ": " + problem};
     } else {
       last = md.error();
     }

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <algorithm>
 
-#include "engine/fs.h"
+#include "base/fs.h"
 
 namespace streamctl::cli {
 
@@ -43,8 +43,7 @@ std::string colored(std::string_view text, const char* sgr, bool color) {
   return out;
 }
 
-const char* default_hint(engine::ErrorCode code) {
-  using engine::ErrorCode;
+const char* default_hint(ErrorCode code) {
   switch (code) {
     case ErrorCode::kPermissionDenied:
       return "check the permissions of the data directory, or choose another with --data-dir";
@@ -77,16 +76,16 @@ void on_stop_signal(int sig) {
 
 }  // namespace
 
-ExitCode exit_code_for(engine::ErrorCode code) {
+ExitCode exit_code_for(streamctl::ErrorCode code) {
   switch (code) {
-    case engine::ErrorCode::kOk: return ExitCode::kOk;
-    case engine::ErrorCode::kNotFound: return ExitCode::kNotFound;
-    case engine::ErrorCode::kInvalidArgument: return ExitCode::kUsage;
+    case streamctl::ErrorCode::kOk: return ExitCode::kOk;
+    case streamctl::ErrorCode::kNotFound: return ExitCode::kNotFound;
+    case streamctl::ErrorCode::kInvalidArgument: return ExitCode::kUsage;
     default: return ExitCode::kError;
   }
 }
 
-int report_error(const engine::Error& error, std::string_view hint) {
+int report_error(const Error& error, std::string_view hint) {
   bool color = color_enabled(STDERR_FILENO);
   std::string text = "streamctl: " + colored("error:", "1;31", color) + " " + error.message + "\n";
   std::string_view h = hint.empty() ? std::string_view(default_hint(error.code)) : hint;
@@ -98,7 +97,7 @@ int report_error(const engine::Error& error, std::string_view hint) {
 int report_usage_error(std::string_view message, std::string_view hint) {
   std::string h(hint);
   if (h.empty()) h = "see 'streamctl --help' or 'streamctl COMMAND --help'";
-  return report_error(engine::Error::invalid_argument(std::string(message)), h);
+  return report_error(Error::invalid_argument(std::string(message)), h);
 }
 
 void warn(const GlobalOptions& global, std::string_view message) {
@@ -175,50 +174,50 @@ std::string resolve_data_dir(const GlobalOptions& global) {
   return global.data_dir.empty() ? default_data_dir() : global.data_dir;
 }
 
-engine::Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& global,
+Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& global,
                                                                  bool create_if_missing) {
   std::string dir = resolve_data_dir(global);
-  engine::FileSystem* fs = engine::posix_file_system();
+  FileSystem* fs = posix_file_system();
   auto exists = fs->exists(dir);
   if (!exists.ok()) return std::move(exists).error();
   if (*exists) {
     struct stat st;
     if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-      return engine::Error::invalid_argument("data directory " + dir + " exists but is not a directory");
+      return Error::invalid_argument("data directory " + dir + " exists but is not a directory");
     }
   }
   if (!*exists && !create_if_missing) {
-    return engine::Error::not_found("no data directory at " + dir +
+    return Error::not_found("no data directory at " + dir +
                                     " (nothing has been produced there yet)");
   }
   engine::LogManagerOptions options;
   options.data_dir = dir;
   options.fs = fs;
-  options.clock = engine::system_clock();
+  options.clock = system_clock();
   options.create_if_missing = create_if_missing;
   auto manager = engine::LogManager::open(options);
   if (!manager.ok()) {
-    engine::Error e = std::move(manager).error();
+    Error e = std::move(manager).error();
     if (e.message.find(dir) == std::string::npos) e.message = "data directory " + dir + ": " + e.message;
     return e;
   }
   return manager;
 }
 
-engine::Status write_stdout(std::string_view text) {
+Status write_stdout(std::string_view text) {
   const char* p = text.data();
   size_t left = text.size();
   while (left > 0) {
     ssize_t n = ::write(STDOUT_FILENO, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EPIPE) return engine::ok_status();
-      return engine::Error::from_errno(errno, "cannot write to stdout");
+      if (errno == EPIPE) return ok_status();
+      return Error::from_errno(errno, "cannot write to stdout");
     }
     p += n;
     left -= size_t(n);
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 std::string human_bytes(uint64_t bytes) {
@@ -255,18 +254,18 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows, bool
   return out;
 }
 
-engine::Result<std::pair<std::string, std::string>> parse_key_value(std::string_view text,
+Result<std::pair<std::string, std::string>> parse_key_value(std::string_view text,
                                                                     std::string_view what) {
   size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0) {
-    return engine::Error::invalid_argument(std::string(what) + " expects name=value, got '" +
+    return Error::invalid_argument(std::string(what) + " expects name=value, got '" +
                                            std::string(text) + "'");
   }
   return std::pair<std::string, std::string>(std::string(text.substr(0, eq)),
                                              std::string(text.substr(eq + 1)));
 }
 
-engine::Result<std::map<std::string, std::string>> parse_properties(const GlobalOptions& global) {
+Result<std::map<std::string, std::string>> parse_properties(const GlobalOptions& global) {
   std::map<std::string, std::string> out;
   for (const auto& p : global.properties) {
     auto kv = parse_key_value(p, "-X");
@@ -276,7 +275,7 @@ engine::Result<std::map<std::string, std::string>> parse_properties(const Global
   return out;
 }
 
-engine::Result<std::string> unescape(std::string_view text, std::string_view what) {
+Result<std::string> unescape(std::string_view text, std::string_view what) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -286,7 +285,7 @@ engine::Result<std::string> unescape(std::string_view text, std::string_view wha
       continue;
     }
     if (i + 1 >= text.size()) {
-      return engine::Error::invalid_argument(std::string(what) + ": trailing backslash in '" +
+      return Error::invalid_argument(std::string(what) + ": trailing backslash in '" +
                                              std::string(text) + "'");
     }
     char e = text[++i];
@@ -306,7 +305,7 @@ engine::Result<std::string> unescape(std::string_view text, std::string_view wha
         int hi = i + 1 < text.size() ? hex(text[i + 1]) : -1;
         int lo = i + 2 < text.size() ? hex(text[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
-          return engine::Error::invalid_argument(std::string(what) + ": \\x needs two hex digits in '" +
+          return Error::invalid_argument(std::string(what) + ": \\x needs two hex digits in '" +
                                                  std::string(text) + "'");
         }
         out += char(hi * 16 + lo);
@@ -314,7 +313,7 @@ engine::Result<std::string> unescape(std::string_view text, std::string_view wha
         break;
       }
       default:
-        return engine::Error::invalid_argument(std::string(what) + ": unknown escape '\\" +
+        return Error::invalid_argument(std::string(what) + ": unknown escape '\\" +
                                                std::string(1, e) + "' in '" + std::string(text) +
                                                "' (known: \\n \\r \\t \\0 \\\\ \\xHH)");
     }

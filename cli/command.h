@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "engine/log_manager.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace CLI {
 class App;
@@ -85,12 +85,12 @@ void register_cluster_command(CLI::App& app, CommandContext& ctx);  // cli/clust
 // ---- errors and diagnostics (all on stderr)
 
 // The exit code an engine error maps to: kNotFound -> 3, kInvalidArgument -> 2, everything else -> 1.
-ExitCode exit_code_for(engine::ErrorCode code);
+ExitCode exit_code_for(streamctl::ErrorCode code);
 
 // Prints "streamctl: error: <message>" and, on the next line, "hint: <hint>" (the given hint, or a default
 // one for the error's code when `hint` is empty; none when there is nothing useful to say). Returns the
 // exit code for the error, so commands can `return report_error(r.error());`.
-int report_error(const engine::Error& error, std::string_view hint = {});
+int report_error(const Error& error, std::string_view hint = {});
 // Same, for a usage mistake found after parsing (conflicting flags, bad values). Returns 2.
 int report_usage_error(std::string_view message, std::string_view hint = {});
 // "streamctl: warning: <message>" unless quiet.
@@ -137,31 +137,31 @@ std::string resolve_data_dir(const GlobalOptions& global);
 
 // Opens the LogManager for the data directory. create_if_missing=false turns a missing directory into a
 // kNotFound error saying so ("nothing has been produced there yet"). Errors name the directory.
-engine::Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& global,
+Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& global,
                                                                  bool create_if_missing);
 
 // ---- output helpers
 
 // Writes all of text to stdout (one write(2) where possible). EPIPE is not an error (the reader left).
-engine::Status write_stdout(std::string_view text);
+Status write_stdout(std::string_view text);
 // 1536 -> "1.5 KiB"; below 1024 -> "512 B".
 std::string human_bytes(uint64_t bytes);
 // Left-aligned columns separated by two spaces; the first row is the header (bold when `color`).
 std::string format_table(const std::vector<std::vector<std::string>>& rows, bool color);
 
 // Embedded commands never write beside a running `streamctl serve` (it owns the data directory: see
-// server/advert.h): select_backend (cli/kafka_client.h) routes them through the server instead.
+// engine/advert.h): select_backend (cli/kafka_client.h) routes them through the server instead.
 
 // ---- small parsers shared by commands
 
 // "name=value" -> {name, value}; kInvalidArgument naming `what` (e.g. "-X", "--config") when there is no '='
 // or the name is empty. The value may be empty and may contain '='.
-engine::Result<std::pair<std::string, std::string>> parse_key_value(std::string_view text,
+Result<std::pair<std::string, std::string>> parse_key_value(std::string_view text,
                                                                     std::string_view what);
 // All -X properties as a map (later occurrences win).
-engine::Result<std::map<std::string, std::string>> parse_properties(const GlobalOptions& global);
+Result<std::map<std::string, std::string>> parse_properties(const GlobalOptions& global);
 
 // Decodes backslash escapes in a flag value: \n \r \t \0 \\ and \xHH (so `--delimiter '\0'` works).
-engine::Result<std::string> unescape(std::string_view text, std::string_view what);
+Result<std::string> unescape(std::string_view text, std::string_view what);
 
 }  // namespace streamctl::cli

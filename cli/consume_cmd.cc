@@ -11,9 +11,6 @@
 
 namespace streamctl::cli {
 
-using engine::Error;
-using engine::ErrorCode;
-using engine::Result;
 
 Result<ConsumeOutput> make_consume_output(const ConsumeOptions& o, const GlobalOptions& g) {
   ConsumeOutput out;
@@ -38,7 +35,7 @@ Result<ConsumeOutput> make_consume_output(const ConsumeOptions& o, const GlobalO
   return out;
 }
 
-Result<std::vector<std::pair<engine::PartitionId, engine::Log*>>> open_partitions(
+Result<std::vector<std::pair<PartitionId, engine::Log*>>> open_partitions(
     engine::LogManager& lm, const std::string& topic, const std::vector<int32_t>& selected) {
   auto md = lm.describe_topic(topic);
   if (!md.ok()) return std::move(md).error();
@@ -46,7 +43,7 @@ Result<std::vector<std::pair<engine::PartitionId, engine::Log*>>> open_partition
   if (parts.empty()) {
     for (int32_t p = 0; p < md->partitions; ++p) parts.push_back(p);
   }
-  std::vector<std::pair<engine::PartitionId, engine::Log*>> out;
+  std::vector<std::pair<PartitionId, engine::Log*>> out;
   for (int32_t p : parts) {
     if (p < 0 || p >= md->partitions) {
       return Error::not_found("partition " + std::to_string(p) + " does not exist: topic '" + topic + "' has " +
@@ -90,7 +87,7 @@ void print_consume_summary(const GlobalOptions& g, const std::string& topic, con
 
 int run_consume(const ConsumeOptions& o, const GlobalOptions& g) {
   if (o.count == 0 || o.count < -1) return report_usage_error("--count must be at least 1");
-  const engine::Timestamp now = engine::system_clock()->now();
+  const Timestamp now = system_clock()->now();
   auto spec = parse_offset_spec(o.offset, now);
   if (!spec.ok()) return report_error(spec.error());
   auto output = make_consume_output(o, g);

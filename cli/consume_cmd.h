@@ -12,7 +12,7 @@
 #include "cli/offset_spec.h"
 #include "cli/output_format.h"
 #include "engine/log_manager.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -39,10 +39,10 @@ struct ConsumeOutput {
 };
 
 // Builds the formatter and filter from the options (usage errors for a bad template or regex).
-engine::Result<ConsumeOutput> make_consume_output(const ConsumeOptions& options, const GlobalOptions& global);
+Result<ConsumeOutput> make_consume_output(const ConsumeOptions& options, const GlobalOptions& global);
 
 // The selected partitions of the topic, each opened (kNotFound naming the topic or partition).
-engine::Result<std::vector<std::pair<engine::PartitionId, engine::Log*>>> open_partitions(
+Result<std::vector<std::pair<PartitionId, engine::Log*>>> open_partitions(
     engine::LogManager& lm, const std::string& topic, const std::vector<int32_t>& selected);
 
 // The exit code of a finished consume: 0 when at least one record was written (or the reader closed the

@@ -12,30 +12,25 @@
 #include <thread>
 
 #include "cli/json_record.h"
-#include "engine/coding.h"
+#include "base/coding.h"
 
 namespace streamctl::cli {
 
-using engine::ByteSpan;
-using engine::Error;
-using engine::Offset;
-using engine::Result;
-using engine::Status;
 
 // ---- BatchDecoder
 
-Status BatchDecoder::reset(ByteSpan batch, const engine::RecordBatchHeader& header, bool want_headers) {
+Status BatchDecoder::reset(ByteSpan batch, const RecordBatchHeader& header, bool want_headers) {
   (void)header;  // RecordReader::open reads it again from the batch (a few loads)
   want_headers_ = want_headers;
-  status_ = engine::ok_status();
+  status_ = ok_status();
   reader_.reset();
-  auto reader = engine::RecordReader::open(batch);
+  auto reader = RecordReader::open(batch);
   if (!reader.ok()) {
     status_ = reader.error();
     return status_;
   }
   reader_.emplace(std::move(reader).value());
-  return engine::ok_status();
+  return ok_status();
 }
 
 bool BatchDecoder::next(RecordView* out) {
@@ -76,7 +71,7 @@ Status RecordFilter::compile(const std::string& value_pattern, const std::string
       return Error::invalid_argument(std::string(flag) + ": invalid regular expression '" + pattern +
                                      "': " + buf);
     }
-    return engine::ok_status();
+    return ok_status();
   };
   if (!value_pattern.empty()) {
     auto st = build(&value_re_, value_pattern, "--grep");
@@ -89,7 +84,7 @@ Status RecordFilter::compile(const std::string& value_pattern, const std::string
     has_key_ = true;
   }
   invert_ = invert;
-  return engine::ok_status();
+  return ok_status();
 }
 
 bool RecordFilter::matches(const RecordView& record) const {
@@ -173,10 +168,10 @@ class Consumer::ReadAhead {
     thread_.join();
   }
   bool busy() const { return busy_; }
-  engine::PartitionId partition() const { return partition_; }
+  PartitionId partition() const { return partition_; }
   Offset from() const { return from_; }
 
-  void start(engine::Log* log, engine::PartitionId partition, Offset from, size_t max_bytes) {
+  void start(engine::Log* log, PartitionId partition, Offset from, size_t max_bytes) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       log_ = log;
@@ -224,7 +219,7 @@ class Consumer::ReadAhead {
   bool job_ = false;
   bool busy_ = false;  // main thread only: a read was started and not taken yet
   engine::Log* log_ = nullptr;
-  engine::PartitionId partition_ = -1;
+  PartitionId partition_ = -1;
   Offset from_;
   size_t max_bytes_ = 0;
   std::optional<Result<engine::ReadResult>> result_;
@@ -261,8 +256,8 @@ Consumer::~Consumer() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
 }
 
-std::map<engine::PartitionId, Offset> Consumer::positions() const {
-  std::map<engine::PartitionId, Offset> out;
+std::map<PartitionId, Offset> Consumer::positions() const {
+  std::map<PartitionId, Offset> out;
   for (const auto& p : partitions_) out[p.partition] = p.next;
   return out;
 }
@@ -271,7 +266,7 @@ Status Consumer::setup_watches() {
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ < 0) {
     if (global_) debug(*global_, 1, "inotify unavailable; checking for new records every second");
-    return engine::ok_status();
+    return ok_status();
   }
   for (const auto& p : partitions_) {
     int wd = ::inotify_add_watch(inotify_fd_, p.log->dir().c_str(),
@@ -281,7 +276,7 @@ Status Consumer::setup_watches() {
                              "; checking every second");
     }
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 Status Consumer::wait_for_data() {
@@ -302,14 +297,14 @@ Status Consumer::wait_for_data() {
     auto st = p.log->refresh();
     if (!st.ok()) return st;
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 Status Consumer::flush_and_report(RecordSink& sink) {
   auto st = sink.flush();
   if (!st.ok()) return st;
   if (on_progress_) on_progress_(positions());
-  return engine::ok_status();
+  return ok_status();
 }
 
 // Reads one chunk from every unfinished partition. Returns whether any record or batch was seen.
@@ -321,7 +316,7 @@ Result<bool> Consumer::read_round(RecordSink& sink, ConsumeStats& stats) {
     if (p.end && p.next >= *p.end) continue;
     auto rr = read_chunk(p);
     if (!rr.ok()) {
-      if (rr.error().code == engine::ErrorCode::kOffsetOutOfRange) {
+      if (rr.error().code == streamctl::ErrorCode::kOffsetOutOfRange) {
         Offset start = p.log->log_start_offset();
         Offset end = p.log->log_end_offset();
         Offset to = p.next < start ? start : end;
@@ -343,10 +338,10 @@ Result<bool> Consumer::read_round(RecordSink& sink, ConsumeStats& stats) {
     view.partition = p.partition;
     // Log::read returns only batches whose length and CRC checked out (log.h: "readers never see a torn
     // batch"), so the CRC is not computed a second time here.
-    engine::BatchIterator it(rr->records, /*verify_crc=*/false);
+    BatchIterator it(rr->records, /*verify_crc=*/false);
     bool done = false;
     while (!done && it.next()) {
-      const engine::RecordBatchHeader& h = it.header();
+      const RecordBatchHeader& h = it.header();
       if (h.next_offset() <= p.next) continue;
       progressed = true;
       if (!h.is_control()) {

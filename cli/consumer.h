@@ -27,9 +27,9 @@
 #include "cli/command.h"
 #include "cli/output_format.h"
 #include "engine/log.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
@@ -39,19 +39,19 @@ class BatchDecoder {
  public:
   // Starts on a batch that BatchIterator returned (valid header). The bytes must outlive the decoding.
   // Without want_headers, records come out with no headers (they are still checked).
-  engine::Status reset(engine::ByteSpan batch, const engine::RecordBatchHeader& header, bool want_headers);
+  Status reset(ByteSpan batch, const RecordBatchHeader& header, bool want_headers);
   // Fills *out with the next record (its key, value and headers views stay valid until the next call);
   // false at the end or on a malformed record (status() then says why).
   bool next(RecordView* out);
-  const engine::Status& status() const { return status_; }
+  const Status& status() const { return status_; }
 
  private:
-  // engine::RecordReader does the decoding (its fast path, and the decompression of compressed batches);
+  // RecordReader does the decoding (its fast path, and the decompression of compressed batches);
   // this adapts its records to the CLI's RecordView.
-  std::optional<engine::RecordReader> reader_;
-  engine::RecordView record_;
+  std::optional<RecordReader> reader_;
+  RecordView record_;
   bool want_headers_ = true;
-  engine::Status status_;
+  Status status_;
 };
 
 // --grep / --key-match. Both POSIX extended regular expressions, matched on raw bytes (REG_STARTEND).
@@ -64,7 +64,7 @@ class RecordFilter {
 
   // value_pattern: the value must contain a match (like grep). key_pattern: the whole key must match
   // (so a literal key matches only itself). Empty pattern = no condition. kInvalidArgument on a bad regex.
-  engine::Status compile(const std::string& value_pattern, const std::string& key_pattern, bool ignore_case,
+  Status compile(const std::string& value_pattern, const std::string& key_pattern, bool ignore_case,
                          bool invert);
   bool active() const { return has_value_ || has_key_; }
   // True when the record passes (after --invert-match).
@@ -86,11 +86,11 @@ class RecordSink {
   // Takes one record (valid only during the call). Returns false to stop (e.g. the output was closed).
   virtual bool write(const RecordView& record) = 0;
   // Pushes everything taken so far downstream. An error stops the consumer.
-  virtual engine::Status flush() = 0;
+  virtual Status flush() = 0;
   // True once the sink stopped taking records (e.g. the reader of a pipe went away).
   virtual bool closed() const { return false; }
   // Why it closed (ok when the output was simply closed, e.g. EPIPE from `| head`).
-  virtual engine::Status close_reason() const { return engine::ok_status(); }
+  virtual Status close_reason() const { return ok_status(); }
 };
 
 // A sink that formats records (template or JSON lines) into a large buffer and writes it to a descriptor
@@ -100,8 +100,8 @@ class FdSink final : public RecordSink {
   // formatter == nullptr means JSON lines. The formatter must outlive the sink.
   FdSink(int fd, const RecordFormatter* formatter, size_t buffer_bytes = size_t(1) << 20);
   bool write(const RecordView& record) override;
-  engine::Status flush() override;
-  engine::Status close_reason() const override { return close_reason_; }
+  Status flush() override;
+  Status close_reason() const override { return close_reason_; }
   // True once the reader went away (EPIPE) or a write failed.
   bool closed() const override { return closed_; }
   uint64_t bytes_written() const { return bytes_written_; }
@@ -114,16 +114,16 @@ class FdSink final : public RecordSink {
   size_t buffer_bytes_;
   std::string buffer_;
   bool closed_ = false;
-  engine::Status close_reason_;
+  Status close_reason_;
   uint64_t bytes_written_ = 0;
 };
 
 // One partition to consume.
 struct ConsumerPartition {
-  engine::PartitionId partition = 0;
+  PartitionId partition = 0;
   engine::Log* log = nullptr;         // not owned
-  engine::Offset next;                // next offset to deliver
-  std::optional<engine::Offset> end;  // stop before this offset (exclusive); nullopt = no end
+  Offset next;                // next offset to deliver
+  std::optional<Offset> end;  // stop before this offset (exclusive); nullopt = no end
 };
 
 struct ConsumerOptions {
@@ -154,7 +154,7 @@ class Consumer {
 
   // Called after each successful sink flush with the next offset of every partition (all records before
   // it are downstream). Group mode commits these.
-  void set_on_progress(std::function<void(const std::map<engine::PartitionId, engine::Offset>&)> f) {
+  void set_on_progress(std::function<void(const std::map<PartitionId, Offset>&)> f) {
     on_progress_ = std::move(f);
   }
   // Called once per round (and on every wake-up while following); returning false stops run() cleanly
@@ -163,30 +163,30 @@ class Consumer {
 
   // Runs until every partition reached its end (not following), max_records, a stop signal, the sink
   // closing, or on_round returning false. Errors: I/O or corruption while reading, sink flush errors.
-  engine::Result<ConsumeStats> run(RecordSink& sink);
+  Result<ConsumeStats> run(RecordSink& sink);
 
   // Current positions (next offset per partition): every record before them was handed to the sink. When
   // run() ended with output_closed, some of those never reached the reader: commit the last value passed
   // to on_progress instead.
-  std::map<engine::PartitionId, engine::Offset> positions() const;
+  std::map<PartitionId, Offset> positions() const;
 
  private:
-  engine::Status setup_watches();
-  engine::Result<bool> read_round(RecordSink& sink, ConsumeStats& stats);
-  engine::Status wait_for_data();
-  engine::Status flush_and_report(RecordSink& sink);
+  Status setup_watches();
+  Result<bool> read_round(RecordSink& sink, ConsumeStats& stats);
+  Status wait_for_data();
+  Status flush_and_report(RecordSink& sink);
 
   // Reads the next chunk of a partition on a helper thread while the current one is decoded (bulk
   // catch-up only: started when a read returned a full chunk and more data is known to exist).
   class ReadAhead;
-  engine::Result<engine::ReadResult> read_chunk(ConsumerPartition& p);
+  Result<engine::ReadResult> read_chunk(ConsumerPartition& p);
 
   std::unique_ptr<ReadAhead> read_ahead_;
   std::string topic_;
   std::vector<ConsumerPartition> partitions_;
   ConsumerOptions options_;
   const GlobalOptions* global_;
-  std::function<void(const std::map<engine::PartitionId, engine::Offset>&)> on_progress_;
+  std::function<void(const std::map<PartitionId, Offset>&)> on_progress_;
   std::function<bool()> on_round_;
   int inotify_fd_ = -1;
   BatchDecoder decoder_;

@@ -29,13 +29,6 @@ namespace streamctl::cli {
 
 namespace {
 
-using engine::Error;
-using engine::ErrorCode;
-using engine::Offset;
-using engine::PartitionId;
-using engine::Result;
-using engine::Status;
-using engine::TopicPartition;
 using Json = nlohmann::ordered_json;
 
 struct GroupOptions {
@@ -186,7 +179,7 @@ class GroupBackend {
     STREAMCTL_TRY(log->refresh());
     return std::pair<Offset, Offset>(log->log_start_offset(), log->high_watermark());
   }
-  Result<Offset> offset_for_time(const std::string& topic, PartitionId p, engine::Timestamp ts) const {
+  Result<Offset> offset_for_time(const std::string& topic, PartitionId p, Timestamp ts) const {
     if (client_) {
       STREAMCTL_ASSIGN_OR_RETURN(int64_t o, client_->offset_for_time(topic, p, ts.value));
       return Offset(o);
@@ -454,8 +447,8 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
     return report_usage_error("choose the partitions with --topic TOPIC[:P,P...] (repeatable) or --all-topics");
   }
   if (o.dry_run && o.execute) return report_usage_error("--dry-run and --execute contradict each other");
-  const engine::Timestamp now = engine::system_clock()->now();
-  std::optional<engine::Timestamp> target_time;
+  const Timestamp now = system_clock()->now();
+  std::optional<Timestamp> target_time;
   if (!o.to_datetime.empty()) {
     auto t = parse_time(o.to_datetime, now);
     if (!t.ok()) return report_error(t.error());

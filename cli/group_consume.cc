@@ -19,12 +19,6 @@
 
 namespace streamctl::cli {
 
-using engine::Error;
-using engine::Offset;
-using engine::PartitionId;
-using engine::Result;
-using engine::Status;
-using engine::TopicPartition;
 
 namespace {
 
@@ -40,7 +34,7 @@ class PositionStore {
 
 class GroupPositions final : public PositionStore {
  public:
-  GroupPositions(engine::GroupStore& store, engine::Clock& clock, std::string group, std::string topic)
+  GroupPositions(engine::GroupStore& store, Clock& clock, std::string group, std::string topic)
       : store_(store), clock_(clock), group_(std::move(group)), topic_(std::move(topic)) {}
 
   Result<std::optional<Offset>> load(PartitionId partition) override {
@@ -63,7 +57,7 @@ class GroupPositions final : public PositionStore {
 
  private:
   engine::GroupStore& store_;
-  engine::Clock& clock_;
+  Clock& clock_;
   std::string group_;
   std::string topic_;
 };
@@ -157,7 +151,7 @@ class GroupConsumeSession {
                                  StateFile::open(&manager_.fs(), &manager_.clock(), options_.state_file));
       store_ = std::make_unique<StatePositions>(std::move(file), options_.topic);
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   int64_t now_ms() const { return manager_.clock().monotonic_ms(); }
@@ -187,7 +181,7 @@ class GroupConsumeSession {
       STREAMCTL_ASSIGN_OR_RETURN(engine::Log * log, manager_.log(options_.topic, p));
       ends_[p] = std::max(start, log->high_watermark());
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   Result<RebalanceResult> rebalance() {
@@ -223,10 +217,10 @@ class GroupConsumeSession {
       if (it == committed_.end() || it->second != offset) changed[p] = offset;
     }
     last_commit_ms_ = now_ms();
-    if (changed.empty()) return engine::ok_status();
+    if (changed.empty()) return ok_status();
     STREAMCTL_TRY(store_->commit(changed));
     for (const auto& [p, offset] : changed) committed_[p] = offset;
-    return engine::ok_status();
+    return ok_status();
   }
 
   // Applies a membership step: hand back excess partitions (commit first), take new ones (read after claim).
@@ -250,7 +244,7 @@ class GroupConsumeSession {
                 membership_->member_id() + ") owns partitions " + partition_list(membership_->owned()) +
                 (r.excess.empty() ? std::string() : " (handed over " + partition_list(r.excess) + ")"));
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   // Sleeps up to ms, waking early on SIGINT/SIGTERM.
@@ -268,7 +262,7 @@ class GroupConsumeSession {
     for (;;) {
       if (stop_requested()) {
         total.stopped_by_signal = true;
-        return engine::ok_status();
+        return ok_status();
       }
       if (membership_) {
         RebalanceResult r;
@@ -286,7 +280,7 @@ class GroupConsumeSession {
         }
       }
       if (owned_.empty()) {
-        if (!options_.consumer.follow) return engine::ok_status();  // -e and nothing to read
+        if (!options_.consumer.follow) return ok_status();  // -e and nothing to read
         idle(options_.rebalance_interval_ms);
         continue;
       }
@@ -297,7 +291,7 @@ class GroupConsumeSession {
         copts.max_records = options_.consumer.max_records - total.records_written;
         if (copts.max_records <= 0) {
           total.hit_limit = true;
-          return engine::ok_status();
+          return ok_status();
         }
       }
       std::vector<ConsumerPartition> parts;
@@ -338,13 +332,13 @@ class GroupConsumeSession {
       total.output_closed = total.output_closed || stats->output_closed;
       total.hit_limit = total.hit_limit || stats->hit_limit;
       if (stats->stopped_by_signal || stats->output_closed || stats->hit_limit || !guard.healthy()) {
-        return engine::ok_status();
+        return ok_status();
       }
       if (pending) continue;
       if (!options_.consumer.follow) {
         // Our partitions are at their end. In a group, partitions may have been freed meanwhile (a member
         // left): take them and read them too before exiting, so a run really reads "everything".
-        if (!membership_) return engine::ok_status();
+        if (!membership_) return ok_status();
         STREAMCTL_ASSIGN_OR_RETURN(auto r, rebalance());
         if (r.acquired.empty()) return apply(r);
         pending = std::move(r);
@@ -385,7 +379,7 @@ Status validate_group_consume(const GroupConsumeOptions& options) {
   if (options.commit_interval_ms < 0 || options.rebalance_interval_ms <= 0) {
     return Error::invalid_argument("commit and rebalance intervals must be positive");
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 Result<ConsumeStats> run_group_consume(engine::LogManager& manager, const GlobalOptions& global,
@@ -412,7 +406,7 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
     if (!ms.ok()) return report_error(ms.error());
     go.commit_interval_ms = *ms;
   }
-  auto spec = parse_offset_spec(o.offset, engine::system_clock()->now());
+  auto spec = parse_offset_spec(o.offset, system_clock()->now());
   if (!spec.ok()) return report_error(spec.error());
   go.start = *spec;
   auto valid = validate_group_consume(go);
@@ -431,9 +425,9 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
     RemoteConsumeRequest req;
     std::unique_ptr<StateFile> state_file;
     if (!go.state_file.empty()) {
-      auto sf = StateFile::open(engine::posix_file_system(), engine::system_clock(), go.state_file);
+      auto sf = StateFile::open(posix_file_system(), system_clock(), go.state_file);
       if (!sf.ok()) {
-        if (sf.error().code == engine::ErrorCode::kBusy) {
+        if (sf.error().code == streamctl::ErrorCode::kBusy) {
           return report_error(sf.error(), kStateFileBusyHint);
         }
         return report_error(sf.error());
@@ -451,7 +445,7 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
     auto stats = run_remote_consume(*backend->remote, g, req, sink);
     if (!stats.ok()) {
       const Error& e = stats.error();
-      if (e.code == engine::ErrorCode::kNotFound && e.message.find("topic '") == 0) {
+      if (e.code == streamctl::ErrorCode::kNotFound && e.message.find("topic '") == 0) {
         return report_error(e, "list topics with: streamctl topic list");
       }
       return report_error(e);
@@ -463,7 +457,7 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
   }
   auto lm = open_data_dir(g, /*create_if_missing=*/false);
   if (!lm.ok()) {
-    if (lm.error().code == engine::ErrorCode::kNotFound) {
+    if (lm.error().code == streamctl::ErrorCode::kNotFound) {
       return report_error(Error::not_found("topic '" + o.topic + "' does not exist (" + lm.error().message + ")"),
                           "produce to it first: echo hello | streamctl produce " + o.topic);
     }
@@ -473,10 +467,10 @@ std::optional<int> consume_in_group_mode(const ConsumeOptions& o, const GlobalOp
   auto stats = run_group_consume(**lm, g, go, sink);
   if (!stats.ok()) {
     const Error& e = stats.error();
-    if (e.code == engine::ErrorCode::kNotFound && e.message.find("topic '") == 0) {
+    if (e.code == streamctl::ErrorCode::kNotFound && e.message.find("topic '") == 0) {
       return report_error(e, "list topics with: streamctl topic list");
     }
-    if (e.code == engine::ErrorCode::kBusy && !go.state_file.empty()) {
+    if (e.code == streamctl::ErrorCode::kBusy && !go.state_file.empty()) {
       return report_error(e, kStateFileBusyHint);
     }
     return report_error(e);

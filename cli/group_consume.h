@@ -26,7 +26,7 @@
 #include "cli/consumer.h"
 #include "cli/offset_spec.h"
 #include "engine/log_manager.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -35,7 +35,7 @@ struct GroupConsumeOptions {
   std::string group;       // --group; exactly one of group / state_file is set
   std::string state_file;  // --state-file
   // State-file mode only: read just these partitions (empty = all). A group always shares all of them.
-  std::vector<engine::PartitionId> partitions;
+  std::vector<PartitionId> partitions;
   // -o: where a partition without a stored position starts. A range (A:B) is refused: a group or a state
   // file continues where it stopped, it has no end but -e / -c.
   OffsetSpec start;
@@ -50,14 +50,14 @@ struct GroupConsumeOptions {
 
 // Validates the options: kInvalidArgument when both or neither of group/state_file are set, partitions are
 // given with a group, or the start spec is a range.
-engine::Status validate_group_consume(const GroupConsumeOptions& options);
+Status validate_group_consume(const GroupConsumeOptions& options);
 
 // Consumes as described at the top, writing records to `sink`, until the end of the owned partitions
 // (not following), max_records, a stop signal, or the sink closing. Errors name the topic/partition/file:
 // kNotFound for a missing topic, kBusy when the state file is in use, I/O and corruption errors. What was
 // written before an error is committed.
 // `manager` and `global` are not owned. The returned stats add up every round of partition ownership.
-engine::Result<ConsumeStats> run_group_consume(engine::LogManager& manager, const GlobalOptions& global,
+Result<ConsumeStats> run_group_consume(engine::LogManager& manager, const GlobalOptions& global,
                                                const GroupConsumeOptions& options, RecordSink& sink);
 
 // ---- the `streamctl consume` takeover (CommandContext::consume_takeover, set by register_group_command)

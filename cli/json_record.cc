@@ -6,8 +6,6 @@
 
 namespace streamctl::cli {
 
-using engine::Error;
-using engine::Result;
 
 namespace {
 
@@ -233,7 +231,7 @@ void append_json_record(const RecordView& r, std::string& out) {
   out += "]}\n";
 }
 
-Result<JsonRecord> parse_json_record(std::string_view line, engine::Timestamp now) {
+Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now) {
   Json doc;
   try {
     doc = Json::parse(line.begin(), line.end());
@@ -302,7 +300,7 @@ Result<JsonRecord> parse_json_record(std::string_view line, engine::Timestamp no
       int64_t ts = it->get<int64_t>();
       // -1 is Kafka's "no timestamp" (consume --json prints it for such records): the append time is used.
       if (ts < -1) return field_error("timestamp", "must be >= 0 (ms since the epoch), or -1 for none");
-      out.record.timestamp = engine::Timestamp(ts);
+      out.record.timestamp = Timestamp(ts);
     } else if (it->is_string()) {
       auto ts = parse_time(it->get_ref<const std::string&>(), now);
       if (!ts.ok()) return field_error("timestamp", ts.error().message);

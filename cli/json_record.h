@@ -23,9 +23,9 @@
 #include <string_view>
 
 #include "cli/output_format.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
@@ -41,15 +41,15 @@ bool is_valid_utf8(std::string_view s);
 // Standard base64 (RFC 4648, with padding).
 void append_base64(std::string& out, std::string_view bytes);
 // Decodes standard base64 (padding optional); kInvalidArgument on a bad character or length.
-engine::Result<std::string> decode_base64(std::string_view text);
+Result<std::string> decode_base64(std::string_view text);
 
 // A record read from a JSON line, with the partition it names (if any).
 struct JsonRecord {
-  engine::Record record;               // timestamp kNoTimestamp when the line has none
+  Record record;               // timestamp kNoTimestamp when the line has none
   std::optional<int32_t> partition;
 };
 
 // Parses one JSON line. `now` resolves relative timestamps ("-1h"). kInvalidArgument naming the field.
-engine::Result<JsonRecord> parse_json_record(std::string_view line, engine::Timestamp now);
+Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now);
 
 }  // namespace streamctl::cli

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "server/advert.h"
+#include "engine/advert.h"
 
 namespace streamctl::cli {
 
@@ -31,8 +31,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-engine::ErrorCode error_code_for(rd_kafka_resp_err_t err) {
-  using engine::ErrorCode;
+ErrorCode error_code_for(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR: return ErrorCode::kOk;
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
@@ -86,27 +85,27 @@ engine::ErrorCode error_code_for(rd_kafka_resp_err_t err) {
   }
 }
 
-engine::Error kafka_error(rd_kafka_resp_err_t err, const std::string& context) {
+Error kafka_error(rd_kafka_resp_err_t err, const std::string& context) {
   std::string text = rd_kafka_err2str(err);
   return {error_code_for(err), context.empty() ? text : context + ": " + text};
 }
 
-engine::Result<std::unique_ptr<KafkaClient>> KafkaClient::create(
+Result<std::unique_ptr<KafkaClient>> KafkaClient::create(
     Kind kind, const ConnectionSettings& settings, const std::map<std::string, std::string>& extra,
     const GlobalOptions& global, const std::function<void(rd_kafka_conf_t*)>& customize) {
   g_librdkafka_verbosity = global.verbosity;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char errstr[512];
-  auto set = [&](const std::string& k, const std::string& v, const char* origin) -> engine::Status {
+  auto set = [&](const std::string& k, const std::string& v, const char* origin) -> Status {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      return engine::Error::invalid_argument(std::string(origin) + " " + k + "=" + v + ": " + errstr);
+      return Error::invalid_argument(std::string(origin) + " " + k + "=" + v + ": " + errstr);
     }
-    return engine::ok_status();
+    return ok_status();
   };
   std::vector<std::pair<std::string, std::string>> all = {{"bootstrap.servers", settings.brokers},
                                                           {"client.id", "streamctl"}};
   for (const auto& kv : extra) all.push_back(kv);
-  engine::Status st;
+  Status st;
   for (const auto& [k, v] : all) {
     st = set(k, v, "client property");
     if (!st.ok()) break;
@@ -128,7 +127,7 @@ engine::Result<std::unique_ptr<KafkaClient>> KafkaClient::create(
                                 sizeof errstr);
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);  // rd_kafka_new takes the conf only on success
-    return engine::Error::invalid_argument(std::string("cannot create the Kafka client: ") + errstr);
+    return Error::invalid_argument(std::string("cannot create the Kafka client: ") + errstr);
   }
   std::chrono::milliseconds request_timeout = kRemoteRequestTimeout;
   if (auto it = settings.properties.find("socket.timeout.ms"); it != settings.properties.end()) {
@@ -142,16 +141,16 @@ KafkaClient::~KafkaClient() {
   rd_kafka_destroy(rk_);
 }
 
-engine::Error KafkaClient::unreachable(rd_kafka_resp_err_t err, const std::string& what) const {
-  engine::Error e = kafka_error(err, "");
+Error KafkaClient::unreachable(rd_kafka_resp_err_t err, const std::string& what) const {
+  Error e = kafka_error(err, "");
   e.message = "no answer from Kafka brokers " + settings_.brokers +
               (settings_.brokers_source.empty() ? "" : " (from " + settings_.brokers_source + ")") + " within " +
               seconds_text(request_timeout_) + (what.empty() ? "" : " for " + what) + ": " + e.message;
-  if (e.code == engine::ErrorCode::kIoError) e.code = engine::ErrorCode::kUnavailable;
+  if (e.code == streamctl::ErrorCode::kIoError) e.code = streamctl::ErrorCode::kUnavailable;
   return e;
 }
 
-engine::Error KafkaClient::request_error(rd_kafka_resp_err_t err, const std::string& what) const {
+Error KafkaClient::request_error(rd_kafka_resp_err_t err, const std::string& what) const {
   switch (err) {
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
@@ -163,7 +162,7 @@ engine::Error KafkaClient::request_error(rd_kafka_resp_err_t err, const std::str
   }
 }
 
-engine::Result<ClusterMetadata> KafkaClient::metadata(const std::string* topic,
+Result<ClusterMetadata> KafkaClient::metadata(const std::string* topic,
                                                       std::chrono::milliseconds timeout) const {
   if (timeout.count() == 0) timeout = request_timeout_;
   rd_kafka_topic_t* rkt = nullptr;
@@ -184,8 +183,8 @@ engine::Result<ClusterMetadata> KafkaClient::metadata(const std::string* topic,
     const bool refused = err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
     if (refused && std::chrono::steady_clock::now() - start >= kRefusedGiveUp) {
       if (rkt != nullptr) rd_kafka_topic_destroy(rkt);
-      engine::Error e = kafka_error(err, "");
-      return engine::Error{engine::ErrorCode::kUnavailable,
+      Error e = kafka_error(err, "");
+      return Error{streamctl::ErrorCode::kUnavailable,
                            "cannot connect to Kafka brokers " + settings_.brokers +
                                (settings_.brokers_source.empty() ? "" : " (from " + settings_.brokers_source + ")") +
                                ": every connection failed for " + seconds_text(kRefusedGiveUp) + " (" + e.message +
@@ -225,7 +224,7 @@ engine::Result<ClusterMetadata> KafkaClient::metadata(const std::string* topic,
   return out;
 }
 
-engine::Result<TopicMetadata> KafkaClient::topic(const std::string& name) const {
+Result<TopicMetadata> KafkaClient::topic(const std::string& name) const {
   // All-topics metadata: asking for one topic by name lets a broker with auto.create.topics.enable create it.
   auto md = metadata(nullptr);
   if (!md.ok()) return std::move(md).error();
@@ -233,15 +232,15 @@ engine::Result<TopicMetadata> KafkaClient::topic(const std::string& name) const 
     if (t.name != name) continue;
     if (t.error == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || (t.error == RD_KAFKA_RESP_ERR_NO_ERROR &&
                                                               t.partitions.empty())) {
-      return engine::Error::not_found("topic '" + name + "' does not exist on " + settings_.brokers);
+      return Error::not_found("topic '" + name + "' does not exist on " + settings_.brokers);
     }
     if (t.error != RD_KAFKA_RESP_ERR_NO_ERROR) return request_error(t.error, "topic '" + name + "'");
     return std::move(t);
   }
-  return engine::Error::not_found("topic '" + name + "' does not exist on " + settings_.brokers);
+  return Error::not_found("topic '" + name + "' does not exist on " + settings_.brokers);
 }
 
-engine::Result<std::pair<int64_t, int64_t>> KafkaClient::watermarks(const std::string& topic,
+Result<std::pair<int64_t, int64_t>> KafkaClient::watermarks(const std::string& topic,
                                                                     int32_t partition) const {
   int64_t low = -1, high = -1;
   rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_, topic.c_str(), partition, &low, &high,
@@ -252,7 +251,7 @@ engine::Result<std::pair<int64_t, int64_t>> KafkaClient::watermarks(const std::s
   return std::pair<int64_t, int64_t>(low, high);
 }
 
-engine::Result<int64_t> KafkaClient::offset_for_time(const std::string& topic, int32_t partition,
+Result<int64_t> KafkaClient::offset_for_time(const std::string& topic, int32_t partition,
                                                      int64_t ts) const {
   if (ts < 0) {
     // Before the epoch every record qualifies; ListOffsets would read -1/-2 as "latest"/"earliest".
@@ -277,7 +276,7 @@ engine::Result<int64_t> KafkaClient::offset_for_time(const std::string& topic, i
   return offset;
 }
 
-engine::Result<KafkaClient::EventPtr> KafkaClient::admin(
+Result<KafkaClient::EventPtr> KafkaClient::admin(
     rd_kafka_admin_op_t op, const std::function<void(rd_kafka_queue_t*, rd_kafka_AdminOptions_t*)>& start,
     const std::string& what) const {
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_);
@@ -296,7 +295,7 @@ engine::Result<KafkaClient::EventPtr> KafkaClient::admin(
   return out;
 }
 
-engine::Result<Backend> select_backend(const GlobalOptions& global) {
+Result<Backend> select_backend(const GlobalOptions& global) {
   ConnectionRequest req;
   req.brokers_flag = global.brokers;
   req.profile_flag = global.profile;
@@ -328,13 +327,13 @@ engine::Result<Backend> select_backend(const GlobalOptions& global) {
     return backend;
   }
   const std::string dir = resolve_data_dir(global);
-  auto owner = server::check_data_dir_owner(dir);
+  auto owner = engine::check_data_dir_owner(dir);
   if (!owner.ok()) return std::move(owner).error();
   if (!owner->has_value()) return backend;  // embedded
-  const server::ServerAdvert& a = **owner;
+  const engine::ServerAdvert& a = **owner;
   const std::string where = a.advertised.empty() ? a.listen : a.advertised;
   if (where.empty()) {
-    return engine::Error::busy("data directory " + dir + " is owned by streamctl serve (pid " +
+    return Error::busy("data directory " + dir + " is owned by streamctl serve (pid " +
                                std::to_string(a.pid) + "), which is still starting; retry in a moment");
   }
   debug(global, 1, "data directory " + dir + " is served by streamctl serve (pid " + std::to_string(a.pid) +

@@ -1,6 +1,6 @@
 // The Kafka backend's connection: RAII wrappers over librdkafka's C API (client handle, configuration,
 // admin results), cluster metadata and offset lookups, and the mapping of librdkafka errors to
-// engine::Error (so remote commands report and exit exactly like embedded ones: unknown topic -> kNotFound
+// Error (so remote commands report and exit exactly like embedded ones: unknown topic -> kNotFound
 // -> exit 3, and so on).
 //
 // Ownership: KafkaClient owns its rd_kafka_t (destroyed, after consumer close, in the destructor); copy is
@@ -21,7 +21,7 @@
 
 #include "cli/client_config.h"
 #include "cli/command.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -37,10 +37,10 @@ inline constexpr std::chrono::milliseconds kRefusedGiveUp{3000};
 // kAlreadyExists, invalid request/config/partitions/replication -> kInvalidArgument, transport, timeout and
 // all-brokers-down -> kUnavailable / kTimeout, non-empty group -> kBusy, too large -> kRecordTooLarge,
 // everything else kIoError.
-engine::ErrorCode error_code_for(rd_kafka_resp_err_t err);
+streamctl::ErrorCode error_code_for(rd_kafka_resp_err_t err);
 // An Error with that code and the message "<context>: <librdkafka's description>" (or just the
 // description when context is empty).
-engine::Error kafka_error(rd_kafka_resp_err_t err, const std::string& context);
+Error kafka_error(rd_kafka_resp_err_t err, const std::string& context);
 
 // One partition in cluster metadata.
 struct PartitionMetadata {
@@ -79,7 +79,7 @@ class KafkaClient {
   // user's -X / profile properties win). A bad property is kInvalidArgument naming it. Creating does not
   // contact the cluster; the first request does. `customize` may register callbacks (delivery reports,
   // rebalances) and the opaque pointer on the configuration before the handle is made.
-  static engine::Result<std::unique_ptr<KafkaClient>> create(
+  static Result<std::unique_ptr<KafkaClient>> create(
       Kind kind, const ConnectionSettings& settings, const std::map<std::string, std::string>& extra,
       const GlobalOptions& global, const std::function<void(rd_kafka_conf_t*)>& customize = {});
   KafkaClient(const KafkaClient&) = delete;
@@ -92,28 +92,28 @@ class KafkaClient {
   const ConnectionSettings& settings() const { return settings_; }
 
   // An error for "the cluster did not answer": names the brokers, where they came from, and the time.
-  engine::Error unreachable(rd_kafka_resp_err_t err, const std::string& what) const;
+  Error unreachable(rd_kafka_resp_err_t err, const std::string& what) const;
   // Maps an error of a request about `what` (e.g. "topic 'x'"): transport/timeout errors become
   // unreachable(); the rest kafka_error(err, what).
-  engine::Error request_error(rd_kafka_resp_err_t err, const std::string& what) const;
+  Error request_error(rd_kafka_resp_err_t err, const std::string& what) const;
 
   // Brokers, controller and topics. `topic` non-null: only that topic (beware: a broker with
   // auto.create.topics.enable creates it). Null: every topic, internal ones (__consumer_offsets) included.
   // `timeout` bounds the wait for an answer (cluster health polls with short ones).
   // A zero timeout means request_timeout().
-  engine::Result<ClusterMetadata> metadata(const std::string* topic,
+  Result<ClusterMetadata> metadata(const std::string* topic,
                                            std::chrono::milliseconds timeout = std::chrono::milliseconds{0}) const;
   // One topic's metadata (kNotFound naming it when missing).
-  engine::Result<TopicMetadata> topic(const std::string& name) const;
+  Result<TopicMetadata> topic(const std::string& name) const;
   // The log start offset and high watermark of a partition, asked of its leader.
-  engine::Result<std::pair<int64_t, int64_t>> watermarks(const std::string& topic, int32_t partition) const;
+  Result<std::pair<int64_t, int64_t>> watermarks(const std::string& topic, int32_t partition) const;
   // The first offset with timestamp >= ts (ListOffsets by time); the high watermark when there is none.
-  engine::Result<int64_t> offset_for_time(const std::string& topic, int32_t partition, int64_t ts) const;
+  Result<int64_t> offset_for_time(const std::string& topic, int32_t partition, int64_t ts) const;
 
   // Runs an admin request: `start` is called with a fresh result queue and admin options (request timeout
   // set); this waits for the result event (owned by the returned pointer).
   using EventPtr = std::unique_ptr<rd_kafka_event_t, void (*)(rd_kafka_event_t*)>;
-  engine::Result<EventPtr> admin(rd_kafka_admin_op_t op,
+  Result<EventPtr> admin(rd_kafka_admin_op_t op,
                                  const std::function<void(rd_kafka_queue_t*, rd_kafka_AdminOptions_t*)>& start,
                                  const std::string& what) const;
 
@@ -139,6 +139,6 @@ struct Backend {
 // Resolves --brokers / STREAMCTL_BROKERS / --profile (config file) / -X, then the data directory's serve
 // advertisement. Errors for a bad config file or profile, and for a directory whose server is still
 // starting. `-v` prints which backend was chosen and why.
-engine::Result<Backend> select_backend(const GlobalOptions& global);
+Result<Backend> select_backend(const GlobalOptions& global);
 
 }  // namespace streamctl::cli

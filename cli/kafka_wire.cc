@@ -12,19 +12,14 @@
 #include <cctype>
 #include <optional>
 
-#include "server/protocol/api_versions.h"
-#include "server/protocol/error_codes.h"
+#include "kafka/protocol/generated/api_versions.h"
+#include "kafka/protocol/error_codes.h"
 
 namespace streamctl::cli {
 
 namespace {
 
-namespace proto = server::protocol;
-using engine::Bytes;
-using engine::Error;
-using engine::ErrorCode;
-using engine::Result;
-using engine::Status;
+namespace proto = kafka::protocol;
 
 constexpr int16_t kApiVersionsKey = 18;
 
@@ -108,7 +103,7 @@ Status BrokerSocket::write_all(std::vector<struct iovec>& iov, int64_t deadline_
       iov[at].iov_len -= left;
     }
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 Result<size_t> BrokerSocket::read_some() {
@@ -135,9 +130,9 @@ Result<Bytes> BrokerSocket::read_frame(int timeout_ms) {
                                                             std::to_string(timeout_ms / 1000) + " s"};
     struct pollfd pfd{fd_, POLLIN, 0};
     if (::poll(&pfd, 1, int(left_ms)) <= 0) continue;
-    auto st = read_available([&](engine::ByteSpan frame) {
+    auto st = read_available([&](ByteSpan frame) {
       if (!got) got.emplace(frame.begin(), frame.end());
-      return engine::ok_status();
+      return ok_status();
     });
     if (!st.ok()) return std::move(st).error();
   }

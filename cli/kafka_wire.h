@@ -26,10 +26,10 @@
 
 #include <sys/uio.h>
 
-#include "engine/coding.h"
-#include "engine/result.h"
-#include "server/protocol/header.h"
-#include "server/protocol/wire.h"
+#include "base/coding.h"
+#include "base/result.h"
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/wire.h"
 
 namespace streamctl::cli {
 
@@ -47,43 +47,43 @@ class BrokerSocket {
   BrokerSocket& operator=(const BrokerSocket&) = delete;
 
   // Connects to the first address of host:port that answers within timeout_ms (each).
-  static engine::Result<std::unique_ptr<BrokerSocket>> connect(const std::string& host, int port, int timeout_ms);
+  static Result<std::unique_ptr<BrokerSocket>> connect(const std::string& host, int port, int timeout_ms);
 
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }  // "host:port", for messages
 
   // Writes every byte of `iov` (modified), waiting for room until deadline_ns (mono_ns()).
-  engine::Status write_all(std::vector<struct iovec>& iov, int64_t deadline_ns);
+  Status write_all(std::vector<struct iovec>& iov, int64_t deadline_ns);
 
   // Reads what has arrived without blocking; calls on_frame(frame bytes after the size prefix) for each
   // complete frame, in order (an error it returns stops the reading and is returned). kUnavailable when
   // the broker closed the connection, kCorruption for an impossible frame size.
   template <typename F>
-  engine::Status read_available(F&& on_frame);
+  Status read_available(F&& on_frame);
 
   // Waits up to timeout_ms for one frame (synchronous round trips only: nothing else is in flight).
-  engine::Result<engine::Bytes> read_frame(int timeout_ms);
+  Result<Bytes> read_frame(int timeout_ms);
 
  private:
   explicit BrokerSocket(int fd) : fd_(fd) {}
   // One read(2) into the buffer: bytes read, 0 when nothing is available (errors as read_available).
-  engine::Result<size_t> read_some();
+  Result<size_t> read_some();
 
   int fd_;
   std::string name_;
-  engine::Bytes in_;
+  Bytes in_;
   size_t in_used_ = 0;
 };
 
 // A request frame (size + header v1/v2 + body) of API `key` at `version`.
 template <typename Message>
-engine::Result<engine::Bytes> request_frame(int16_t key, int16_t version, int32_t correlation_id,
+Result<Bytes> request_frame(int16_t key, int16_t version, int32_t correlation_id,
                                             const std::string& client_id, const Message& body);
 
 // Sends one request and waits up to timeout_ms for its response, which it decodes. REQUIRES: nothing else
 // in flight on `sock`.
 template <typename Response, typename Request>
-engine::Result<Response> call(BrokerSocket& sock, int16_t key, int16_t version, int32_t correlation_id,
+Result<Response> call(BrokerSocket& sock, int16_t key, int16_t version, int32_t correlation_id,
                               const std::string& client_id, const Request& request, int timeout_ms);
 
 // A broker's supported versions: API key -> [min, max].
@@ -97,29 +97,29 @@ bool supports(const VersionTable& versions, int16_t key, int16_t version);
 
 // Asks the broker on `sock` which APIs it supports (ApiVersions v3, v0 if it refuses v3). Uses correlation
 // ids 1 and 2.
-engine::Result<VersionTable> api_versions(BrokerSocket& sock, const std::string& client_id, int timeout_ms);
+Result<VersionTable> api_versions(BrokerSocket& sock, const std::string& client_id, int timeout_ms);
 
 // Connects to host:port, asks ApiVersions, disconnects.
-engine::Result<VersionTable> probe_api_versions(const std::string& host, int port, const std::string& client_id,
+Result<VersionTable> probe_api_versions(const std::string& host, int port, const std::string& client_id,
                                                 int timeout_ms);
 
 // ---- implementation of the templates
 
 template <typename F>
-engine::Status BrokerSocket::read_available(F&& on_frame) {
+Status BrokerSocket::read_available(F&& on_frame) {
   for (;;) {
     auto n = read_some();
     if (!n.ok()) return std::move(n).error();
     if (*n == 0) break;
     size_t at = 0;
     while (in_used_ - at >= 4) {
-      const int32_t size = int32_t(engine::get_be32(in_.data() + at));
+      const int32_t size = int32_t(get_be32(in_.data() + at));
       if (size < 4 || size > kMaxResponseBytes) {
-        return engine::Error{engine::ErrorCode::kCorruption,
+        return Error{streamctl::ErrorCode::kCorruption,
                              "broker " + name_ + " sent a frame of " + std::to_string(size) + " bytes"};
       }
       if (in_used_ - at < 4 + size_t(size)) break;
-      auto st = on_frame(engine::ByteSpan(in_.data() + at + 4, size_t(size)));
+      auto st = on_frame(ByteSpan(in_.data() + at + 4, size_t(size)));
       if (!st.ok()) return st;
       at += 4 + size_t(size);
     }
@@ -129,27 +129,27 @@ engine::Status BrokerSocket::read_available(F&& on_frame) {
     }
     if (*n < 65536) break;  // drained (a short read)
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 template <typename Message>
-engine::Result<engine::Bytes> request_frame(int16_t key, int16_t version, int32_t correlation_id,
+Result<Bytes> request_frame(int16_t key, int16_t version, int32_t correlation_id,
                                             const std::string& client_id, const Message& body) {
-  engine::Bytes out(4);
-  server::protocol::RequestHeader h;
+  Bytes out(4);
+  kafka::protocol::RequestHeader h;
   h.api_key = key;
   h.api_version = version;
   h.correlation_id = correlation_id;
   h.client_id = client_id;
-  auto st = server::protocol::encode_request_header(h, out);
-  if (st.ok()) st = server::protocol::encode_message(body, version, out);
+  auto st = kafka::protocol::encode_request_header(h, out);
+  if (st.ok()) st = kafka::protocol::encode_message(body, version, out);
   if (!st.ok()) return std::move(st).error();
-  engine::put_be32(out.data(), uint32_t(out.size() - 4));
+  put_be32(out.data(), uint32_t(out.size() - 4));
   return out;
 }
 
 template <typename Response, typename Request>
-engine::Result<Response> call(BrokerSocket& sock, int16_t key, int16_t version, int32_t correlation_id,
+Result<Response> call(BrokerSocket& sock, int16_t key, int16_t version, int32_t correlation_id,
                               const std::string& client_id, const Request& request, int timeout_ms) {
   auto frame = request_frame(key, version, correlation_id, client_id, request);
   if (!frame.ok()) return std::move(frame).error();
@@ -159,15 +159,15 @@ engine::Result<Response> call(BrokerSocket& sock, int16_t key, int16_t version, 
   auto reply = sock.read_frame(timeout_ms);
   if (!reply.ok()) return std::move(reply).error();
   size_t body_at = 0;
-  auto header = server::protocol::decode_response_header(
-      *reply, server::protocol::response_header_version(key, version), &body_at);
+  auto header = kafka::protocol::decode_response_header(
+      *reply, kafka::protocol::response_header_version(key, version), &body_at);
   if (!header.ok()) return std::move(header).error();
   if (header->correlation_id != correlation_id) {
-    return engine::Error::corruption("broker " + sock.name() + " answered correlation id " +
+    return Error::corruption("broker " + sock.name() + " answered correlation id " +
                                      std::to_string(header->correlation_id) + ", expected " +
                                      std::to_string(correlation_id));
   }
-  return server::protocol::decode_message<Response>(engine::ByteSpan(*reply).subspan(body_at), version);
+  return kafka::protocol::decode_message<Response>(ByteSpan(*reply).subspan(body_at), version);
 }
 
 }  // namespace streamctl::cli

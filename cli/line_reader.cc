@@ -64,7 +64,7 @@ LineReader::Next LineReader::next(std::string_view* line, bool may_read) {
     ssize_t n = ::read(fd_, buffer_.get() + end_, capacity_ - end_);
     if (n < 0) {
       if (errno == EINTR) return Next::kInterrupted;
-      error_ = engine::Error::from_errno(errno, "cannot read " + (name_ == "-" ? std::string("stdin") : name_));
+      error_ = Error::from_errno(errno, "cannot read " + (name_ == "-" ? std::string("stdin") : name_));
       return Next::kError;
     }
     if (n == 0) {

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -45,7 +45,7 @@ class LineReader {
   uint64_t line_number() const { return line_number_; }
   const std::string& name() const { return name_; }
   // Why next() returned kError.
-  const engine::Error& error() const { return error_; }
+  const Error& error() const { return error_; }
 
  private:
   int fd_;
@@ -60,7 +60,7 @@ class LineReader {
   bool read_filled_ = false;  // the last read(2) filled the buffer: input is plentiful
   uint64_t bytes_read_ = 0;
   uint64_t line_number_ = 0;
-  engine::Error error_;
+  Error error_;
 };
 
 }  // namespace streamctl::cli

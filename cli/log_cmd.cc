@@ -20,11 +20,6 @@
 
 namespace streamctl::cli {
 
-using engine::Error;
-using engine::ErrorCode;
-using engine::Offset;
-using engine::Result;
-using engine::Status;
 
 namespace {
 
@@ -42,7 +37,7 @@ struct Target {
   TargetKind kind = TargetKind::kSegment;
   std::string path;
   Offset base_offset;                          // from the file name (0 when the name is not a segment name)
-  std::optional<engine::TopicPartition> tp;    // from the directory name, when it is a partition directory
+  std::optional<TopicPartition> tp;    // from the directory name, when it is a partition directory
   bool first_in_partition = true;              // the first segment of its directory (continuity checks)
 };
 
@@ -56,7 +51,7 @@ std::string strip_trailing_slashes(std::string path) {
   return path;
 }
 
-std::optional<engine::TopicPartition> partition_of_dir(const std::string& dir) {
+std::optional<TopicPartition> partition_of_dir(const std::string& dir) {
   auto tp = engine::parse_partition_dir_name(base_name(strip_trailing_slashes(dir)));
   if (!tp.ok()) return std::nullopt;
   return tp.value();
@@ -73,7 +68,7 @@ std::vector<Target> segments_of_dir(const std::string& dir, const std::vector<st
       continue;
     }
     Target t;
-    t.path = engine::join_path(dir, name);
+    t.path = join_path(dir, name);
     t.base_offset = parsed->base_offset;
     t.tp = tp;
     out.push_back(std::move(t));
@@ -84,15 +79,15 @@ std::vector<Target> segments_of_dir(const std::string& dir, const std::vector<st
 }
 
 // Partition directories directly under dir, ordered by topic then partition.
-Result<std::vector<std::string>> partition_dirs_under(engine::FileSystem& fs, const std::string& dir,
+Result<std::vector<std::string>> partition_dirs_under(FileSystem& fs, const std::string& dir,
                                                       const std::string& only_topic) {
   STREAMCTL_ASSIGN_OR_RETURN(auto names, fs.list_dir(dir));
-  std::vector<std::pair<engine::TopicPartition, std::string>> found;
+  std::vector<std::pair<TopicPartition, std::string>> found;
   for (const auto& name : names) {
     auto tp = engine::parse_partition_dir_name(name);
     if (!tp.ok()) continue;
     if (!only_topic.empty() && tp->topic != only_topic) continue;
-    std::string path = engine::join_path(dir, name);
+    std::string path = join_path(dir, name);
     if (!fs.list_dir(path).ok()) continue;  // a file that happens to look like a partition name
     found.emplace_back(tp.value(), path);
   }
@@ -102,7 +97,7 @@ Result<std::vector<std::string>> partition_dirs_under(engine::FileSystem& fs, co
   return out;
 }
 
-Result<std::vector<Target>> targets_of_partition_dirs(engine::FileSystem& fs, const std::vector<std::string>& dirs) {
+Result<std::vector<Target>> targets_of_partition_dirs(FileSystem& fs, const std::vector<std::string>& dirs) {
   std::vector<Target> out;
   for (const auto& dir : dirs) {
     STREAMCTL_ASSIGN_OR_RETURN(auto names, fs.list_dir(dir));
@@ -113,7 +108,7 @@ Result<std::vector<Target>> targets_of_partition_dirs(engine::FileSystem& fs, co
 }
 
 // Resolves one PATH argument (see the top of the file).
-Result<std::vector<Target>> resolve_targets(engine::FileSystem& fs, const std::string& data_dir,
+Result<std::vector<Target>> resolve_targets(FileSystem& fs, const std::string& data_dir,
                                             const std::string& arg_in) {
   const std::string arg = strip_trailing_slashes(arg_in);
   STREAMCTL_ASSIGN_OR_RETURN(bool exists, fs.exists(arg));
@@ -151,7 +146,7 @@ Result<std::vector<Target>> resolve_targets(engine::FileSystem& fs, const std::s
         t.kind = TargetKind::kSegment;  // any other file is read as segment bytes
       }
     }
-    t.tp = partition_of_dir(engine::parent_path(arg));
+    t.tp = partition_of_dir(parent_path(arg));
     return std::vector<Target>{t};
   }
   // Not a path: a topic, or a "<topic>-<partition>" directory name, in the data directory.
@@ -159,7 +154,7 @@ Result<std::vector<Target>> resolve_targets(engine::FileSystem& fs, const std::s
   if (looks_like_name) {
     STREAMCTL_ASSIGN_OR_RETURN(bool data_exists, fs.exists(data_dir));
     if (data_exists) {
-      std::string as_partition = engine::join_path(data_dir, arg);
+      std::string as_partition = join_path(data_dir, arg);
       STREAMCTL_ASSIGN_OR_RETURN(bool partition_exists, fs.exists(as_partition));
       if (partition_exists && partition_of_dir(as_partition)) {
         return targets_of_partition_dirs(fs, {as_partition});
@@ -225,13 +220,13 @@ void append_escaped(std::string& out, std::string_view s) {
   }
 }
 
-int32_t last_sequence(const engine::RecordBatchHeader& h) {
+int32_t last_sequence(const RecordBatchHeader& h) {
   if (h.base_sequence < 0) return -1;
   return int32_t((int64_t(h.base_sequence) + h.last_offset_delta) % (int64_t(INT32_MAX) + 1));
 }
 
-const char* timestamp_type_name(const engine::RecordBatchHeader& h) {
-  return h.timestamp_type() == engine::TimestampType::kLogAppendTime ? "LogAppendTime" : "CreateTime";
+const char* timestamp_type_name(const RecordBatchHeader& h) {
+  return h.timestamp_type() == TimestampType::kLogAppendTime ? "LogAppendTime" : "CreateTime";
 }
 
 void text_batch(std::string& out, const BatchReport& b) {
@@ -245,7 +240,7 @@ void text_batch(std::string& out, const BatchReport& b) {
          " position: " + std::to_string(b.position) + " " + timestamp_type_name(h) + ": " +
          std::to_string(h.max_timestamp.value) + " baseTimestamp: " + std::to_string(h.base_timestamp.value) +
          " size: " + std::to_string(h.size_bytes()) + " magic: " + std::to_string(int(h.magic)) +
-         " compresscodec: " + (int(h.compression()) <= 4 ? engine::compression_name(h.compression()) : "unknown") +
+         " compresscodec: " + (int(h.compression()) <= 4 ? compression_name(h.compression()) : "unknown") +
          " crc: " + std::to_string(h.crc) + " isvalid: " + bool_text(b.valid) + "\n";
   if (!b.valid) out += "| error: " + b.error + "\n";
   for (const auto& r : b.records) {
@@ -273,7 +268,7 @@ void text_batch(std::string& out, const BatchReport& b) {
   }
 }
 
-std::string record_json(const engine::Record& r, const std::optional<engine::TopicPartition>& tp) {
+std::string record_json(const Record& r, const std::optional<TopicPartition>& tp) {
   std::vector<HeaderView> headers;
   headers.reserve(r.headers.size());
   for (const auto& h : r.headers) {
@@ -311,7 +306,7 @@ std::string json_batch(const Target& t, const BatchReport& b) {
       {"crc", h.crc},
       {"valid", b.valid},
       {"error", b.valid ? Json(nullptr) : Json(b.error)},
-      {"compression", int(h.compression()) <= 4 ? engine::compression_name(h.compression()) : "unknown"},
+      {"compression", int(h.compression()) <= 4 ? compression_name(h.compression()) : "unknown"},
       {"timestamp_type", timestamp_type_name(h)},
       {"base_timestamp", h.base_timestamp.value},
       {"max_timestamp", h.max_timestamp.value},
@@ -378,14 +373,14 @@ std::string text_segment_summary(const SegmentSummary& s) {
 }
 
 std::string index_file_path(const Target& t, TargetKind kind) {
-  const std::string dir = engine::parent_path(t.path);
-  return engine::join_path(dir, kind == TargetKind::kOffsetIndex ? engine::offset_index_file_name(t.base_offset)
+  const std::string dir = parent_path(t.path);
+  return join_path(dir, kind == TargetKind::kOffsetIndex ? engine::offset_index_file_name(t.base_offset)
                                                                  : engine::time_index_file_name(t.base_offset));
 }
 
 // ---- dump
 
-int dump_index(const GlobalOptions& g, engine::FileSystem& fs, const Target& t, Out& out) {
+int dump_index(const GlobalOptions& g, FileSystem& fs, const Target& t, Out& out) {
   IndexKind kind = t.kind == TargetKind::kOffsetIndex ? IndexKind::kOffset : IndexKind::kTime;
   auto r = read_index(fs, t.path, kind, t.base_offset);
   if (!r.ok()) return report_error(r.error());
@@ -416,7 +411,7 @@ int dump_index(const GlobalOptions& g, engine::FileSystem& fs, const Target& t, 
 }
 
 int run_dump(const GlobalOptions& g, const LogCommandOptions& o) {
-  engine::FileSystem& fs = *engine::posix_file_system();
+  FileSystem& fs = *posix_file_system();
   const std::string data_dir = resolve_data_dir(g);
   std::vector<Target> targets;
   for (const auto& p : o.paths) {
@@ -471,7 +466,7 @@ int run_dump(const GlobalOptions& g, const LogCommandOptions& o) {
 // ---- verify
 
 int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
-  engine::FileSystem& fs = *engine::posix_file_system();
+  FileSystem& fs = *posix_file_system();
   const std::string data_dir = resolve_data_dir(g);
   std::vector<Target> targets;
   for (const auto& p : o.paths) {

@@ -9,20 +9,13 @@
 
 namespace streamctl::cli {
 
-using engine::ByteSpan;
-using engine::Bytes;
-using engine::Error;
-using engine::Offset;
-using engine::Result;
-using engine::Status;
-using engine::Timestamp;
 
 namespace {
 
 // Reads a file sequentially through a bounded window (1 MiB, or one batch when a batch is larger).
 class WindowReader {
  public:
-  explicit WindowReader(engine::File& file, uint64_t size) : file_(file), size_(size) {}
+  explicit WindowReader(File& file, uint64_t size) : file_(file), size_(size) {}
 
   // The bytes [pos, pos + n), n <= remaining. Valid until the next call.
   Result<ByteSpan> get(uint64_t pos, size_t n) {
@@ -43,7 +36,7 @@ class WindowReader {
 
  private:
   static constexpr size_t kWindowBytes = size_t(1) << 20;
-  engine::File& file_;
+  File& file_;
   uint64_t size_;
   Bytes buf_;
   uint64_t start_ = 0;
@@ -76,7 +69,7 @@ class IndexChecker {
       : oi_(offset_index), ti_(time_index), log_path_(log_path) {}
 
   // Called for every valid batch, in file order.
-  void on_batch(uint64_t position, const engine::RecordBatchHeader& h) {
+  void on_batch(uint64_t position, const RecordBatchHeader& h) {
     if (oi_ != nullptr) {
       while (o_ < oi_->entries.size() && oi_->entries[o_].position < position) {
         const IndexEntry& e = oi_->entries[o_];
@@ -136,13 +129,13 @@ class IndexChecker {
   const std::string& log_path_;
   size_t o_ = 0;
   size_t t_ = 0;
-  Timestamp max_seen_ = engine::kNoTimestamp;
+  Timestamp max_seen_ = kNoTimestamp;
   std::optional<Offset> first_base_;
 };
 
 }  // namespace
 
-Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& path, const ScanOptions& options,
+Result<SegmentSummary> scan_segment(FileSystem& fs, const std::string& path, const ScanOptions& options,
                                     const std::function<void(const BatchReport&)>& on_batch) {
   SegmentSummary s;
   s.path = path;
@@ -150,7 +143,7 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
       name && name->kind == engine::SegmentFileKind::kLog) {
     s.file_base_offset = name->base_offset;
   }
-  STREAMCTL_ASSIGN_OR_RETURN(auto file, fs.open(path, engine::OpenMode::kRead));
+  STREAMCTL_ASSIGN_OR_RETURN(auto file, fs.open(path, OpenMode::kRead));
   STREAMCTL_ASSIGN_OR_RETURN(s.file_bytes, file->size());
   WindowReader reader(*file, s.file_bytes);
   IndexChecker indexes(options.offset_index, options.time_index, path);
@@ -171,9 +164,9 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
   };
   while (pos < s.file_bytes) {
     const uint64_t remaining = s.file_bytes - pos;
-    if (remaining >= engine::kLogOverhead) {
-      STREAMCTL_ASSIGN_OR_RETURN(ByteSpan prefix, reader.get(pos, engine::kLogOverhead));
-      if (engine::get_be32(prefix.data() + engine::kBatchLengthOffset) == 0) {
+    if (remaining >= kLogOverhead) {
+      STREAMCTL_ASSIGN_OR_RETURN(ByteSpan prefix, reader.get(pos, kLogOverhead));
+      if (get_be32(prefix.data() + kBatchLengthOffset) == 0) {
         STREAMCTL_ASSIGN_OR_RETURN(bool zeros, zeros_to_end(pos));
         if (zeros) {
           s.zero_tail_bytes = remaining;
@@ -181,25 +174,25 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
         }
       }
     }
-    if (remaining < engine::kBatchHeaderSize) {
+    if (remaining < kBatchHeaderSize) {
       s.truncated_tail = true;
       note_problem(s, pos,
                    "at byte position " + std::to_string(pos) + ": torn tail: the file ends " +
                        std::to_string(remaining) + " bytes into a batch header of " +
-                       std::to_string(engine::kBatchHeaderSize) + " bytes");
+                       std::to_string(kBatchHeaderSize) + " bytes");
       break;
     }
-    STREAMCTL_ASSIGN_OR_RETURN(ByteSpan head, reader.get(pos, engine::kBatchHeaderSize));
+    STREAMCTL_ASSIGN_OR_RETURN(ByteSpan head, reader.get(pos, kBatchHeaderSize));
     BatchReport report;
     report.position = pos;
-    report.header = engine::parse_batch_header(head);
+    report.header = parse_batch_header(head);
     const auto& h = report.header;
-    if (h.batch_length < engine::kMinBatchLength || h.magic != engine::kMagicV2) {
+    if (h.batch_length < kMinBatchLength || h.magic != kMagicV2) {
       // Without a trustworthy length nothing after this point can be framed.
-      std::string why = h.magic != engine::kMagicV2
+      std::string why = h.magic != kMagicV2
                             ? "magic is " + std::to_string(int(h.magic)) + ", expected 2"
                             : "batchLength is " + std::to_string(h.batch_length) + ", expected >= " +
-                                  std::to_string(engine::kMinBatchLength);
+                                  std::to_string(kMinBatchLength);
       report.valid = false;
       report.error = "at byte position " + std::to_string(pos) + ": " + why +
                      " (cannot frame the rest of the file: " + std::to_string(remaining) + " bytes not read)";
@@ -221,7 +214,7 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
     }
     STREAMCTL_ASSIGN_OR_RETURN(ByteSpan batch, reader.get(pos, size_t(size)));
     ++s.batches;
-    auto validated = engine::validate_batch(batch);
+    auto validated = validate_batch(batch);
     if (!validated.ok()) {
       report.valid = false;
       report.error = "at byte position " + std::to_string(pos) + ": " + validated.error().message;
@@ -238,7 +231,7 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
     }
     if (report.valid) {
       if (options.decode_records) {
-        auto records = engine::decode_records(batch);
+        auto records = decode_records(batch);
         if (records.ok()) {
           report.records = std::move(records).value();
         } else {
@@ -271,14 +264,14 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
   return s;
 }
 
-Result<IndexReport> read_index(engine::FileSystem& fs, const std::string& path, IndexKind kind,
+Result<IndexReport> read_index(FileSystem& fs, const std::string& path, IndexKind kind,
                                Offset base_offset) {
   IndexReport r;
   r.path = path;
   r.kind = kind;
   STREAMCTL_ASSIGN_OR_RETURN(r.exists, fs.exists(path));
   if (!r.exists) return r;
-  STREAMCTL_ASSIGN_OR_RETURN(Bytes bytes, engine::read_file(fs, path));
+  STREAMCTL_ASSIGN_OR_RETURN(Bytes bytes, read_file(fs, path));
   r.file_bytes = bytes.size();
   const size_t entry_bytes = kind == IndexKind::kOffset ? engine::OffsetIndex::kEntrySize
                                                         : engine::TimeIndex::kEntrySize;
@@ -287,11 +280,11 @@ Result<IndexReport> read_index(engine::FileSystem& fs, const std::string& path, 
     const std::byte* p = bytes.data() + i * entry_bytes;
     IndexEntry e;
     if (kind == IndexKind::kOffset) {
-      e.offset = base_offset + int64_t(engine::get_be32(p));
-      e.position = engine::get_be32(p + 4);
+      e.offset = base_offset + int64_t(get_be32(p));
+      e.position = get_be32(p + 4);
     } else {
-      e.timestamp = Timestamp(int64_t(engine::get_be64(p)));
-      e.offset = base_offset + int64_t(engine::get_be32(p + 8));
+      e.timestamp = Timestamp(int64_t(get_be64(p)));
+      e.offset = base_offset + int64_t(get_be32(p + 8));
     }
     r.entries.push_back(e);
   }

@@ -1,10 +1,10 @@
 // Offline inspection of partition files for `streamctl log dump|verify` (Kafka's kafka-dump-log).
 //
 // Reads segment (.log), offset index (.index) and time index (.timeindex) files directly through
-// engine::FileSystem, read-only: unlike opening the Log, it never recovers, truncates or rebuilds anything,
+// FileSystem, read-only: unlike opening the Log, it never recovers, truncates or rebuilds anything,
 // so it shows the bytes exactly as they are on disk. A segment is read batch by batch through a bounded
 // buffer (never the whole file). Checks per segment:
-//   * each batch: length, magic 2, CRC-32C and header fields (engine::validate_batch);
+//   * each batch: length, magic 2, CRC-32C and header fields (validate_batch);
 //   * offsets: the first batch's base offset >= the segment's base offset (its file name), and every batch
 //     starts after the previous one's last offset;
 //   * the tail: a batch cut short by the end of the file is reported as a torn tail.
@@ -22,35 +22,35 @@
 #include <string>
 #include <vector>
 
-#include "engine/fs.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/fs.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
 // One batch as found in a segment file.
 struct BatchReport {
   uint64_t position = 0;             // byte position in the file
-  engine::RecordBatchHeader header;  // as parsed (fields may be garbage when !valid)
+  RecordBatchHeader header;  // as parsed (fields may be garbage when !valid)
   bool valid = true;                 // length, magic, CRC and fields all check out
   std::string error;                 // why it is not valid (empty when valid)
-  std::vector<engine::Record> records;  // decoded when asked for and valid
+  std::vector<Record> records;  // decoded when asked for and valid
   std::string records_error;         // decoding the records failed (the batch header was fine)
 };
 
 // What a scan found in one segment file.
 struct SegmentSummary {
   std::string path;
-  std::optional<engine::Offset> file_base_offset;  // from the file name, when it is a segment name
+  std::optional<Offset> file_base_offset;  // from the file name, when it is a segment name
   uint64_t file_bytes = 0;
   uint64_t valid_bytes = 0;      // bytes up to the end of the last batch that checked out
   int64_t batches = 0;           // batches framed (valid or not)
   int64_t invalid_batches = 0;
   int64_t records = 0;           // sum of recordCount over valid batches
-  std::optional<engine::Offset> first_offset;  // base offset of the first valid batch
-  std::optional<engine::Offset> last_offset;   // last offset of the last valid batch (inclusive)
-  engine::Timestamp max_timestamp = engine::kNoTimestamp;
+  std::optional<Offset> first_offset;  // base offset of the first valid batch
+  std::optional<Offset> last_offset;   // last offset of the last valid batch (inclusive)
+  Timestamp max_timestamp = kNoTimestamp;
   bool truncated_tail = false;   // the file ends inside a batch
   // Zero bytes from the end of the last batch to the end of the file (a preallocated segment's unused
   // space, preallocate=true): not a problem, nothing was written there.
@@ -64,9 +64,9 @@ struct SegmentSummary {
 
 // An index entry as stored (absolute offset = segment base offset + relative offset).
 struct IndexEntry {
-  engine::Offset offset;
+  Offset offset;
   uint64_t position = 0;                          // offset index only
-  engine::Timestamp timestamp = engine::kNoTimestamp;  // time index only
+  Timestamp timestamp = kNoTimestamp;  // time index only
 };
 
 enum class IndexKind { kOffset, kTime };
@@ -96,7 +96,7 @@ struct ScanOptions {
 // Scans a segment file, calling on_batch (may be empty) for every framed batch in order, and checks the
 // given indexes against it (their first_error is set on a mismatch). Memory is bounded by the largest batch.
 // Returns an error only when the file cannot be read; problems in the bytes land in the summary.
-engine::Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& path,
+Result<SegmentSummary> scan_segment(FileSystem& fs, const std::string& path,
                                             const ScanOptions& options,
                                             const std::function<void(const BatchReport&)>& on_batch);
 
@@ -104,7 +104,7 @@ engine::Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::s
 // with exists = false, not an error) and checks its shape: whole entries; offset index: strictly increasing
 // offsets and positions; time index: strictly increasing timestamps, non-decreasing offsets.
 // Pass the report to scan_segment (ScanOptions) to check it against the log too.
-engine::Result<IndexReport> read_index(engine::FileSystem& fs, const std::string& path, IndexKind kind,
-                                       engine::Offset base_offset);
+Result<IndexReport> read_index(FileSystem& fs, const std::string& path, IndexKind kind,
+                                       Offset base_offset);
 
 }  // namespace streamctl::cli

@@ -12,14 +12,6 @@
 
 namespace streamctl::cli {
 
-using engine::ByteSpan;
-using engine::Error;
-using engine::ErrorCode;
-using engine::FileSystem;
-using engine::LockMode;
-using engine::Result;
-using engine::Status;
-using engine::TopicPartition;
 
 namespace {
 
@@ -98,7 +90,7 @@ MemberInfo parse_member(const std::string& id, const std::string& text) {
   return m;
 }
 
-Result<std::string> read_lock_contents(engine::File& file) {
+Result<std::string> read_lock_contents(File& file) {
   STREAMCTL_ASSIGN_OR_RETURN(uint64_t size, file.size());
   std::string text(std::min<uint64_t>(size, 4096), '\0');
   STREAMCTL_ASSIGN_OR_RETURN(
@@ -107,9 +99,9 @@ Result<std::string> read_lock_contents(engine::File& file) {
   return text;
 }
 
-Status write_lock_contents(engine::File& file, const std::string& text) {
+Status write_lock_contents(File& file, const std::string& text) {
   STREAMCTL_TRY(file.truncate(0));
-  return file.write_at(0, engine::as_byte_span(text));
+  return file.write_at(0, as_byte_span(text));
 }
 
 // Probes a lock file held exclusively by its owner: true when some process holds it.
@@ -169,7 +161,7 @@ std::string group_file_name(const std::string& group) {
 }
 
 std::string group_members_dir(const std::string& data_dir, const std::string& group) {
-  return engine::join_path(engine::join_path(engine::join_path(data_dir, "__meta"), "groups"),
+  return join_path(join_path(join_path(data_dir, "__meta"), "groups"),
                            group_file_name(group) + kMembersDirSuffix);
 }
 
@@ -177,12 +169,12 @@ std::string claim_file_name(const TopicPartition& tp) {
   return tp.topic + "-" + std::to_string(tp.partition) + kClaimSuffix;
 }
 
-GroupMembership::GroupMembership(FileSystem* fs, engine::Clock* clock, std::string dir, MemberInfo info)
+GroupMembership::GroupMembership(FileSystem* fs, Clock* clock, std::string dir, MemberInfo info)
     : fs_(fs), clock_(clock), dir_(std::move(dir)), info_(std::move(info)) {}
 
 GroupMembership::~GroupMembership() { (void)leave(); }
 
-Result<std::unique_ptr<GroupMembership>> GroupMembership::join(FileSystem* fs, engine::Clock* clock,
+Result<std::unique_ptr<GroupMembership>> GroupMembership::join(FileSystem* fs, Clock* clock,
                                                                const std::string& data_dir,
                                                                const std::string& group,
                                                                const std::string& client_id) {
@@ -204,14 +196,14 @@ Status GroupMembership::register_member() {
   // and our flock (it looked unlocked); the rename then fails with kNotFound and we retry with a new id.
   for (int attempt = 0; attempt < 5; ++attempt) {
     info_.member_id = std::to_string(info_.pid) + "-" + random_hex16();
-    std::string joining = engine::join_path(dir_, info_.member_id + kJoiningSuffix);
-    std::string final_path = engine::join_path(dir_, info_.member_id + kMemberSuffix);
+    std::string joining = join_path(dir_, info_.member_id + kJoiningSuffix);
+    std::string final_path = join_path(dir_, info_.member_id + kMemberSuffix);
     STREAMCTL_ASSIGN_OR_RETURN(auto lock, fs_->lock(joining, LockMode::kExclusive, /*wait=*/false));
     STREAMCTL_TRY(write_lock_contents(lock->file(), member_json(info_)));
     Status renamed = fs_->rename(joining, final_path);
     if (renamed.ok()) {
       member_lock_ = std::move(lock);
-      return engine::ok_status();
+      return ok_status();
     }
     if (renamed.error().code != ErrorCode::kNotFound) return renamed;
   }
@@ -230,7 +222,7 @@ Result<int> GroupMembership::count_live_members() {
     }
     bool member = ends_with(name, kMemberSuffix);
     if (!member && !ends_with(name, kJoiningSuffix)) continue;
-    std::string path = engine::join_path(dir_, name);
+    std::string path = join_path(dir_, name);
     auto held = is_held(*fs_, path);
     if (!held.ok()) {
       // Removed by another member's sweep between list_dir and the probe.
@@ -278,7 +270,7 @@ Result<RebalanceResult> GroupMembership::rebalance(const std::vector<TopicPartit
     for (const auto& tp : order) {
       if (int(claims_.size()) >= result.fair_share) break;
       if (claims_.count(tp) != 0) continue;
-      auto lock = fs_->lock(engine::join_path(dir_, claim_file_name(tp)), LockMode::kExclusive,
+      auto lock = fs_->lock(join_path(dir_, claim_file_name(tp)), LockMode::kExclusive,
                             /*wait=*/false);
       if (!lock.ok()) {
         if (lock.error().code == ErrorCode::kBusy) continue;  // owned by another member (or a probe)
@@ -304,13 +296,13 @@ void GroupMembership::release(const TopicPartition& tp) { claims_.erase(tp); }
 
 Status GroupMembership::leave() {
   claims_.clear();
-  if (!member_lock_) return engine::ok_status();
-  std::string path = engine::join_path(dir_, info_.member_id + kMemberSuffix);
+  if (!member_lock_) return ok_status();
+  std::string path = join_path(dir_, info_.member_id + kMemberSuffix);
   // Remove while still holding the lock, so no sweeper can mistake a live member for a stale file.
   Status removed = fs_->remove_file(path);
   member_lock_.reset();
   if (!removed.ok() && removed.error().code != ErrorCode::kNotFound) return removed;
-  return engine::ok_status();
+  return ok_status();
 }
 
 std::vector<TopicPartition> GroupMembership::owned() const {
@@ -327,7 +319,7 @@ Result<GroupActivity> inspect_group(FileSystem& fs, const std::string& data_dir,
   STREAMCTL_ASSIGN_OR_RETURN(auto names, fs.list_dir(dir));
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
-    std::string path = engine::join_path(dir, name);
+    std::string path = join_path(dir, name);
     TopicPartition tp;
     bool member = ends_with(name, kMemberSuffix);
     bool claim = !member && parse_claim_name(name, &tp);
@@ -338,7 +330,7 @@ Result<GroupActivity> inspect_group(FileSystem& fs, const std::string& data_dir,
       return held.error();
     }
     if (!*held) continue;
-    auto file = fs.open(path, engine::OpenMode::kRead);
+    auto file = fs.open(path, OpenMode::kRead);
     std::string text;
     if (file.ok()) {
       auto contents = read_lock_contents(**file);
@@ -356,7 +348,7 @@ Result<GroupActivity> inspect_group(FileSystem& fs, const std::string& data_dir,
 
 Result<std::vector<std::string>> groups_with_members(FileSystem& fs, const std::string& data_dir) {
   std::vector<std::string> groups;
-  std::string dir = engine::join_path(engine::join_path(data_dir, "__meta"), "groups");
+  std::string dir = join_path(join_path(data_dir, "__meta"), "groups");
   STREAMCTL_ASSIGN_OR_RETURN(bool exists, fs.exists(dir));
   if (!exists) return groups;
   STREAMCTL_ASSIGN_OR_RETURN(auto names, fs.list_dir(dir));
@@ -372,7 +364,7 @@ Result<std::vector<std::string>> groups_with_members(FileSystem& fs, const std::
 Status remove_group_members_dir(FileSystem& fs, const std::string& data_dir, const std::string& group) {
   std::string dir = group_members_dir(data_dir, group);
   STREAMCTL_ASSIGN_OR_RETURN(bool exists, fs.exists(dir));
-  if (!exists) return engine::ok_status();
+  if (!exists) return ok_status();
   STREAMCTL_ASSIGN_OR_RETURN(GroupActivity activity, inspect_group(fs, data_dir, group));
   if (!activity.members.empty()) {
     const MemberInfo& m = activity.members.front();
@@ -380,7 +372,7 @@ Status remove_group_members_dir(FileSystem& fs, const std::string& data_dir, con
                        " active member(s), e.g. " + m.member_id + " (pid " + std::to_string(m.pid) + " on " +
                        m.host + "); stop them first");
   }
-  return engine::remove_all(fs, dir);
+  return remove_all(fs, dir);
 }
 
 }  // namespace streamctl::cli

@@ -1,7 +1,7 @@
 // GroupMembership: serverless consumer-group membership for `streamctl consume --group` on one machine.
 //
 // Several `consume --group G` processes on one data directory share the partitions of their topics with
-// no server: membership and partition ownership are advisory flocks (engine::FileSystem::lock), which the
+// no server: membership and partition ownership are advisory flocks (FileSystem::lock), which the
 // kernel drops when a process dies, even on kill -9. Files, under <data>/__meta/groups/<group file name>.members/:
 //
 //   <pid>-<hex>.member   one per live member, held with an exclusive flock for the member's whole life.
@@ -33,10 +33,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
-#include "engine/fs.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
@@ -47,7 +47,7 @@ std::string group_file_name(const std::string& group);
 // <data>/__meta/groups/<group file name>.members
 std::string group_members_dir(const std::string& data_dir, const std::string& group);
 // "<topic>-<partition>.claim"
-std::string claim_file_name(const engine::TopicPartition& tp);
+std::string claim_file_name(const TopicPartition& tp);
 
 // What a member file says about its process.
 struct MemberInfo {
@@ -62,11 +62,11 @@ struct MemberInfo {
 struct RebalanceResult {
   // Newly claimed partitions. REQUIRES of the caller: read each one's committed position now (after the
   // claim), never from a cache filled before it.
-  std::vector<engine::TopicPartition> acquired;
+  std::vector<TopicPartition> acquired;
   // Owned partitions beyond the fair share. The caller commits their position, then calls release().
-  std::vector<engine::TopicPartition> excess;
+  std::vector<TopicPartition> excess;
   // Owned partitions that left the subscription (e.g. a deleted topic); released already.
-  std::vector<engine::TopicPartition> dropped;
+  std::vector<TopicPartition> dropped;
   int live_members = 1;  // including this one
   int fair_share = 0;    // ceil(subscribed partitions / live members)
 };
@@ -75,8 +75,8 @@ class GroupMembership {
  public:
   // Joins `group` on the data directory: creates and locks this process's member file. Partitions are
   // claimed only by rebalance(). `fs` and `clock` are not owned and must outlive the membership.
-  static engine::Result<std::unique_ptr<GroupMembership>> join(engine::FileSystem* fs,
-                                                               engine::Clock* clock,
+  static Result<std::unique_ptr<GroupMembership>> join(FileSystem* fs,
+                                                               Clock* clock,
                                                                const std::string& data_dir,
                                                                const std::string& group,
                                                                const std::string& client_id);
@@ -88,52 +88,52 @@ class GroupMembership {
   // One step of the protocol above over the currently subscribed partitions (the caller re-reads topic
   // metadata so a grown topic is picked up). Claims are tried starting at a per-member rotation so members
   // do not all race for partition 0. Errors are I/O errors on the members directory.
-  engine::Result<RebalanceResult> rebalance(const std::vector<engine::TopicPartition>& subscribed);
+  Result<RebalanceResult> rebalance(const std::vector<TopicPartition>& subscribed);
 
   // Gives up ownership of tp (no-op when not owned). REQUIRES: the caller committed tp's position first.
-  void release(const engine::TopicPartition& tp);
+  void release(const TopicPartition& tp);
   // Releases all claims (positions must be committed first) and removes the member file.
-  engine::Status leave();
+  Status leave();
 
-  bool owns(const engine::TopicPartition& tp) const { return claims_.count(tp) != 0; }
-  std::vector<engine::TopicPartition> owned() const;
+  bool owns(const TopicPartition& tp) const { return claims_.count(tp) != 0; }
+  std::vector<TopicPartition> owned() const;
   const std::string& member_id() const { return info_.member_id; }
   const std::string& dir() const { return dir_; }
 
  private:
-  GroupMembership(engine::FileSystem* fs, engine::Clock* clock, std::string dir, MemberInfo info);
-  engine::Status register_member();
+  GroupMembership(FileSystem* fs, Clock* clock, std::string dir, MemberInfo info);
+  Status register_member();
   // Counts live members (this one included) and removes stale member files.
-  engine::Result<int> count_live_members();
+  Result<int> count_live_members();
 
-  engine::FileSystem* fs_;
-  engine::Clock* clock_;
+  FileSystem* fs_;
+  Clock* clock_;
   std::string dir_;
   MemberInfo info_;
-  std::unique_ptr<engine::FileLock> member_lock_;
-  std::map<engine::TopicPartition, std::unique_ptr<engine::FileLock>> claims_;
+  std::unique_ptr<FileLock> member_lock_;
+  std::map<TopicPartition, std::unique_ptr<FileLock>> claims_;
 };
 
 // ---- read-only views for `streamctl group ...` (they take no membership)
 
 struct GroupActivity {
   std::vector<MemberInfo> members;                     // live members, by member id
-  std::map<engine::TopicPartition, std::string> owners;  // partitions currently claimed -> member id
+  std::map<TopicPartition, std::string> owners;  // partitions currently claimed -> member id
 };
 
 // Live members of a group and who owns which partition right now. An unknown group is empty, not an error.
 // Probing a claim takes a shared lock for an instant; a member trying to claim it at that very moment
 // simply retries at its next step.
-engine::Result<GroupActivity> inspect_group(engine::FileSystem& fs, const std::string& data_dir,
+Result<GroupActivity> inspect_group(FileSystem& fs, const std::string& data_dir,
                                             const std::string& group);
 
 // Groups that have a members directory (they may have no committed offsets yet), decoded names, sorted.
-engine::Result<std::vector<std::string>> groups_with_members(engine::FileSystem& fs,
+Result<std::vector<std::string>> groups_with_members(FileSystem& fs,
                                                              const std::string& data_dir);
 
 // Removes a group's members directory (stale member files and claim files). kBusy naming the live member
 // when the group has one; ok when there is no directory.
-engine::Status remove_group_members_dir(engine::FileSystem& fs, const std::string& data_dir,
+Status remove_group_members_dir(FileSystem& fs, const std::string& data_dir,
                                         const std::string& group);
 
 }  // namespace streamctl::cli

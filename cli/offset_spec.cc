@@ -7,10 +7,6 @@
 
 namespace streamctl::cli {
 
-using engine::Error;
-using engine::Offset;
-using engine::Result;
-using engine::Timestamp;
 
 namespace {
 

@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::engine {
 class Log;
@@ -57,20 +57,20 @@ struct OffsetSpec {
 const char* offset_grammar_help();
 
 // Parses a spec. Errors are kInvalidArgument, name the bad text and show the grammar.
-engine::Result<OffsetSpec> parse_offset_spec(std::string_view text, engine::Timestamp now);
+Result<OffsetSpec> parse_offset_spec(std::string_view text, Timestamp now);
 // Parses a single position (no range).
-engine::Result<OffsetPosition> parse_offset_position(std::string_view text, engine::Timestamp now);
+Result<OffsetPosition> parse_offset_position(std::string_view text, Timestamp now);
 // Parses a time (without the leading '@'): now, epoch ms, +/-duration, ISO-8601.
-engine::Result<engine::Timestamp> parse_time(std::string_view text, engine::Timestamp now);
+Result<Timestamp> parse_time(std::string_view text, Timestamp now);
 // Parses a duration such as 90s, 1h30m, 2d, 500ms into milliseconds.
-engine::Result<int64_t> parse_duration_ms(std::string_view text);
+Result<int64_t> parse_duration_ms(std::string_view text);
 
 // What resolution needs to know about one partition. offset_for_timestamp returns the first offset whose
 // timestamp is >= ts, or the log end offset when there is none (engine::Log::offset_for_timestamp).
 struct PartitionBounds {
-  engine::Offset log_start;
-  engine::Offset log_end;
-  std::function<engine::Result<engine::Offset>(engine::Timestamp)> offset_for_timestamp;
+  Offset log_start;
+  Offset log_end;
+  std::function<Result<Offset>(Timestamp)> offset_for_timestamp;
 };
 
 // The bounds of an open Log (its current start and end, and its time lookup).
@@ -78,17 +78,17 @@ PartitionBounds bounds_of(engine::Log& log);
 
 // A spec resolved on one partition: consume [start, end) (end = nullopt: no end).
 struct ResolvedRange {
-  engine::Offset start;
-  std::optional<engine::Offset> end;
+  Offset start;
+  std::optional<Offset> end;
 };
 
 // Resolves a position to an offset in [log start, log end]. When the position had to be clamped, *note
 // (if given) receives a sentence saying so; otherwise it is left unchanged.
-engine::Result<engine::Offset> resolve_position(const OffsetPosition& position, const PartitionBounds& bounds,
+Result<Offset> resolve_position(const OffsetPosition& position, const PartitionBounds& bounds,
                                                 std::string* note = nullptr);
 // Resolves a whole spec. A range end of +N means N records after the resolved start. An end below the
 // start resolves to an empty range (end == start).
-engine::Result<ResolvedRange> resolve_offset_spec(const OffsetSpec& spec, const PartitionBounds& bounds,
+Result<ResolvedRange> resolve_offset_spec(const OffsetSpec& spec, const PartitionBounds& bounds,
                                                   std::string* note = nullptr);
 
 }  // namespace streamctl::cli

@@ -9,7 +9,7 @@ PartitionBounds bounds_of(engine::Log& log) {
   PartitionBounds b;
   b.log_start = log.log_start_offset();
   b.log_end = log.high_watermark();
-  b.offset_for_timestamp = [&log](engine::Timestamp ts) { return log.offset_for_timestamp(ts); };
+  b.offset_for_timestamp = [&log](Timestamp ts) { return log.offset_for_timestamp(ts); };
   return b;
 }
 

@@ -4,8 +4,6 @@
 
 namespace streamctl::cli {
 
-using engine::Error;
-using engine::Result;
 
 namespace {
 

@@ -17,21 +17,21 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
 // One header of a RecordView (borrowed bytes).
 // One record header: {key, value (nullopt = null)}, pointing into someone else's bytes. The engine's own
-// view type, so records decoded by engine::RecordReader are printed without converting their headers.
-using HeaderView = engine::RecordHeaderView;
+// view type, so records decoded by RecordReader are printed without converting their headers.
+using HeaderView = RecordHeaderView;
 
 // A decoded record whose bytes belong to someone else (a read buffer); valid until that buffer changes.
 struct RecordView {
   std::string_view topic;
-  engine::PartitionId partition = 0;
+  PartitionId partition = 0;
   int64_t offset = 0;
   int64_t timestamp = -1;                 // ms since epoch; -1 = none
   std::optional<std::string_view> key;    // nullopt = null key
@@ -50,7 +50,7 @@ inline constexpr std::string_view kDefaultFormat = "%s\\n";
 class RecordFormatter {
  public:
   // Compiles a template. kInvalidArgument naming an unknown token or escape and listing the valid ones.
-  static engine::Result<RecordFormatter> compile(std::string_view format, const FormatOptions& options = {});
+  static Result<RecordFormatter> compile(std::string_view format, const FormatOptions& options = {});
 
   // Appends the formatted record to out.
   void append(const RecordView& record, std::string& out) const;

@@ -48,17 +48,17 @@ uint64_t StickyPartitioner::next_random() {
   return rng_state_ * 0x2545f4914f6cdd1dull;
 }
 
-engine::PartitionId StickyPartitioner::next_sticky() {
+PartitionId StickyPartitioner::next_sticky() {
   if (num_partitions_ == 1) return 0;
   // Like Kafka's StickyPartitionCache: a random partition other than the current one.
-  engine::PartitionId p;
+  PartitionId p;
   do {
-    p = engine::PartitionId(next_random() % uint64_t(num_partitions_));
+    p = PartitionId(next_random() % uint64_t(num_partitions_));
   } while (p == sticky_);
   return p;
 }
 
-engine::PartitionId StickyPartitioner::partition(const std::optional<std::string_view>& key,
+PartitionId StickyPartitioner::partition(const std::optional<std::string_view>& key,
                                                  size_t record_bytes) {
   if (key) return partition_for_key(*key, num_partitions_);
   if (sticky_ < 0 || sticky_bytes_ >= batch_bytes_) {

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string_view>
 
-#include "engine/types.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
@@ -21,7 +21,7 @@ int32_t murmur2(std::string_view data);
 // Kafka's Utils.toPositive: clears the sign bit.
 inline int32_t to_positive(int32_t v) { return v & 0x7fffffff; }
 // The partition Kafka's default partitioner picks for a non-null key. REQUIRES num_partitions >= 1.
-inline engine::PartitionId partition_for_key(std::string_view key, int32_t num_partitions) {
+inline PartitionId partition_for_key(std::string_view key, int32_t num_partitions) {
   return to_positive(murmur2(key)) % num_partitions;
 }
 
@@ -35,18 +35,18 @@ class StickyPartitioner {
 
   // The partition for a record: murmur2 for a key, the sticky partition for a null key. record_bytes is
   // the record's size (key + value + headers), counted towards the sticky batch.
-  engine::PartitionId partition(const std::optional<std::string_view>& key, size_t record_bytes);
+  PartitionId partition(const std::optional<std::string_view>& key, size_t record_bytes);
 
   int32_t num_partitions() const { return num_partitions_; }
 
  private:
-  engine::PartitionId next_sticky();
+  PartitionId next_sticky();
   uint64_t next_random();
 
   int32_t num_partitions_;
   int64_t batch_bytes_;
   uint64_t rng_state_;
-  engine::PartitionId sticky_ = -1;
+  PartitionId sticky_ = -1;
   int64_t sticky_bytes_ = 0;
 };
 

@@ -42,11 +42,6 @@ namespace streamctl::cli {
 
 namespace {
 
-using engine::Error;
-using engine::ErrorCode;
-using engine::Record;
-using engine::Result;
-using engine::Status;
 
 constexpr size_t kChunkBytes = size_t(1) << 20;
 constexpr size_t kChunkRecords = 16384;
@@ -208,7 +203,7 @@ class AppendWorker {
  public:
   static constexpr size_t kMaxQueued = 2;
 
-  AppendWorker(std::string topic, engine::BatchBuildOptions build) : topic_(std::move(topic)), build_(build) {
+  AppendWorker(std::string topic, BatchBuildOptions build) : topic_(std::move(topic)), build_(build) {
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
@@ -229,13 +224,13 @@ class AppendWorker {
   }
 
   // Queues a chunk; returns the worker's first error, if any (the chunk is then dropped).
-  Status submit(engine::PartitionId p, engine::Log* log, std::vector<Record>&& records, size_t used, size_t bytes) {
+  Status submit(PartitionId p, engine::Log* log, std::vector<Record>&& records, size_t used, size_t bytes) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || !error_.ok(); });
     if (!error_.ok()) return error_;
     queue_.push_back(Job{p, log, std::move(records), used, bytes});
     cv_.notify_all();
-    return engine::ok_status();
+    return ok_status();
   }
 
   // A record vector to fill next (a recycled one when available, so strings keep their capacity).
@@ -265,7 +260,7 @@ class AppendWorker {
 
  private:
   struct Job {
-    engine::PartitionId partition;
+    PartitionId partition;
     engine::Log* log;
     std::vector<Record> records;
     size_t used;
@@ -300,7 +295,7 @@ class AppendWorker {
   }
 
   std::string topic_;
-  engine::BatchBuildOptions build_;
+  BatchBuildOptions build_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
@@ -315,14 +310,14 @@ class AppendWorker {
 
 class Producer final : public RecordWriter {
  public:
-  Producer(engine::LogManager& lm, std::string topic, int32_t partitions, engine::BatchBuildOptions build,
+  Producer(engine::LogManager& lm, std::string topic, int32_t partitions, BatchBuildOptions build,
            StickyPartitioner partitioner)
       : RecordWriter(std::move(partitioner)), lm_(lm), topic_(std::move(topic)), build_(build) {
     chunks_.resize(size_t(partitions));
   }
 
   // The slot for the next record of partition p (reset by the caller's assignments).
-  Result<Record*> slot(engine::PartitionId p) override {
+  Result<Record*> slot(PartitionId p) override {
     PartitionChunk& c = chunks_[size_t(p)];
     if (c.log == nullptr) {
       auto log = lm_.log(topic_, p);
@@ -334,20 +329,20 @@ class Producer final : public RecordWriter {
   }
 
   // Accounts the record just filled in; hands the chunk to the append worker when it is full.
-  Status added(engine::PartitionId p, size_t bytes) override {
+  Status added(PartitionId p, size_t bytes) override {
     PartitionChunk& c = chunks_[size_t(p)];
     c.bytes += bytes;
     if (c.bytes >= kChunkBytes || c.used >= kChunkRecords) {
       if (!worker_) worker_ = std::make_unique<AppendWorker>(topic_, build_);
       return append(p);
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   // Appends partition p's pending records: queued on the worker when it runs, else right here.
-  Status append(engine::PartitionId p) {
+  Status append(PartitionId p) {
     PartitionChunk& c = chunks_[size_t(p)];
-    if (c.used == 0) return engine::ok_status();
+    if (c.used == 0) return ok_status();
     touched_.insert(p);
     if (worker_) {
       auto st = worker_->submit(p, c.log, std::move(c.records), c.used, c.bytes);
@@ -366,20 +361,20 @@ class Producer final : public RecordWriter {
     bytes_written_ += c.bytes;
     c.used = 0;
     c.bytes = 0;
-    return engine::ok_status();
+    return ok_status();
   }
 
   // Appends everything pending and waits until it is in the log (page cache).
   Status append_all() override {
     for (size_t p = 0; p < chunks_.size(); ++p) {
-      auto st = append(engine::PartitionId(p));
+      auto st = append(PartitionId(p));
       if (!st.ok()) return st;
     }
-    return worker_ ? worker_->drain() : engine::ok_status();
+    return worker_ ? worker_->drain() : ok_status();
   }
 
   // Waits for the worker's queue to empty (its first error, if any).
-  Status drain() override { return worker_ ? worker_->drain() : engine::ok_status(); }
+  Status drain() override { return worker_ ? worker_->drain() : ok_status(); }
 
   bool has_pending() const override {
     for (const auto& c : chunks_) {
@@ -395,7 +390,7 @@ class Producer final : public RecordWriter {
       if (!st.ok()) return st;
     }
     last_flush_ns_ = monotonic_ns();
-    return engine::ok_status();
+    return ok_status();
   }
   int64_t last_flush_ns() const override { return last_flush_ns_; }
 
@@ -416,14 +411,14 @@ class Producer final : public RecordWriter {
 
   int64_t records_written() const override { return records_written_ + (worker_ ? worker_->records_written() : 0); }
   uint64_t bytes_written() const override { return bytes_written_ + (worker_ ? worker_->bytes_written() : 0); }
-  const std::set<engine::PartitionId>& touched() const override { return touched_; }
+  const std::set<PartitionId>& touched() const override { return touched_; }
 
  private:
   engine::LogManager& lm_;
   std::string topic_;
-  engine::BatchBuildOptions build_;
+  BatchBuildOptions build_;
   std::vector<PartitionChunk> chunks_;
-  std::set<engine::PartitionId> touched_;
+  std::set<PartitionId> touched_;
   std::unique_ptr<AppendWorker> worker_;
   int64_t records_written_ = 0;
   uint64_t bytes_written_ = 0;
@@ -439,7 +434,7 @@ void assign_optional(std::optional<std::string>& dst, const std::optional<std::s
   dst->assign(src->data(), src->size());
 }
 
-std::string partition_list(const std::set<engine::PartitionId>& parts) {
+std::string partition_list(const std::set<PartitionId>& parts) {
   std::string s;
   for (auto p : parts) s += (s.empty() ? "" : ",") + std::to_string(p);
   return s;
@@ -479,7 +474,7 @@ int open_local_producer(const ProduceOptions& o, const GlobalOptions& g, std::st
   if (!md.ok()) return report_error(md.error());
   partitions = md->partitions;
 
-  engine::BatchBuildOptions build;
+  BatchBuildOptions build;
   if (compression.empty()) {
     // No codec asked for: follow the topic's compression.type when it names one.
     auto cfg = engine::LogConfig::from_overrides(md->overrides);  // no second read of the metadata
@@ -488,7 +483,7 @@ int open_local_producer(const ProduceOptions& o, const GlobalOptions& g, std::st
     }
   }
   if (!compression.empty()) {
-    auto c = engine::parse_compression(compression);
+    auto c = parse_compression(compression);
     if (!c.ok()) return report_error(c.error());
     build.compression = *c;
   }
@@ -514,14 +509,14 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   auto delim = unescape(o.delimiter, "--delimiter");
   if (!delim.ok()) return report_error(delim.error());
   if (delim->size() != 1) return report_usage_error("--delimiter must be exactly one byte, e.g. '\\n', '\\0', ','");
-  std::vector<engine::RecordHeader> headers;
+  std::vector<RecordHeader> headers;
   for (const auto& h : o.headers) {
     auto kv = parse_key_value(h, "-H/--header");
     if (!kv.ok()) return report_error(kv.error(), "e.g. -H trace-id=abc123");
     headers.push_back({kv->first, kv->second});
   }
-  const engine::Timestamp now = engine::system_clock()->now();
-  engine::Timestamp fixed_ts = engine::kNoTimestamp;
+  const Timestamp now = system_clock()->now();
+  Timestamp fixed_ts = kNoTimestamp;
   if (!o.timestamp.empty()) {
     auto ts = parse_time(o.timestamp, now);
     if (!ts.ok()) return report_error(ts.error());
@@ -578,7 +573,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   int32_t partitions = 0;
   if (remote) {
     if (!compression.empty()) {
-      auto c = engine::parse_compression(compression);
+      auto c = parse_compression(compression);
       if (!c.ok()) return report_error(c.error());
     }
     RemoteProduceRequest req;
@@ -663,23 +658,23 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   // CreateTime of records without one: --timestamp, else the wall clock, read once per 256 records (and
   // whenever the input goes idle) rather than per record. Stamping here also spares the engine a copy of
   // every record to fill in missing timestamps.
-  engine::Timestamp clock_now = now;
+  Timestamp clock_now = now;
   uint32_t clock_uses = 0;
-  auto record_time = [&]() -> engine::Timestamp {
-    if (fixed_ts != engine::kNoTimestamp) return fixed_ts;
+  auto record_time = [&]() -> Timestamp {
+    if (fixed_ts != kNoTimestamp) return fixed_ts;
     if (++clock_uses == 256) {
       clock_uses = 0;
-      clock_now = engine::system_clock()->now();
+      clock_now = system_clock()->now();
     }
     return clock_now;
   };
   auto refresh_clock = [&] {
-    clock_now = engine::system_clock()->now();
+    clock_now = system_clock()->now();
     clock_uses = 0;
   };
 
   auto produce_line = [&](std::string_view line, LineReader& reader) -> bool {
-    engine::PartitionId p;
+    PartitionId p;
     Record* r;
     size_t bytes;
     if (g.json) {
@@ -716,7 +711,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       r->value = std::move(src.value);
       r->headers = std::move(src.headers);
       for (const auto& h : headers) r->headers.push_back(h);
-      r->timestamp = src.timestamp != engine::kNoTimestamp ? src.timestamp : record_time();
+      r->timestamp = src.timestamp != kNoTimestamp ? src.timestamp : record_time();
     } else {
       std::optional<std::string_view> key;
       std::optional<std::string_view> value = line;

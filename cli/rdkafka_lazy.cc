@@ -16,7 +16,7 @@ namespace {
 
 RdKafkaApi g_api;
 std::once_flag g_once;
-engine::Status g_status;
+Status g_status;
 
 // The soname this build was compiled against (librdkafka keeps ABI compatibility within .so.1).
 constexpr const char* kSoname = "librdkafka.so.1";
@@ -25,7 +25,7 @@ void load() {
   void* handle = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    g_status = engine::Error::not_supported(std::string("talking to a Kafka-protocol broker needs librdkafka (") +
+    g_status = Error::not_supported(std::string("talking to a Kafka-protocol broker needs librdkafka (") +
                                           kSoname + "), which could not be loaded: " + (why ? why : "unknown error") +
                                           "; install it with: apt-get install librdkafka1");
     return;
@@ -37,20 +37,20 @@ void load() {
 #include "rdkafka_api.inc"
 #undef STREAMCTL_RDKAFKA_FN
   if (!missing.empty()) {
-    g_status = engine::Error::not_supported(std::string(kSoname) + " lacks functions streamctl needs (" + missing +
+    g_status = Error::not_supported(std::string(kSoname) + " lacks functions streamctl needs (" + missing +
                                           "): it is older than the librdkafka streamctl was built against; upgrade librdkafka1");
   }
 }
 
 }  // namespace
 
-engine::Status rdkafka_load() {
+Status rdkafka_load() {
   std::call_once(g_once, load);
   return g_status;
 }
 
 const RdKafkaApi& rdkafka_api() {
-  engine::Status st = rdkafka_load();
+  Status st = rdkafka_load();
   if (!st.ok()) {
     std::fprintf(stderr, "streamctl: error: %s\n", st.error().message.c_str());
     std::exit(1);

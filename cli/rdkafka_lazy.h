@@ -13,7 +13,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -25,7 +25,7 @@ struct RdKafkaApi {
 
 // Loads librdkafka.so.1 once. kNotSupported, saying what to install, when the library or one of the
 // functions is missing.
-engine::Status rdkafka_load();
+Status rdkafka_load();
 
 // The loaded functions. REQUIRES: rdkafka_load() succeeded (otherwise prints the load error and exits 1:
 // remote code paths call rdkafka_load() first and report its error properly).

@@ -15,9 +15,9 @@
 
 #include "cli/command.h"
 #include "cli/partitioner.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
@@ -29,17 +29,17 @@ class RecordWriter {
   virtual ~RecordWriter() = default;
 
   // The slot for the next record of partition p. REQUIRES: 0 <= p < partitions.
-  virtual engine::Result<engine::Record*> slot(engine::PartitionId p) = 0;
+  virtual Result<Record*> slot(PartitionId p) = 0;
   // Takes the record just filled in (bytes: its payload size, for batching decisions).
-  virtual engine::Status added(engine::PartitionId p, size_t bytes) = 0;
+  virtual Status added(PartitionId p, size_t bytes) = 0;
   // Hands every pending record to the log / the client and waits until they are accepted (not yet durable).
-  virtual engine::Status append_all() = 0;
+  virtual Status append_all() = 0;
   // Waits for background work (append thread) to finish; its first error.
-  virtual engine::Status drain() = 0;
+  virtual Status drain() = 0;
   virtual bool has_pending() const = 0;
   // Makes everything handed over durable. REQUIRES: append_all() first. The Kafka writer's error says how
   // many records failed delivery.
-  virtual engine::Status flush_touched() = 0;
+  virtual Status flush_touched() = 0;
   // Monotonic ns of the last flush_touched (idle pipes flush at most once a second).
   virtual int64_t last_flush_ns() const = 0;
   // Post-flush housekeeping (embedded retention); warnings only.
@@ -47,7 +47,7 @@ class RecordWriter {
 
   virtual int64_t records_written() const = 0;
   virtual uint64_t bytes_written() const = 0;
-  virtual const std::set<engine::PartitionId>& touched() const = 0;
+  virtual const std::set<PartitionId>& touched() const = 0;
 
   StickyPartitioner& partitioner() { return partitioner_; }
 

@@ -38,24 +38,24 @@ struct ConsumeState {
   std::map<int32_t, int64_t> committed;
   bool had_assignment = false;
   bool closing = false;
-  engine::Status error;  // first fatal error from a callback
+  Status error;  // first fatal error from a callback
 };
 
 PartitionBounds remote_bounds(const KafkaClient& client, const std::string& topic, int32_t p, int64_t low,
                               int64_t high) {
   PartitionBounds b;
-  b.log_start = engine::Offset{low};
-  b.log_end = engine::Offset{high};
-  b.offset_for_timestamp = [&client, topic, p](engine::Timestamp ts) -> engine::Result<engine::Offset> {
+  b.log_start = Offset{low};
+  b.log_end = Offset{high};
+  b.offset_for_timestamp = [&client, topic, p](Timestamp ts) -> Result<Offset> {
     auto o = client.offset_for_time(topic, p, ts.value);
     if (!o.ok()) return std::move(o).error();
-    return engine::Offset{*o};
+    return Offset{*o};
   };
   return b;
 }
 
 // Resolves where partition p starts (and ends) from its bounds. `use_end` = plain mode (ranges allowed).
-engine::Result<Assigned> resolve_partition(const KafkaClient& client, const RemoteConsumeRequest& r,
+Result<Assigned> resolve_partition(const KafkaClient& client, const RemoteConsumeRequest& r,
                                            const GlobalOptions& g, int32_t p, std::optional<int64_t> committed) {
   auto wm = client.watermarks(r.topic, p);
   if (!wm.ok()) return std::move(wm).error();
@@ -78,10 +78,10 @@ engine::Result<Assigned> resolve_partition(const KafkaClient& client, const Remo
 
 // Stores the flushed positions that changed in the state file (durable on return); errors are fatal.
 void commit_state_file(ConsumeState& s) {
-  std::map<engine::TopicPartition, engine::Offset> changed;
+  std::map<TopicPartition, Offset> changed;
   for (const auto& [p, next] : s.flushed) {
     auto c = s.committed.find(p);
-    if (c == s.committed.end() || c->second != next) changed[engine::TopicPartition{s.request->topic, p}] = engine::Offset{next};
+    if (c == s.committed.end() || c->second != next) changed[TopicPartition{s.request->topic, p}] = Offset{next};
   }
   if (changed.empty()) return;
   auto st = s.request->state_file->commit(changed);
@@ -166,7 +166,7 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
 
 }  // namespace
 
-engine::Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settings, const GlobalOptions& global,
+Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settings, const GlobalOptions& global,
                                                 const RemoteConsumeRequest& r, RecordSink& sink) {
   const bool group_mode = !r.group.empty();
   ConsumeState state;
@@ -227,14 +227,14 @@ engine::Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settin
     for (int32_t p : parts) {
       if (p < 0 || p >= count) {
         rd_kafka_topic_partition_list_destroy(list);
-        return engine::Error::not_found("partition " + std::to_string(p) + " does not exist: topic '" + r.topic +
+        return Error::not_found("partition " + std::to_string(p) + " does not exist: topic '" + r.topic +
                                         "' has " + std::to_string(count) +
                                         (count == 1 ? " partition" : " partitions") + " (numbered from 0)");
       }
       if (state.assigned.count(p)) continue;
       std::optional<int64_t> stored;
       if (r.state_file != nullptr) {
-        if (auto pos = r.state_file->position(engine::TopicPartition{r.topic, p})) stored = pos->value;
+        if (auto pos = r.state_file->position(TopicPartition{r.topic, p})) stored = pos->value;
       }
       auto a = resolve_partition(kc, r, global, p, stored);
       if (!a.ok()) {
@@ -313,7 +313,7 @@ engine::Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settin
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
-        state.error = engine::Error::not_found("topic '" + r.topic + "' does not exist on " + settings.brokers);
+        state.error = Error::not_found("topic '" + r.topic + "' does not exist on " + settings.brokers);
         return Step::kBreak;
       }
       if (rd_kafka_fatal_error(rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -20,7 +20,7 @@
 #include "cli/command.h"
 #include "cli/consumer.h"
 #include "cli/offset_spec.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -40,7 +40,7 @@ struct RemoteConsumeRequest {
 // Consumes into `sink` until the end (not following), max_records, a stop signal or the sink closing.
 // Errors: kNotFound for a missing topic or partition (same messages as embedded), unreachable brokers, and
 // fatal consumer errors.
-engine::Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settings, const GlobalOptions& global,
+Result<ConsumeStats> run_remote_consume(const ConnectionSettings& settings, const GlobalOptions& global,
                                                 const RemoteConsumeRequest& request, RecordSink& sink);
 
 }  // namespace streamctl::cli

@@ -9,20 +9,20 @@ namespace streamctl::cli {
 namespace {
 
 // The first error in a group result (or its partitions), named after the group.
-engine::Status group_result_status(const KafkaClient& client, const rd_kafka_group_result_t* res,
+Status group_result_status(const KafkaClient& client, const rd_kafka_group_result_t* res,
                                    const std::string& doing) {
   const std::string group = rd_kafka_group_result_name(res);
   if (const rd_kafka_error_t* err = rd_kafka_group_result_error(res)) {
     rd_kafka_resp_err_t code = rd_kafka_error_code(err);
     if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
-      return engine::Error::not_found("consumer group '" + group + "' does not exist on " +
+      return Error::not_found("consumer group '" + group + "' does not exist on " +
                                       client.settings().brokers);
     }
     if (code == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP || code == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
-      return engine::Error::busy("consumer group '" + group + "' is not empty (it has active members); " + doing +
+      return Error::busy("consumer group '" + group + "' is not empty (it has active members); " + doing +
                                  " needs an inactive group");
     }
-    engine::Error e = client.request_error(code, doing + " of consumer group '" + group + "'");
+    Error e = client.request_error(code, doing + " of consumer group '" + group + "'");
     e.message += std::string(" (") + rd_kafka_error_string(err) + ")";
     return e;
   }
@@ -31,19 +31,19 @@ engine::Status group_result_status(const KafkaClient& client, const rd_kafka_gro
       const rd_kafka_topic_partition_t& tp = parts->elems[i];
       if (tp.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
       if (tp.err == RD_KAFKA_RESP_ERR_GROUP_SUBSCRIBED_TO_TOPIC) {
-        return engine::Error::busy("consumer group '" + group + "' has active members subscribed to topic '" +
+        return Error::busy("consumer group '" + group + "' has active members subscribed to topic '" +
                                    tp.topic + "'; " + doing + " needs an inactive group");
       }
       if (tp.err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || tp.err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
           tp.err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION) {
-        return engine::Error::busy("consumer group '" + group + "' has active members; " + doing +
+        return Error::busy("consumer group '" + group + "' has active members; " + doing +
                                    " needs an inactive group");
       }
       return client.request_error(tp.err, doing + " of consumer group '" + group + "', " + tp.topic + "-" +
                                               std::to_string(tp.partition));
     }
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 const char* state_name(rd_kafka_consumer_group_state_t s) {
@@ -58,7 +58,7 @@ const char* state_name(rd_kafka_consumer_group_state_t s) {
 }
 
 // A group's committed offsets of `partitions` (nullptr: all, as far as the client and broker honour that).
-engine::Result<std::map<engine::TopicPartition, engine::CommittedOffset>> list_offsets(
+Result<std::map<TopicPartition, engine::CommittedOffset>> list_offsets(
     const KafkaClient& client, const std::string& group, const rd_kafka_topic_partition_list_t* partitions) {
   rd_kafka_ListConsumerGroupOffsets_t* req = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), partitions);
   auto ev = client.admin(
@@ -72,16 +72,16 @@ engine::Result<std::map<engine::TopicPartition, engine::CommittedOffset>> list_o
   size_t n = 0;
   const rd_kafka_group_result_t** results = rd_kafka_ListConsumerGroupOffsets_result_groups(
       rd_kafka_event_ListConsumerGroupOffsets_result(ev->get()), &n);
-  std::map<engine::TopicPartition, engine::CommittedOffset> out;
+  std::map<TopicPartition, engine::CommittedOffset> out;
   for (size_t i = 0; i < n; ++i) {
     const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(results[i]);
     for (int p = 0; parts != nullptr && p < parts->cnt; ++p) {
       const rd_kafka_topic_partition_t& tp = parts->elems[p];
       if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) continue;
       engine::CommittedOffset c;
-      c.offset = engine::Offset(tp.offset);
+      c.offset = Offset(tp.offset);
       if (tp.metadata != nullptr) c.metadata.assign(static_cast<const char*>(tp.metadata), tp.metadata_size);
-      out[engine::TopicPartition{tp.topic, tp.partition}] = c;
+      out[TopicPartition{tp.topic, tp.partition}] = c;
     }
   }
   return out;
@@ -89,7 +89,7 @@ engine::Result<std::map<engine::TopicPartition, engine::CommittedOffset>> list_o
 
 }  // namespace
 
-engine::Result<std::vector<std::string>> remote_list_groups(const KafkaClient& client) {
+Result<std::vector<std::string>> remote_list_groups(const KafkaClient& client) {
   auto ev = client.admin(
       RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
       [&](rd_kafka_queue_t* q, rd_kafka_AdminOptions_t* opts) { rd_kafka_ListConsumerGroups(client.handle(), opts, q); },
@@ -104,7 +104,7 @@ engine::Result<std::vector<std::string>> remote_list_groups(const KafkaClient& c
   return names;
 }
 
-engine::Result<RemoteGroup> remote_describe_group(const KafkaClient& client, const std::string& group) {
+Result<RemoteGroup> remote_describe_group(const KafkaClient& client, const std::string& group) {
   RemoteGroup out;
   out.name = group;
   const char* groups[] = {group.c_str()};
@@ -141,7 +141,7 @@ engine::Result<RemoteGroup> remote_describe_group(const KafkaClient& client, con
       const rd_kafka_topic_partition_list_t* parts =
           rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(md));
       for (int p = 0; parts != nullptr && p < parts->cnt; ++p) {
-        out.owners[engine::TopicPartition{parts->elems[p].topic, parts->elems[p].partition}] = info.member_id;
+        out.owners[TopicPartition{parts->elems[p].topic, parts->elems[p].partition}] = info.member_id;
       }
       out.members.push_back(std::move(info));
     }
@@ -169,8 +169,8 @@ engine::Result<RemoteGroup> remote_describe_group(const KafkaClient& client, con
   return out;
 }
 
-engine::Status remote_commit_offsets(const KafkaClient& client, const std::string& group,
-                                     const std::map<engine::TopicPartition, int64_t>& offsets) {
+Status remote_commit_offsets(const KafkaClient& client, const std::string& group,
+                                     const std::map<TopicPartition, int64_t>& offsets) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(int(offsets.size()));
   for (const auto& [tp, offset] : offsets) {
     rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = offset;
@@ -192,10 +192,10 @@ engine::Status remote_commit_offsets(const KafkaClient& client, const std::strin
     auto st = group_result_status(client, results[i], "resetting offsets");
     if (!st.ok()) return st;
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
-engine::Status remote_delete_group(const KafkaClient& client, const std::string& group) {
+Status remote_delete_group(const KafkaClient& client, const std::string& group) {
   rd_kafka_DeleteGroup_t* dg = rd_kafka_DeleteGroup_new(group.c_str());
   auto ev = client.admin(
       RD_KAFKA_ADMIN_OP_DELETEGROUPS,
@@ -210,7 +210,7 @@ engine::Status remote_delete_group(const KafkaClient& client, const std::string&
     auto st = group_result_status(client, results[i], "deleting");
     if (!st.ok()) return st;
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 namespace {
@@ -219,14 +219,14 @@ constexpr int16_t kOffsetDeleteKey = 47;
 
 // Whether the cluster's brokers serve OffsetDelete (API 47 v0), asked of one broker over a plain connection
 // (ApiVersions). kNotSupported when that connection cannot be made in plaintext (TLS or SASL configured).
-engine::Result<bool> supports_offset_delete(const KafkaClient& client) {
+Result<bool> supports_offset_delete(const KafkaClient& client) {
   auto proto = client.settings().properties.find("security.protocol");
   if (proto != client.settings().properties.end() && !is_plaintext_protocol(proto->second)) {
-    return engine::Error::not_supported("-X security.protocol=" + proto->second);
+    return Error::not_supported("-X security.protocol=" + proto->second);
   }
   auto md = client.metadata(nullptr);
   if (!md.ok()) return std::move(md).error();
-  if (md->brokers.empty()) return engine::Error{engine::ErrorCode::kUnavailable, "the cluster named no brokers"};
+  if (md->brokers.empty()) return Error{streamctl::ErrorCode::kUnavailable, "the cluster named no brokers"};
   const BrokerMetadata& b = md->brokers.front();
   auto versions = probe_api_versions(b.host, b.port, "streamctl", int(client.request_timeout().count()));
   if (!versions.ok()) return std::move(versions).error();
@@ -234,8 +234,8 @@ engine::Result<bool> supports_offset_delete(const KafkaClient& client) {
 }
 
 // OffsetDelete through librdkafka's DeleteConsumerGroupOffsets: one request, atomic at the coordinator.
-engine::Status delete_offsets_at_coordinator(const KafkaClient& client, const std::string& group,
-                                             const std::vector<engine::TopicPartition>& partitions) {
+Status delete_offsets_at_coordinator(const KafkaClient& client, const std::string& group,
+                                             const std::vector<TopicPartition>& partitions) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(int(partitions.size()));
   for (const auto& tp : partitions) rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition);
   rd_kafka_DeleteConsumerGroupOffsets_t* req = rd_kafka_DeleteConsumerGroupOffsets_new(group.c_str(), list);
@@ -255,39 +255,39 @@ engine::Status delete_offsets_at_coordinator(const KafkaClient& client, const st
     auto st = group_result_status(client, results[i], "deleting offsets");
     if (!st.ok()) return st;
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 // For brokers without OffsetDelete: the group is inactive (the caller checked), so delete it, then commit
 // back the offsets being kept. Not atomic: if the commit fails, the kept offsets are lost.
-engine::Status delete_and_recommit(const KafkaClient& client, const std::string& group,
-                                   const std::vector<engine::TopicPartition>& partitions) {
+Status delete_and_recommit(const KafkaClient& client, const std::string& group,
+                                   const std::vector<TopicPartition>& partitions) {
   auto current = remote_describe_group(client, group);
   if (!current.ok()) return std::move(current).error();
   if (!current->members.empty()) {
-    return engine::Error::busy("consumer group '" + group + "' has active members; deleting offsets needs an "
+    return Error::busy("consumer group '" + group + "' has active members; deleting offsets needs an "
                                "inactive group");
   }
-  std::map<engine::TopicPartition, int64_t> keep;
+  std::map<TopicPartition, int64_t> keep;
   for (const auto& [tp, c] : current->committed) {
     if (std::find(partitions.begin(), partitions.end(), tp) == partitions.end()) keep[tp] = c.offset.value;
   }
   auto deleted = remote_delete_group(client, group);
   if (!deleted.ok()) return deleted;
-  if (keep.empty()) return engine::ok_status();
+  if (keep.empty()) return ok_status();
   return remote_commit_offsets(client, group, keep);
 }
 
 }  // namespace
 
-engine::Status remote_delete_offsets(const KafkaClient& client, const std::string& group,
-                                     const std::vector<engine::TopicPartition>& partitions,
+Status remote_delete_offsets(const KafkaClient& client, const std::string& group,
+                                     const std::vector<TopicPartition>& partitions,
                                      const GlobalOptions& global) {
-  if (partitions.empty()) return engine::ok_status();
+  if (partitions.empty()) return ok_status();
   // librdkafka 2.0 aborts on an internal assertion when asked for OffsetDelete by a broker without it:
   // ask the broker first.
   auto supported = supports_offset_delete(client);
-  if (!supported.ok() && supported.error().code != engine::ErrorCode::kNotSupported) {
+  if (!supported.ok() && supported.error().code != streamctl::ErrorCode::kNotSupported) {
     return std::move(supported).error();
   }
   if (supported.ok() && *supported) return delete_offsets_at_coordinator(client, group, partitions);

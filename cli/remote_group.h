@@ -14,7 +14,7 @@
 #include "cli/kafka_client.h"
 #include "cli/membership.h"
 #include "engine/group_store.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -22,26 +22,26 @@ struct RemoteGroup {
   std::string name;
   std::string state;  // the coordinator's: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead, Unknown
   std::vector<MemberInfo> members;
-  std::map<engine::TopicPartition, std::string> owners;  // assigned partition -> member id
-  std::map<engine::TopicPartition, engine::CommittedOffset> committed;
+  std::map<TopicPartition, std::string> owners;  // assigned partition -> member id
+  std::map<TopicPartition, engine::CommittedOffset> committed;
 };
 
 // Group ids known to the cluster, sorted.
-engine::Result<std::vector<std::string>> remote_list_groups(const KafkaClient& client);
+Result<std::vector<std::string>> remote_list_groups(const KafkaClient& client);
 // Members, assignments and committed offsets of one group (an unknown group comes back Dead/empty).
-engine::Result<RemoteGroup> remote_describe_group(const KafkaClient& client, const std::string& group);
+Result<RemoteGroup> remote_describe_group(const KafkaClient& client, const std::string& group);
 // Sets committed offsets (AlterConsumerGroupOffsets). kBusy when the group has active members.
-engine::Status remote_commit_offsets(const KafkaClient& client, const std::string& group,
-                                     const std::map<engine::TopicPartition, int64_t>& offsets);
+Status remote_commit_offsets(const KafkaClient& client, const std::string& group,
+                                     const std::map<TopicPartition, int64_t>& offsets);
 // Deletes a group and its offsets (DeleteGroups). kNotFound / kBusy (non-empty group) as the cluster says.
-engine::Status remote_delete_group(const KafkaClient& client, const std::string& group);
+Status remote_delete_group(const KafkaClient& client, const std::string& group);
 // Deletes a group's committed offsets of the given partitions. With OffsetDelete (API 47, which the first
 // broker in the cluster's metadata is asked for with ApiVersions): one atomic request; kBusy when a member
 // subscribes to one of the topics meanwhile, kNotFound for an unknown group or partition. Brokers without
 // it, or clusters that cannot be probed in plaintext (TLS, SASL): deletes the (inactive) group and commits
 // the other offsets back (not atomic; commit metadata of the kept offsets is not kept), said with -v.
-engine::Status remote_delete_offsets(const KafkaClient& client, const std::string& group,
-                                     const std::vector<engine::TopicPartition>& partitions,
+Status remote_delete_offsets(const KafkaClient& client, const std::string& group,
+                                     const std::vector<TopicPartition>& partitions,
                                      const GlobalOptions& global);
 
 }  // namespace streamctl::cli

@@ -55,10 +55,10 @@ class KafkaRecordWriter final : public RecordWriter {
     rd_kafka_topic_destroy(rkt_);
   }
 
-  engine::Result<engine::Record*> slot(engine::PartitionId) override { return &record_; }
+  Result<Record*> slot(PartitionId) override { return &record_; }
 
-  engine::Status added(engine::PartitionId p, size_t) override {
-    const engine::Record& r = record_;
+  Status added(PartitionId p, size_t) override {
+    const Record& r = record_;
     rd_kafka_headers_t* hdrs = nullptr;
     if (!r.headers.empty()) {
       hdrs = rd_kafka_headers_new(r.headers.size());
@@ -96,14 +96,14 @@ class KafkaRecordWriter final : public RecordWriter {
     return failure_status();
   }
 
-  engine::Status append_all() override {
+  Status append_all() override {
     rd_kafka_poll(client_->handle(), 0);
     return failure_status();
   }
-  engine::Status drain() override { return engine::ok_status(); }
+  Status drain() override { return ok_status(); }
   bool has_pending() const override { return rd_kafka_outq_len(client_->handle()) > 0; }
 
-  engine::Status flush_touched() override {
+  Status flush_touched() override {
     // Wait for every delivery report. A record that cannot be delivered fails after librdkafka's
     // message.timeout.ms; stop requests (Ctrl-C) end the wait early, reporting the rest as undelivered.
     while (rd_kafka_outq_len(client_->handle()) > 0) {
@@ -121,13 +121,13 @@ class KafkaRecordWriter final : public RecordWriter {
 
   int64_t records_written() const override { return counters_->delivered; }
   uint64_t bytes_written() const override { return counters_->delivered_bytes; }
-  const std::set<engine::PartitionId>& touched() const override { return touched_; }
+  const std::set<PartitionId>& touched() const override { return touched_; }
 
  private:
-  engine::Status failure_status() const {
+  Status failure_status() const {
     const DeliveryCounters& c = *counters_;
-    if (c.failed == 0) return engine::ok_status();
-    engine::Error e = client_->request_error(c.first_error, "");
+    if (c.failed == 0) return ok_status();
+    Error e = client_->request_error(c.first_error, "");
     e.message = std::to_string(c.failed) + " of " + std::to_string(handed_) + " record" + (handed_ == 1 ? "" : "s") +
                 " failed delivery to '" + topic_ + "' (first: partition " + std::to_string(c.first_error_partition) +
                 ": " + e.message + ")";
@@ -138,23 +138,23 @@ class KafkaRecordWriter final : public RecordWriter {
   std::unique_ptr<DeliveryCounters> counters_;
   std::string topic_;
   rd_kafka_topic_t* rkt_ = nullptr;
-  engine::Record record_;
-  std::set<engine::PartitionId> touched_;
+  Record record_;
+  std::set<PartitionId> touched_;
   int64_t handed_ = 0;
   int64_t last_flush_ns_ = now_ns();
 };
 
 }  // namespace
 
-engine::Status create_remote_topic(const KafkaClient& client, const std::string& topic, int32_t partitions,
+Status create_remote_topic(const KafkaClient& client, const std::string& topic, int32_t partitions,
                                    const std::map<std::string, std::string>& configs) {
   char errstr[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, errstr, sizeof errstr);
-  if (nt == nullptr) return engine::Error::invalid_argument("topic '" + topic + "': " + errstr);
+  if (nt == nullptr) return Error::invalid_argument("topic '" + topic + "': " + errstr);
   for (const auto& [k, v] : configs) {
     if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_NewTopic_destroy(nt);
-      return engine::Error::invalid_argument("topic '" + topic + "': bad config " + k + "=" + v);
+      return Error::invalid_argument("topic '" + topic + "': bad config " + k + "=" + v);
     }
   }
   auto ev = client.admin(
@@ -173,16 +173,16 @@ engine::Status create_remote_topic(const KafkaClient& client, const std::string&
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     const char* msg = rd_kafka_topic_result_error_string(results[i]);
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-      return engine::Error::already_exists("topic '" + topic + "' already exists");
+      return Error::already_exists("topic '" + topic + "' already exists");
     }
-    engine::Error e = client.request_error(err, "cannot create topic '" + topic + "'");
+    Error e = client.request_error(err, "cannot create topic '" + topic + "'");
     if (msg != nullptr && msg[0] != '\0') e.message += " (" + std::string(msg) + ")";
     return e;
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
-engine::Result<RemoteProduceTarget> open_remote_producer(const ConnectionSettings& settings,
+Result<RemoteProduceTarget> open_remote_producer(const ConnectionSettings& settings,
                                                          const GlobalOptions& global,
                                                          const RemoteProduceRequest& request) {
   auto counters = std::make_unique<DeliveryCounters>();
@@ -204,18 +204,18 @@ engine::Result<RemoteProduceTarget> open_remote_producer(const ConnectionSetting
                                     });
   if (!client.ok()) return std::move(client).error();
   auto topic = (*client)->topic(request.topic);
-  if (!topic.ok() && topic.error().code == engine::ErrorCode::kNotFound && request.create_missing) {
+  if (!topic.ok() && topic.error().code == streamctl::ErrorCode::kNotFound && request.create_missing) {
     auto created = create_remote_topic(**client, request.topic, request.create_partitions, {});
     if (created.ok()) {
       info(global, "created topic '" + request.topic + "' (" + std::to_string(request.create_partitions) +
                        (request.create_partitions == 1 ? " partition" : " partitions") + ", default configs)");
-    } else if (created.error().code != engine::ErrorCode::kAlreadyExists) {
+    } else if (created.error().code != streamctl::ErrorCode::kAlreadyExists) {
       return std::move(created).error();
     }
     // The new topic's metadata (leaders) may take a moment to appear.
     for (int attempt = 0; attempt < 50; ++attempt) {
       topic = (*client)->topic(request.topic);
-      if (topic.ok() || topic.error().code != engine::ErrorCode::kNotFound) break;
+      if (topic.ok() || topic.error().code != streamctl::ErrorCode::kNotFound) break;
       struct timespec ts = {0, 100'000'000};
       ::nanosleep(&ts, nullptr);
     }

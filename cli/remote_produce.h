@@ -13,7 +13,7 @@
 #include "cli/client_config.h"
 #include "cli/command.h"
 #include "cli/record_writer.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -33,13 +33,13 @@ struct RemoteProduceTarget {
 
 // Connects, finds (or creates) the topic and returns a writer for it. kNotFound when the topic is missing
 // and create_missing is false; unreachable brokers name the brokers and the wait.
-engine::Result<RemoteProduceTarget> open_remote_producer(const ConnectionSettings& settings,
+Result<RemoteProduceTarget> open_remote_producer(const ConnectionSettings& settings,
                                                          const GlobalOptions& global,
                                                          const RemoteProduceRequest& request);
 
 // Creates a topic through the Admin API (replication factor: the cluster's default). kAlreadyExists when
 // it exists. Shared with `topic create`.
-engine::Status create_remote_topic(const class KafkaClient& client, const std::string& topic, int32_t partitions,
+Status create_remote_topic(const class KafkaClient& client, const std::string& topic, int32_t partitions,
                                    const std::map<std::string, std::string>& configs);
 
 }  // namespace streamctl::cli

@@ -7,31 +7,31 @@ namespace streamctl::cli {
 namespace {
 
 // The first error of an admin result's per-topic results, named after the topic.
-engine::Status topic_results_status(const KafkaClient& client, const rd_kafka_topic_result_t** results, size_t n,
+Status topic_results_status(const KafkaClient& client, const rd_kafka_topic_result_t** results, size_t n,
                                     const std::string& doing) {
   for (size_t i = 0; i < n; ++i) {
     rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     std::string name = rd_kafka_topic_result_name(results[i]);
     if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      return engine::Error::not_found("topic '" + name + "' does not exist on " + client.settings().brokers);
+      return Error::not_found("topic '" + name + "' does not exist on " + client.settings().brokers);
     }
-    engine::Error e = client.request_error(err, doing + " '" + name + "'");
+    Error e = client.request_error(err, doing + " '" + name + "'");
     const char* msg = rd_kafka_topic_result_error_string(results[i]);
     if (msg != nullptr && msg[0] != '\0' && e.message.find(msg) == std::string::npos) e.message += " (" + std::string(msg) + ")";
     return e;
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 }  // namespace
 
-engine::Result<std::unique_ptr<KafkaClient>> admin_client(const ConnectionSettings& settings,
+Result<std::unique_ptr<KafkaClient>> admin_client(const ConnectionSettings& settings,
                                                           const GlobalOptions& global) {
   return KafkaClient::create(KafkaClient::Kind::kProducer, settings, {}, global);
 }
 
-engine::Result<std::vector<std::string>> remote_list_topics(const KafkaClient& client) {
+Result<std::vector<std::string>> remote_list_topics(const KafkaClient& client) {
   auto md = client.metadata(nullptr);
   if (!md.ok()) return std::move(md).error();
   std::vector<std::string> names;
@@ -42,7 +42,7 @@ engine::Result<std::vector<std::string>> remote_list_topics(const KafkaClient& c
   return names;
 }
 
-engine::Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, const std::string& name) {
+Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, const std::string& name) {
   auto t = client.topic(name);
   if (!t.ok()) return std::move(t).error();
   engine::TopicMetadata md;
@@ -63,7 +63,7 @@ engine::Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& c
   for (size_t i = 0; i < n; ++i) {
     rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i]);
     if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      return engine::Error::not_found("topic '" + name + "' does not exist on " + client.settings().brokers);
+      return Error::not_found("topic '" + name + "' does not exist on " + client.settings().brokers);
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return client.request_error(err, "configs of topic '" + name + "'");
     size_t cn = 0;
@@ -77,7 +77,7 @@ engine::Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& c
   return md;
 }
 
-engine::Result<std::vector<PartitionDescription>> remote_partitions(const KafkaClient& client,
+Result<std::vector<PartitionDescription>> remote_partitions(const KafkaClient& client,
                                                                      const std::string& name) {
   auto t = client.topic(name);
   if (!t.ok()) return std::move(t).error();
@@ -99,7 +99,7 @@ engine::Result<std::vector<PartitionDescription>> remote_partitions(const KafkaC
   return out;
 }
 
-engine::Status remote_delete_topic(const KafkaClient& client, const std::string& name) {
+Status remote_delete_topic(const KafkaClient& client, const std::string& name) {
   rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(name.c_str());
   auto ev = client.admin(
       RD_KAFKA_ADMIN_OP_DELETETOPICS,
@@ -113,7 +113,7 @@ engine::Status remote_delete_topic(const KafkaClient& client, const std::string&
   return topic_results_status(client, results, n, "cannot delete topic");
 }
 
-engine::Status remote_alter_topic_configs(const KafkaClient& client, const std::string& name,
+Status remote_alter_topic_configs(const KafkaClient& client, const std::string& name,
                                           const std::map<std::string, std::string>& set,
                                           const std::vector<std::string>& remove) {
   auto md = remote_topic_metadata(client, name);
@@ -135,18 +135,18 @@ engine::Status remote_alter_topic_configs(const KafkaClient& client, const std::
   for (size_t i = 0; i < n; ++i) {
     rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i]);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    engine::Error e = client.request_error(err, "cannot alter topic '" + name + "'");
+    Error e = client.request_error(err, "cannot alter topic '" + name + "'");
     const char* msg = rd_kafka_ConfigResource_error_string(resources[i]);
     if (msg != nullptr && msg[0] != '\0') e.message += " (" + std::string(msg) + ")";
     return e;
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
-engine::Status remote_add_partitions(const KafkaClient& client, const std::string& name, int32_t total) {
+Status remote_add_partitions(const KafkaClient& client, const std::string& name, int32_t total) {
   char errstr[256];
   rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(name.c_str(), size_t(total), errstr, sizeof errstr);
-  if (np == nullptr) return engine::Error::invalid_argument("topic '" + name + "': " + errstr);
+  if (np == nullptr) return Error::invalid_argument("topic '" + name + "': " + errstr);
   auto ev = client.admin(
       RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
       [&](rd_kafka_queue_t* q, rd_kafka_AdminOptions_t* opts) {

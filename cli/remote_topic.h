@@ -14,7 +14,7 @@
 
 #include "cli/kafka_client.h"
 #include "engine/log_manager.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -32,22 +32,22 @@ struct PartitionDescription {
 };
 
 // Topic names, sorted (internal "__" topics left out, as embedded list does not have them).
-engine::Result<std::vector<std::string>> remote_list_topics(const KafkaClient& client);
+Result<std::vector<std::string>> remote_list_topics(const KafkaClient& client);
 // Name, partition count and config overrides (topic_id empty, created_ms 0: unknown remotely).
-engine::Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, const std::string& name);
+Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, const std::string& name);
 // Per-partition offsets (and leaders) of a topic.
-engine::Result<std::vector<PartitionDescription>> remote_partitions(const KafkaClient& client,
+Result<std::vector<PartitionDescription>> remote_partitions(const KafkaClient& client,
                                                                      const std::string& name);
-engine::Status remote_delete_topic(const KafkaClient& client, const std::string& name);
+Status remote_delete_topic(const KafkaClient& client, const std::string& name);
 // Sets `set` and removes `remove` overrides, keeping the others (AlterConfigs replaces the whole set, so
 // the current overrides are read first).
-engine::Status remote_alter_topic_configs(const KafkaClient& client, const std::string& name,
+Status remote_alter_topic_configs(const KafkaClient& client, const std::string& name,
                                           const std::map<std::string, std::string>& set,
                                           const std::vector<std::string>& remove);
-engine::Status remote_add_partitions(const KafkaClient& client, const std::string& name, int32_t total);
+Status remote_add_partitions(const KafkaClient& client, const std::string& name, int32_t total);
 
 // A client for admin work on `settings` (a producer handle: no group, no subscription).
-engine::Result<std::unique_ptr<KafkaClient>> admin_client(const ConnectionSettings& settings,
+Result<std::unique_ptr<KafkaClient>> admin_client(const ConnectionSettings& settings,
                                                           const GlobalOptions& global);
 
 }  // namespace streamctl::cli

@@ -51,7 +51,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
   auto broker = server::Broker::start(config);
   if (!broker.ok()) {
     const auto& e = broker.error();
-    if (e.code == engine::ErrorCode::kBusy) {
+    if (e.code == streamctl::ErrorCode::kBusy) {
       return report_error(e, "stop the other server first, or serve another --data-dir / --listen address");
     }
     return report_error(e);

@@ -5,26 +5,20 @@
 
 namespace streamctl::cli {
 
-using engine::Error;
-using engine::ErrorCode;
-using engine::Offset;
-using engine::Result;
-using engine::Status;
-using engine::TopicPartition;
 
 namespace {
 constexpr int kStateFileVersion = 1;
 }  // namespace
 
-Result<std::unique_ptr<StateFile>> StateFile::open(engine::FileSystem* fs, engine::Clock* clock,
+Result<std::unique_ptr<StateFile>> StateFile::open(FileSystem* fs, Clock* clock,
                                                    const std::string& path) {
   if (path.empty()) return Error::invalid_argument("--state-file needs a path");
-  std::string parent = engine::parent_path(path);
+  std::string parent = parent_path(path);
   STREAMCTL_ASSIGN_OR_RETURN(bool parent_exists, fs->exists(parent));
   if (!parent_exists) {
     return Error::not_found("the directory of state file " + path + " does not exist");
   }
-  auto lock = fs->lock(path + ".lock", engine::LockMode::kExclusive, /*wait=*/false);
+  auto lock = fs->lock(path + ".lock", LockMode::kExclusive, /*wait=*/false);
   if (!lock.ok()) {
     if (lock.error().code == ErrorCode::kBusy) {
       return Error::busy("state file " + path + " is in use by another streamctl process (" + path +
@@ -35,8 +29,8 @@ Result<std::unique_ptr<StateFile>> StateFile::open(engine::FileSystem* fs, engin
   std::unique_ptr<StateFile> state(new StateFile(fs, clock, path, std::move(lock).value()));
   STREAMCTL_ASSIGN_OR_RETURN(bool exists, fs->exists(path));
   if (exists) {
-    STREAMCTL_ASSIGN_OR_RETURN(engine::Bytes bytes, engine::read_file(*fs, path));
-    STREAMCTL_ASSIGN_OR_RETURN(state->positions_, decode(std::string(engine::as_string_view(bytes)), path));
+    STREAMCTL_ASSIGN_OR_RETURN(Bytes bytes, read_file(*fs, path));
+    STREAMCTL_ASSIGN_OR_RETURN(state->positions_, decode(std::string(as_string_view(bytes)), path));
   }
   return state;
 }
@@ -51,9 +45,9 @@ Status StateFile::commit(const std::map<TopicPartition, Offset>& positions) {
   auto merged = positions_;
   for (const auto& [tp, offset] : positions) merged[tp] = offset;
   std::string text = encode(merged, clock_->now().value);
-  STREAMCTL_TRY(engine::write_file_atomically(*fs_, path_, engine::as_byte_span(text)));
+  STREAMCTL_TRY(write_file_atomically(*fs_, path_, as_byte_span(text)));
   positions_ = std::move(merged);
-  return engine::ok_status();
+  return ok_status();
 }
 
 std::string StateFile::encode(const std::map<TopicPartition, Offset>& positions, int64_t updated_ms) {

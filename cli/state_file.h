@@ -15,10 +15,10 @@
 #include <optional>
 #include <string>
 
-#include "engine/clock.h"
-#include "engine/fs.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::cli {
 
@@ -27,35 +27,35 @@ class StateFile {
   // Locks PATH.lock (kBusy naming PATH when another process holds it) and loads PATH. A PATH that is not a
   // valid state file is kCorruption naming it (never silently reset: that would re-emit everything).
   // `fs` and `clock` are not owned and must outlive the StateFile.
-  static engine::Result<std::unique_ptr<StateFile>> open(engine::FileSystem* fs, engine::Clock* clock,
+  static Result<std::unique_ptr<StateFile>> open(FileSystem* fs, Clock* clock,
                                                          const std::string& path);
   StateFile(const StateFile&) = delete;
   StateFile& operator=(const StateFile&) = delete;
 
   // The stored next offset of a partition, if any.
-  std::optional<engine::Offset> position(const engine::TopicPartition& tp) const;
+  std::optional<Offset> position(const TopicPartition& tp) const;
   // Merges `positions` into the state and writes PATH atomically; durable when it returns.
-  engine::Status commit(const std::map<engine::TopicPartition, engine::Offset>& positions);
+  Status commit(const std::map<TopicPartition, Offset>& positions);
 
-  const std::map<engine::TopicPartition, engine::Offset>& positions() const { return positions_; }
+  const std::map<TopicPartition, Offset>& positions() const { return positions_; }
   const std::string& path() const { return path_; }
 
   // Serialization, exposed for tests and `--json` tooling.
-  static std::string encode(const std::map<engine::TopicPartition, engine::Offset>& positions,
+  static std::string encode(const std::map<TopicPartition, Offset>& positions,
                             int64_t updated_ms);
-  static engine::Result<std::map<engine::TopicPartition, engine::Offset>> decode(const std::string& text,
+  static Result<std::map<TopicPartition, Offset>> decode(const std::string& text,
                                                                                  const std::string& path);
 
  private:
-  StateFile(engine::FileSystem* fs, engine::Clock* clock, std::string path,
-            std::unique_ptr<engine::FileLock> lock)
+  StateFile(FileSystem* fs, Clock* clock, std::string path,
+            std::unique_ptr<FileLock> lock)
       : fs_(fs), clock_(clock), path_(std::move(path)), lock_(std::move(lock)) {}
 
-  engine::FileSystem* fs_;
-  engine::Clock* clock_;
+  FileSystem* fs_;
+  Clock* clock_;
   std::string path_;
-  std::unique_ptr<engine::FileLock> lock_;
-  std::map<engine::TopicPartition, engine::Offset> positions_;
+  std::unique_ptr<FileLock> lock_;
+  std::map<TopicPartition, Offset> positions_;
 };
 
 }  // namespace streamctl::cli

@@ -20,8 +20,6 @@ namespace streamctl::cli {
 
 namespace {
 
-using engine::Error;
-using engine::ErrorCode;
 using Json = nlohmann::ordered_json;
 
 struct TopicOptions {
@@ -37,7 +35,7 @@ struct TopicOptions {
 constexpr const char* kConfigHint =
     "config names and defaults are listed by 'streamctl topic describe TOPIC' (Kafka's topic config names)";
 
-engine::Result<std::map<std::string, std::string>> parse_configs(const std::vector<std::string>& configs) {
+Result<std::map<std::string, std::string>> parse_configs(const std::vector<std::string>& configs) {
   std::map<std::string, std::string> out;
   for (const auto& c : configs) {
     auto kv = parse_key_value(c, "--config");
@@ -59,7 +57,7 @@ int print_json(const Json& j) {
 }
 
 // Opens the data dir for commands that need existing topics; a missing directory is "topic not found".
-engine::Result<std::unique_ptr<engine::LogManager>> open_existing(const GlobalOptions& g) {
+Result<std::unique_ptr<engine::LogManager>> open_existing(const GlobalOptions& g) {
   return open_data_dir(g, /*create_if_missing=*/false);
 }
 
@@ -78,7 +76,7 @@ int run_create(const TopicOptions& o, const GlobalOptions& g) {
   auto backend = select_backend(g);
   if (!backend.ok()) return report_error(backend.error());
   // Creates every named topic with `create` (either backend); an existing one is fine with --if-not-exists.
-  auto create_each = [&](const std::function<engine::Result<engine::TopicMetadata>(const std::string&)>& create) {
+  auto create_each = [&](const std::function<Result<engine::TopicMetadata>(const std::string&)>& create) {
     Json out = Json::array();
     for (const auto& name : o.names) {
       auto created = create(name);
@@ -115,7 +113,7 @@ int run_create(const TopicOptions& o, const GlobalOptions& g) {
     }
     auto client = admin_client(*backend->remote, g);
     if (!client.ok()) return report_error(client.error());
-    return create_each([&](const std::string& name) -> engine::Result<engine::TopicMetadata> {
+    return create_each([&](const std::string& name) -> Result<engine::TopicMetadata> {
       STREAMCTL_TRY(create_remote_topic(**client, name, o.partitions, *configs));
       // What the cluster does not say back (topic id) stays empty.
       return engine::TopicMetadata{name, "", o.partitions, *configs, 0};
@@ -347,7 +345,7 @@ int run_delete(const TopicOptions& o, const GlobalOptions& g) {
   auto backend = select_backend(g);
   if (!backend.ok()) return report_error(backend.error());
   // Deletes every named topic with `del` (either backend); a missing one is fine with --if-exists.
-  auto delete_each = [&](const std::function<engine::Status(const std::string&)>& del) {
+  auto delete_each = [&](const std::function<Status(const std::string&)>& del) {
     Json deleted = Json::array(), missing = Json::array();
     for (const auto& name : o.names) {
       auto st = del(name);
@@ -397,7 +395,7 @@ int run_alter(const TopicOptions& o, const GlobalOptions& g) {
   const std::string& name = o.names.front();
   std::unique_ptr<engine::LogManager> local;
   std::unique_ptr<KafkaClient> client;
-  engine::Status st;
+  Status st;
   if (backend->remote) {
     for (const auto& [k, v] : *set) {
       auto one = engine::LogConfig::from_overrides({{k, v}});

@@ -14,21 +14,16 @@
 
 #include "cli/kafka_client.h"
 #include "cli/kafka_wire.h"
-#include "server/protocol/error_codes.h"
-#include "server/protocol/header.h"
-#include "server/protocol/init_producer_id.h"
-#include "server/protocol/produce.h"
+#include "kafka/protocol/error_codes.h"
+#include "kafka/protocol/header.h"
+#include "kafka/protocol/generated/init_producer_id.h"
+#include "kafka/protocol/generated/produce.h"
 
 namespace streamctl::cli {
 
 namespace {
 
-namespace proto = server::protocol;
-using engine::Bytes;
-using engine::Error;
-using engine::ErrorCode;
-using engine::Result;
-using engine::Status;
+namespace proto = kafka::protocol;
 
 constexpr int16_t kProduceKey = 0;
 constexpr int16_t kInitProducerIdKey = 22;
@@ -93,7 +88,7 @@ struct Batch {
 };
 
 struct PartitionState {
-  std::vector<engine::Record> records;  // records[0, used) wait to be encoded
+  std::vector<Record> records;  // records[0, used) wait to be encoded
   size_t used = 0;
   size_t estimate = 0;                  // their encoded size, roughly
   std::deque<std::unique_ptr<Batch>> batches;  // encoded, unacknowledged, in sequence order
@@ -154,18 +149,18 @@ class WireWriter final : public RecordWriter {
               (config_.acks == -1 ? std::string("all") : std::to_string(config_.acks)) +
               (producer_id_ >= 0 ? ", idempotent producer id " + std::to_string(producer_id_) : ", not idempotent") +
               ")");
-    return engine::ok_status();
+    return ok_status();
   }
 
   std::unique_ptr<KafkaClient> release_client() { return std::move(client_); }
 
-  Result<engine::Record*> slot(engine::PartitionId p) override {
+  Result<Record*> slot(PartitionId p) override {
     PartitionState& s = parts_[size_t(p)];
     if (s.used == s.records.size()) s.records.emplace_back();
     return &s.records[s.used++];
   }
 
-  Status added(engine::PartitionId p, size_t bytes) override {
+  Status added(PartitionId p, size_t bytes) override {
     PartitionState& s = parts_[size_t(p)];
     touched_.insert(p);
     ++handed_;
@@ -186,14 +181,14 @@ class WireWriter final : public RecordWriter {
 
   Status append_all() override {
     for (size_t p = 0; p < parts_.size(); ++p) {
-      auto st = encode(engine::PartitionId(p), /*all=*/true);
+      auto st = encode(PartitionId(p), /*all=*/true);
       if (!st.ok()) return st;
     }
     auto st = pump(0);
     if (!st.ok()) return st;
     return failure_status();
   }
-  Status drain() override { return engine::ok_status(); }
+  Status drain() override { return ok_status(); }
 
   bool has_pending() const override {
     if (buffered_batches_ > 0) return true;
@@ -217,7 +212,7 @@ class WireWriter final : public RecordWriter {
 
   int64_t records_written() const override { return delivered_; }
   uint64_t bytes_written() const override { return delivered_bytes_; }
-  const std::set<engine::PartitionId>& touched() const override { return touched_; }
+  const std::set<PartitionId>& touched() const override { return touched_; }
 
  private:
   static constexpr size_t kRecordOverhead = 12;  // length, attributes, deltas, key/value lengths, headers count
@@ -241,7 +236,7 @@ class WireWriter final : public RecordWriter {
         if (p.id >= 0 && size_t(p.id) < parts_.size()) parts_[size_t(p.id)].leader = p.leader;
       }
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   Status connect(BrokerState& b) {
@@ -254,7 +249,7 @@ class WireWriter final : public RecordWriter {
     b.produce_version = *v;
     b.versions = std::move(versions).value();
     b.sock = std::move(sock).value();
-    return engine::ok_status();
+    return ok_status();
   }
 
   Status init_producer_id() {
@@ -278,7 +273,7 @@ class WireWriter final : public RecordWriter {
       producer_epoch_ = resp->producer_epoch;
       break;
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   void disconnect(int32_t broker, const std::string& reason) {
@@ -294,14 +289,14 @@ class WireWriter final : public RecordWriter {
   // ---- encoding
 
   // Encodes partition p's waiting records into batches: all of them, or only while a full batch waits.
-  Status encode(engine::PartitionId p, bool all) {
+  Status encode(PartitionId p, bool all) {
     PartitionState& s = parts_[size_t(p)];
     while (s.used > 0 && (all || s.estimate + kBatchOverhead >= config_.max_batch_bytes)) {
       auto batch = take_batch();
-      engine::BatchBuildOptions o;
+      BatchBuildOptions o;
       o.compression = config_.compression;
       o.compression_level = config_.compression_level;
-      o.append_time = engine::Timestamp{wall_ms()};
+      o.append_time = Timestamp{wall_ms()};
       if (producer_id_ >= 0) {
         o.producer_id = producer_id_;
         o.producer_epoch = producer_epoch_;
@@ -309,7 +304,7 @@ class WireWriter final : public RecordWriter {
       }
       size_t n = s.used;
       auto encode_prefix = [&] {
-        return engine::encode_batch_prefix(std::span<const engine::Record>(s.records.data(), n), engine::Offset{0}, o,
+        return encode_batch_prefix(std::span<const Record>(s.records.data(), n), Offset{0}, o,
                                            config_.max_batch_bytes, batch->bytes, 0);
       };
       auto enc = encode_prefix();
@@ -324,7 +319,7 @@ class WireWriter final : public RecordWriter {
       batch->size = enc->bytes;
       batch->payload_bytes = 0;
       for (size_t i = 0; i < enc->records; ++i) {
-        const engine::Record& r = s.records[i];
+        const Record& r = s.records[i];
         batch->payload_bytes += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
       }
       batch->created_ns = mono_ns();
@@ -334,13 +329,13 @@ class WireWriter final : public RecordWriter {
       s.used -= enc->records;
       s.estimate = 0;
       for (size_t i = 0; i < s.used; ++i) {
-        const engine::Record& r = s.records[i];
+        const Record& r = s.records[i];
         s.estimate += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0) + kRecordOverhead;
       }
       s.batches.push_back(std::move(batch));
       ++buffered_batches_;
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   std::unique_ptr<Batch> take_batch() {
@@ -361,7 +356,7 @@ class WireWriter final : public RecordWriter {
     for (auto& [id, b] : brokers_) send_ready(id, b);
     wait_responses(timeout_ms);
     for (auto& [id, b] : brokers_) send_ready(id, b);
-    return engine::ok_status();
+    return ok_status();
   }
 
   // Sends, to broker `id`, requests holding the next batch of each partition it leads, while it has room.
@@ -403,7 +398,7 @@ class WireWriter final : public RecordWriter {
     h.correlation_id = next_correlation_++;
     h.client_id = config_.client_id;
     (void)proto::encode_request_header(h, head);  // cannot fail: client.id is bounded when parsed
-    engine::ByteWriter w(head);
+    ByteWriter w(head);
     w.i16(-1);  // transactional_id: null
     w.i16(config_.acks);
     w.i32(config_.request_timeout_ms);
@@ -416,11 +411,11 @@ class WireWriter final : public RecordWriter {
     iov.reserve(1 + 2 * batches.size());
     size_t total = head.size() - 4;
     for (size_t i = 0; i < batches.size(); ++i) {
-      engine::put_be32(prefixes_[i].data(), uint32_t(batches[i]->partition));
-      engine::put_be32(prefixes_[i].data() + 4, uint32_t(batches[i]->size));
+      put_be32(prefixes_[i].data(), uint32_t(batches[i]->partition));
+      put_be32(prefixes_[i].data() + 4, uint32_t(batches[i]->size));
       total += 8 + batches[i]->size;
     }
-    engine::put_be32(head.data(), uint32_t(total));
+    put_be32(head.data(), uint32_t(total));
     iov.push_back({head.data(), head.size()});
     for (size_t i = 0; i < batches.size(); ++i) {
       iov.push_back({prefixes_[i].data(), 8});
@@ -467,12 +462,12 @@ class WireWriter final : public RecordWriter {
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       BrokerState& b = brokers_[ids[i]];
-      auto st = b.sock->read_available([&](engine::ByteSpan frame) { return on_response(b, frame); });
+      auto st = b.sock->read_available([&](ByteSpan frame) { return on_response(b, frame); });
       if (!st.ok()) disconnect(ids[i], st.error().message);
     }
   }
 
-  Status on_response(BrokerState& b, engine::ByteSpan frame) {
+  Status on_response(BrokerState& b, ByteSpan frame) {
     if (b.in_flight.empty()) return Error::corruption("broker " + b.sock->name() + " answered a request never sent");
     PendingRequest& req = b.in_flight.front();
     size_t body_at = 0;
@@ -502,7 +497,7 @@ class WireWriter final : public RecordWriter {
       }
       on_result(*batch, pr->error_code, pr->error_message.value_or(""));
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   void on_result(Batch& batch, int16_t code, const std::string& message) {
@@ -638,7 +633,7 @@ class WireWriter final : public RecordWriter {
     }
     bool due = false;
     for (auto& s : parts_) due |= s.hold && s.in_flight == 0 && now >= s.resend_at_ns;
-    if (!due) return engine::ok_status();
+    if (!due) return ok_status();
     if (metadata_stale_) {
       auto st = refresh_metadata();
       if (!st.ok()) {
@@ -646,7 +641,7 @@ class WireWriter final : public RecordWriter {
         for (auto& s : parts_) {
           if (s.hold) s.resend_at_ns = now + 1'000'000'000;
         }
-        return engine::ok_status();
+        return ok_status();
       }
       metadata_stale_ = false;
     }
@@ -659,7 +654,7 @@ class WireWriter final : public RecordWriter {
       }
       s.hold = false;
     }
-    return engine::ok_status();
+    return ok_status();
   }
 
   std::string error_text(int code, const std::string& reason) const {
@@ -670,7 +665,7 @@ class WireWriter final : public RecordWriter {
   }
 
   Status failure_status() const {
-    if (failed_ == 0) return engine::ok_status();
+    if (failed_ == 0) return ok_status();
     Error e = kafka_error(rd_kafka_resp_err_t(first_error_), "");
     e.message = std::to_string(failed_) + " of " + std::to_string(handed_) + " record" + (handed_ == 1 ? "" : "s") +
                 " failed delivery to '" + topic_ + "' (first: partition " + std::to_string(first_error_partition_) +
@@ -685,7 +680,7 @@ class WireWriter final : public RecordWriter {
   std::vector<PartitionState> parts_;
   std::map<int32_t, BrokerState> brokers_;
   std::vector<std::unique_ptr<Batch>> free_;
-  std::set<engine::PartitionId> touched_;
+  std::set<PartitionId> touched_;
   Bytes head_;
   std::vector<std::array<std::byte, 8>> prefixes_;
   int64_t producer_id_ = -1;
@@ -731,7 +726,7 @@ Result<std::optional<WireProducerConfig>> wire_producer_config(const std::map<st
   }
   WireProducerConfig c;
   if (!compression.empty()) {
-    auto codec = engine::parse_compression(compression);
+    auto codec = parse_compression(compression);
     if (!codec.ok()) return std::move(codec).error();
     c.compression = *codec;
   }
@@ -756,7 +751,7 @@ Result<std::optional<WireProducerConfig>> wire_producer_config(const std::map<st
       if (!(n = property_number(key, value, 1, 1 << 30)).ok()) return std::move(n).error();
       c.max_batch_bytes = size_t(*n);
     } else if (key == "compression.codec" || key == "compression.type") {
-      auto codec = engine::parse_compression(value);
+      auto codec = parse_compression(value);
       if (!codec.ok()) return Error::invalid_argument("-X " + key + "=" + value + ": " + codec.error().message);
       c.compression = *codec;
     } else if (key == "compression.level") {

@@ -24,8 +24,8 @@
 
 #include "cli/command.h"
 #include "cli/record_writer.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
 
 namespace streamctl::cli {
 
@@ -36,7 +36,7 @@ struct WireProducerConfig {
   int16_t acks = -1;                       // acks / request.required.acks: 0, 1, -1 (all)
   bool idempotence = true;                 // enable.idempotence (only with acks=all, as Kafka requires)
   size_t max_batch_bytes = 1000000;        // batch.size: the largest RecordBatch sent
-  engine::Compression compression = engine::Compression::kNone;  // compression.codec / compression.type
+  Compression compression = Compression::kNone;  // compression.codec / compression.type
   int32_t compression_level = -1;          // compression.level
   std::string client_id = "streamctl";     // client.id
   int32_t request_timeout_ms = 30000;      // request.timeout.ms: the broker's wait and ours for a response
@@ -48,14 +48,14 @@ struct WireProducerConfig {
 // The native configuration for `properties` (-X / profile) and --compression (empty = not given), or
 // nullopt with *why_not saying which setting needs librdkafka (also when STREAMCTL_KAFKA_PRODUCER says
 // so). kInvalidArgument for a value of an implemented property that is malformed.
-engine::Result<std::optional<WireProducerConfig>> wire_producer_config(
+Result<std::optional<WireProducerConfig>> wire_producer_config(
     const std::map<std::string, std::string>& properties, const std::string& compression, std::string* why_not);
 
 // Connects to the leaders of `topic` (metadata through `client`), negotiates versions and, when asked
 // and supported, an idempotent producer id. kNotSupported when a broker cannot take RecordBatch v2
 // produce requests (Produce v3+), so the caller can use librdkafka instead; connection errors otherwise.
 // Takes `client` on success; on error `client` is left to the caller.
-engine::Result<std::unique_ptr<RecordWriter>> open_wire_writer(std::unique_ptr<KafkaClient>& client,
+Result<std::unique_ptr<RecordWriter>> open_wire_writer(std::unique_ptr<KafkaClient>& client,
                                                                const std::string& topic, int32_t partitions,
                                                                const WireProducerConfig& config,
                                                                StickyPartitioner partitioner,

@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::engine {
 

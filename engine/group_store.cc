@@ -1,6 +1,6 @@
 // GroupStore: one atomically rewritten file per consumer group. See group_store.h for the contract.
 //
-// Byte format of <data>/__meta/groups/<escaped group>.offsets (big-endian, engine/coding.h):
+// Byte format of <data>/__meta/groups/<escaped group>.offsets (big-endian, base/coding.h):
 //   offset  width  field
 //   0       4      magic         0x5347524F ("SGRO")
 //   4       2      version       1
@@ -21,8 +21,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "engine/coding.h"
-#include "engine/crc32c.h"
+#include "base/coding.h"
+#include "base/crc32c.h"
 
 namespace streamctl::engine {
 namespace {

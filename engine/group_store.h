@@ -11,7 +11,7 @@
 // "~" and 16 hex digits of the id's FNV-1a 64 hash ('~' never appears in an escaped name). Lock files stay
 // behind after delete_group (removing a lock file others may be waiting on would let two holders in).
 //
-// Byte format of a .offsets file (all integers big-endian, engine/coding.h):
+// Byte format of a .offsets file (all integers big-endian, base/coding.h):
 //   offset  width  field
 //   0       4      magic         0x5347524F ("SGRO": streamctl group offsets)
 //   4       2      version       1
@@ -22,7 +22,7 @@
 //                    2  topic length T     4  partition         8  offset (next offset to consume)
 //                    T  topic bytes        4  leader epoch (-1: none)
 //                    4  metadata length M  M  metadata bytes    8  commit time (ms since the epoch)
-//   end-4   4      CRC-32C (Castagnoli, engine/crc32c.h) of every byte before it
+//   end-4   4      CRC-32C (Castagnoli, base/crc32c.h) of every byte before it
 // A file that is short, has a bad magic, CRC or length, or trailing bytes is kCorruption naming the file;
 // a newer version is kNotSupported. Neither is ever read as "no offsets".
 #pragma once
@@ -33,10 +33,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
-#include "engine/fs.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::engine {
 

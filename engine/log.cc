@@ -6,7 +6,7 @@
 #include <limits>
 #include <set>
 
-#include "engine/crc32c.h"
+#include "base/crc32c.h"
 #include "engine/file_names.h"
 #include "engine/log_impl.h"
 

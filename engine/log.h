@@ -15,7 +15,7 @@
 // batch is visible only once its length and CRC check out. refresh() picks up others' appends for readers.
 // Thread-safety: a Log is thread-safe (an internal mutex); appends are serialised.
 //
-// Partition state files (all integers big-endian; CRC-32C as in engine/crc32c.h):
+// Partition state files (all integers big-endian; CRC-32C as in base/crc32c.h):
 //
 //   recovery-checkpoint (42 bytes, written atomically: tmp + fsync + rename + dir fsync, after the segments
 //   it covers were fsynced; a file that fails any check is ignored and every segment is scanned):
@@ -66,12 +66,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
-#include "engine/fs.h"
+#include "base/clock.h"
+#include "base/fs.h"
 #include "engine/log_config.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::engine {
 

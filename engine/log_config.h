@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::engine {
 

@@ -25,11 +25,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
-#include "engine/fs.h"
+#include "base/clock.h"
+#include "base/fs.h"
 #include "engine/log.h"
 #include "engine/log_config.h"
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::engine {
 

@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/coding.h"
-#include "engine/fs.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/coding.h"
+#include "base/fs.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::engine {
 

@@ -2,7 +2,7 @@
 //
 // "Each segment has a base offset which is an offset <= the least offset of any message in this segment and >
 // any offset in any previous segment." The .log file is a plain concatenation of stored batches (byte table in
-// engine/record_batch.h); there is no segment header. Only the bytes [0, size()) are valid: complete batches
+// kafka/format/record_batch.h); there is no segment header. Only the bytes [0, size()) are valid: complete batches
 // whose length, magic, CRC and offsets checked out. Anything after is a torn tail (cut off by recovery), a
 // batch another process is writing, or data the Log has not caught up with yet.
 // Indexes are derived data (engine/offset_index.h, time_index.h): checked on load and rebuilt from the log
@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "engine/file_names.h"
-#include "engine/fs.h"
+#include "base/fs.h"
 #include "engine/offset_index.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
 #include "engine/time_index.h"
-#include "engine/types.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::engine {
 

@@ -2,7 +2,7 @@
 
 namespace streamctl::server {
 
-uint64_t AppendNotifier::watch(const std::vector<engine::TopicPartition>& partitions, Callback cb) {
+uint64_t AppendNotifier::watch(const std::vector<TopicPartition>& partitions, Callback cb) {
   std::lock_guard<std::mutex> g(mu_);
   uint64_t id = next_id_++;
   for (const auto& tp : partitions) by_partition_[tp].insert(id);
@@ -30,7 +30,7 @@ void AppendNotifier::cancel(uint64_t id) {
   remove_locked(id, nullptr);
 }
 
-void AppendNotifier::notify(const engine::TopicPartition& tp) {
+void AppendNotifier::notify(const TopicPartition& tp) {
   if (count_.load(std::memory_order_relaxed) == 0) return;
   std::vector<Callback> fired;
   {

@@ -17,7 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/types.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::server {
 
@@ -26,19 +26,19 @@ class AppendNotifier {
   using Callback = std::function<void()>;
 
   // Fires `cb` once, on the next notify() of any of `partitions` (or notify_all()). Returns the watch id.
-  uint64_t watch(const std::vector<engine::TopicPartition>& partitions, Callback cb);
+  uint64_t watch(const std::vector<TopicPartition>& partitions, Callback cb);
   // Removes a watch that has not fired (no-op otherwise). The callback will not run after this returns,
   // unless it is already running on another thread.
   void cancel(uint64_t id);
   // Fires every watch on tp.
-  void notify(const engine::TopicPartition& tp);
+  void notify(const TopicPartition& tp);
   // Fires every watch (shutdown, topic deletion).
   void notify_all();
   size_t watch_count() const;
 
  private:
   struct Watch {
-    std::vector<engine::TopicPartition> partitions;
+    std::vector<TopicPartition> partitions;
     Callback cb;
   };
   void remove_locked(uint64_t id, std::vector<Callback>* fired);
@@ -46,7 +46,7 @@ class AppendNotifier {
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Watch> watches_;
-  std::map<engine::TopicPartition, std::set<uint64_t>> by_partition_;
+  std::map<TopicPartition, std::set<uint64_t>> by_partition_;
   std::atomic<size_t> count_{0};
 };
 

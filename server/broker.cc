@@ -10,7 +10,7 @@
 
 #include "engine/group_store.h"
 #include "engine/log_manager.h"
-#include "server/advert.h"
+#include "engine/advert.h"
 #include "server/append_notifier.h"
 #include "server/config_file.h"
 #include "server/connection.h"
@@ -18,18 +18,15 @@
 #include "server/group_coordinator.h"
 #include "server/handlers/handlers.h"
 #include "server/http_server.h"
-#include "server/logging.h"
+#include "base/logging.h"
 #include "server/metrics.h"
 #include "server/producer_state.h"
-#include "server/protocol/api_keys.h"
-#include "server/protocol/wire.h"
+#include "kafka/protocol/api_keys.h"
+#include "kafka/protocol/wire.h"
 #include "server/request_context.h"
 
 namespace streamctl::server {
 
-using engine::Error;
-using engine::Result;
-using engine::Status;
 
 namespace {
 
@@ -84,32 +81,32 @@ std::string format_host_port(const std::string& host, uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
-Result<std::string> load_or_create_cluster_id(engine::FileSystem& fs, const std::string& data_dir) {
-  const std::string path = engine::join_path(engine::join_path(data_dir, "__meta"), "cluster.id");
-  auto existing = engine::read_file(fs, path);
+Result<std::string> load_or_create_cluster_id(FileSystem& fs, const std::string& data_dir) {
+  const std::string path = join_path(join_path(data_dir, "__meta"), "cluster.id");
+  auto existing = read_file(fs, path);
   if (existing.ok()) {
-    std::string id(engine::as_string_view(*existing));
+    std::string id(as_string_view(*existing));
     while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
     if (!id.empty()) return id;
-  } else if (existing.error().code != engine::ErrorCode::kNotFound) {
+  } else if (existing.error().code != streamctl::ErrorCode::kNotFound) {
     return std::move(existing).error();
   }
-  protocol::Uuid uuid;
+  kafka::protocol::Uuid uuid;
   std::random_device rd;
   for (auto& b : uuid.bytes) b = uint8_t(rd());
   std::string id = uuid.to_string();
   std::string text = id + "\n";
-  STREAMCTL_TRY(engine::write_file_atomically(fs, path, engine::as_byte_span(text)));
+  STREAMCTL_TRY(write_file_atomically(fs, path, as_byte_span(text)));
   return id;
 }
 
 Status write_port_file(const std::string& path, uint16_t port) {
   std::string text = std::to_string(port) + "\n";
   std::string tmp = path + ".tmp";
-  auto* fs = engine::posix_file_system();
+  auto* fs = posix_file_system();
   {
-    STREAMCTL_ASSIGN_OR_RETURN(auto f, fs->open(tmp, engine::OpenMode::kCreateTruncate));
-    STREAMCTL_TRY(f->write_at(0, engine::as_byte_span(text)));
+    STREAMCTL_ASSIGN_OR_RETURN(auto f, fs->open(tmp, OpenMode::kCreateTruncate));
+    STREAMCTL_TRY(f->write_at(0, as_byte_span(text)));
     STREAMCTL_TRY(f->close());
   }
   return fs->rename(tmp, path);
@@ -123,8 +120,8 @@ struct Broker::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
   BrokerConfig config;
-  engine::Clock* clock = nullptr;
-  std::unique_ptr<DataDirOwnership> ownership;
+  Clock* clock = nullptr;
+  std::unique_ptr<engine::DataDirOwnership> ownership;
   std::unique_ptr<engine::LogManager> logs;
   std::unique_ptr<GroupCoordinator> coordinator;
   std::unique_ptr<ProducerStateManager> producers;
@@ -214,7 +211,7 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerConfig& config) {
   std::unique_ptr<Broker> broker(new Broker());
   Impl& b = *broker->impl_;
   b.config = config;
-  b.clock = config.clock ? config.clock : engine::system_clock();
+  b.clock = config.clock ? config.clock : system_clock();
   auto st = b.open();
   if (!st.ok()) {
     // Nothing is running yet besides what open() started; undo it.
@@ -228,10 +225,10 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerConfig& config) {
 }
 
 Status Broker::Impl::open() {
-  auto& fs = *engine::posix_file_system();
+  auto& fs = *posix_file_system();
   log_info("starting").kv("data_dir", config.data_dir).kv("listen", config.listen).kv("node_id", config.node_id)
       .kv("threads", config.threads);
-  STREAMCTL_ASSIGN_OR_RETURN(ownership, DataDirOwnership::acquire(fs, config.data_dir));
+  STREAMCTL_ASSIGN_OR_RETURN(ownership, engine::DataDirOwnership::acquire(fs, config.data_dir));
 
   engine::LogManagerOptions lo;
   lo.data_dir = config.data_dir;
@@ -276,8 +273,8 @@ Status Broker::Impl::open() {
   coordinator = std::make_unique<GroupCoordinator>(logs->groups(), *clock, gc);
   engine::LogManager* lm = logs.get();
   producers = std::make_unique<ProducerStateManager>(
-      fs, engine::join_path(config.data_dir, "__meta"),
-      [lm](const engine::TopicPartition& tp) { return handlers::read_tail_headers(*lm, tp, kProducerTailOffsets); });
+      fs, join_path(config.data_dir, "__meta"),
+      [lm](const TopicPartition& tp) { return handlers::read_tail_headers(*lm, tp, kProducerTailOffsets); });
   scheduler = std::make_unique<AsioScheduler>(io);
   metrics.start_ms.store(clock->now().value);
 
@@ -315,7 +312,7 @@ Status Broker::Impl::open() {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Error{ec == asio::error::address_in_use ? engine::ErrorCode::kBusy : engine::ErrorCode::kIoError,
+    return Error{ec == asio::error::address_in_use ? streamctl::ErrorCode::kBusy : streamctl::ErrorCode::kIoError,
                  "cannot listen on " + config.listen + ": " + ec.message()};
   }
   auto local = acceptor.local_endpoint();
@@ -345,7 +342,7 @@ Status Broker::Impl::open() {
     http_port = http->port();
   }
 
-  ServerAdvert advert;
+  engine::ServerAdvert advert;
   advert.pid = ::getpid();
   advert.listen = format_host_port(local.address().to_string(), port);
   advert.advertised = advertised;
@@ -380,7 +377,7 @@ Status Broker::Impl::open() {
   log_info("listening").kv("addr", advert.listen).kv("port", port).kv("advertised", advertised)
       .kv("node_id", config.node_id).kv("cluster_id", cluster_id).kv("http", advert.http)
       .kv("pid", int64_t(advert.pid));
-  return engine::ok_status();
+  return ok_status();
 }
 
 asio::awaitable<void> Broker::Impl::accept_loop() {
@@ -486,7 +483,7 @@ HttpResponse Broker::Impl::http_page(const std::string& method, const std::strin
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = render_prometheus(metrics, logs.get(), coordinator.get(),
                                [](int16_t key) -> const char* {
-                                 return protocol::find_api(key) ? protocol::api_name(key) : nullptr;
+                                 return kafka::protocol::find_api(key) ? kafka::protocol::api_name(key) : nullptr;
                                },
                                clock->now().value);
     return r;

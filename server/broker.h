@@ -1,5 +1,5 @@
 // Broker: `streamctl serve` as an object. Owns the data directory (serve.lock + serve.json, see
-// server/advert.h), the engine (LogManager), the group coordinator, producer state, the Kafka listener,
+// engine/advert.h), the engine (LogManager), the group coordinator, producer state, the Kafka listener,
 // the optional HTTP endpoint, and the threads that run them.
 //
 // Lifecycle:
@@ -29,21 +29,21 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/result.h"
+#include "base/result.h"
 #include "server/broker_config.h"
 
 namespace streamctl::server {
 
 class Broker {
  public:
-  static engine::Result<std::unique_ptr<Broker>> start(const BrokerConfig& config);
+  static Result<std::unique_ptr<Broker>> start(const BrokerConfig& config);
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
   // Stops (if still running) and waits.
   ~Broker();
 
   void stop();
-  engine::Status wait();
+  Status wait();
   // True once shutdown has completed (wait() would not block).
   bool stopped() const;
 

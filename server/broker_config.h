@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/clock.h"
+#include "base/clock.h"
 
 namespace streamctl::server {
 
@@ -52,7 +52,7 @@ struct BrokerConfig {
 
   std::string log_level = "info";            // debug | info | warn | error | off
 
-  engine::Clock* clock = nullptr;            // default: engine::system_clock(); not owned
+  Clock* clock = nullptr;            // default: system_clock(); not owned
 };
 
 }  // namespace streamctl::server

@@ -6,14 +6,11 @@
 #include <functional>
 #include <limits>
 
-#include "engine/fs.h"
-#include "server/logging.h"
+#include "base/fs.h"
+#include "base/logging.h"
 
 namespace streamctl::server {
 
-using engine::Error;
-using engine::Result;
-using engine::Status;
 
 namespace {
 
@@ -57,7 +54,7 @@ using Setter = std::function<Status(BrokerConfig&, const std::string& key, const
 Setter string_setter(std::string BrokerConfig::*field) {
   return [field](BrokerConfig& c, const std::string&, const std::string& v) -> Status {
     c.*field = v;
-    return engine::ok_status();
+    return ok_status();
   };
 }
 
@@ -66,7 +63,7 @@ Setter int_setter(T BrokerConfig::*field, int64_t min, int64_t max) {
   return [field, min, max](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
     STREAMCTL_ASSIGN_OR_RETURN(int64_t n, parse_int(k, v, min, max));
     c.*field = static_cast<T>(n);
-    return engine::ok_status();
+    return ok_status();
   };
 }
 
@@ -95,7 +92,7 @@ const std::map<std::string, Setter>& setters() {
       {"auto-create-topics",
        [](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
          STREAMCTL_ASSIGN_OR_RETURN(c.auto_create_topics, parse_bool(k, v));
-         return engine::ok_status();
+         return ok_status();
        }},
       {"default-partitions", int_setter(&BrokerConfig::default_partitions, 1, 1000000)},
       {"group-initial-rebalance-delay-ms",
@@ -111,7 +108,7 @@ const std::map<std::string, Setter>& setters() {
            return Error::invalid_argument(k + ": '" + v + "' is not one of debug, info, warn, error, off");
          }
          c.log_level = v;
-         return engine::ok_status();
+         return ok_status();
        }},
   };
   return kSetters;
@@ -149,11 +146,11 @@ Result<std::vector<ConfigEntry>> parse_config_text(const std::string& text, cons
 }
 
 Result<std::vector<ConfigEntry>> read_config_file(const std::string& path) {
-  auto bytes = engine::read_file(*engine::posix_file_system(), path);
+  auto bytes = read_file(*posix_file_system(), path);
   if (!bytes.ok()) {
     return Error{bytes.error().code, "cannot read config file: " + bytes.error().message};
   }
-  return parse_config_text(std::string(engine::as_string_view(*bytes)), path);
+  return parse_config_text(std::string(as_string_view(*bytes)), path);
 }
 
 Status apply_config_setting(BrokerConfig& config, const std::string& key, const std::string& value) {
@@ -175,7 +172,7 @@ Status apply_config_entries(BrokerConfig& config, const std::vector<ConfigEntry>
       return Error{st.error().code, origin + ":" + std::to_string(e.line) + ": " + st.error().message};
     }
   }
-  return engine::ok_status();
+  return ok_status();
 }
 
 std::vector<std::string> config_keys() {
@@ -224,7 +221,7 @@ Status validate_broker_config(const BrokerConfig& c) {
     return Error::invalid_argument("group-min-session-timeout-ms exceeds group-max-session-timeout-ms");
   }
   if (c.threads < 1) return Error::invalid_argument("threads must be at least 1");
-  return engine::ok_status();
+  return ok_status();
 }
 
 }  // namespace streamctl::server

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/result.h"
+#include "base/result.h"
 #include "server/broker_config.h"
 
 namespace streamctl::server {
@@ -28,21 +28,21 @@ struct ConfigEntry {
 };
 
 // Parses the text of a config file (no key validation). `origin` names it in errors.
-engine::Result<std::vector<ConfigEntry>> parse_config_text(const std::string& text, const std::string& origin);
+Result<std::vector<ConfigEntry>> parse_config_text(const std::string& text, const std::string& origin);
 // Reads and parses a config file.
-engine::Result<std::vector<ConfigEntry>> read_config_file(const std::string& path);
+Result<std::vector<ConfigEntry>> read_config_file(const std::string& path);
 // Applies one setting to `config` (the same names as the flags). kInvalidArgument for an unknown key or
 // a bad value, naming both.
-engine::Status apply_config_setting(BrokerConfig& config, const std::string& key, const std::string& value);
+Status apply_config_setting(BrokerConfig& config, const std::string& key, const std::string& value);
 // Applies every entry in order; errors carry "<origin>:<line>: ".
-engine::Status apply_config_entries(BrokerConfig& config, const std::vector<ConfigEntry>& entries,
+Status apply_config_entries(BrokerConfig& config, const std::vector<ConfigEntry>& entries,
                                     const std::string& origin);
 // Every key apply_config_setting accepts, sorted.
 std::vector<std::string> config_keys();
 // Checks cross-field rules (ports, sizes, data dir present). Error messages say which setting to fix.
-engine::Status validate_broker_config(const BrokerConfig& config);
+Status validate_broker_config(const BrokerConfig& config);
 
 // "host:port" -> {host, port}; "[::1]:9092" for IPv6. kInvalidArgument when malformed or port > 65535.
-engine::Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text, const std::string& what);
+Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text, const std::string& what);
 
 }  // namespace streamctl::server

@@ -10,9 +10,9 @@
 #include <chrono>
 #include <cstring>
 
-#include "server/logging.h"
-#include "server/protocol/api_keys.h"
-#include "server/protocol/frame.h"
+#include "base/logging.h"
+#include "kafka/protocol/api_keys.h"
+#include "kafka/protocol/frame.h"
 
 namespace streamctl::server {
 
@@ -108,7 +108,7 @@ asio::awaitable<void> Connection::read_loop() {
       // (already checked against the limit) needs.
       size_t need = rbuf_.size() * 2;
       if (read_end_ >= 4) {
-        size_t frame = 4 + size_t(engine::get_be32(rbuf_.data()));
+        size_t frame = 4 + size_t(get_be32(rbuf_.data()));
         need = std::min(need, frame);
       }
       rbuf_.resize(std::max(need, read_end_ + 1));
@@ -153,7 +153,7 @@ bool Connection::process_frames_deferred() {
   while (!closed_ && !reading_stopped_ && !backpressured()) {
     size_t avail = read_end_ - read_pos_;
     if (avail < 4) return true;
-    const int32_t size = int32_t(engine::get_be32(rbuf_.data() + read_pos_));
+    const int32_t size = int32_t(get_be32(rbuf_.data() + read_pos_));
     const size_t limit = known_client_ ? limits_.max_request_bytes : limits_.initial_max_request_bytes;
     if (size < int32_t(kMinFrameSize) || size_t(size) > limit) {
       metrics_.connections_closed_malformed.fetch_add(1, std::memory_order_relaxed);
@@ -166,21 +166,21 @@ bool Connection::process_frames_deferred() {
       return false;
     }
     if (avail < 4 + size_t(size)) return true;
-    engine::ByteSpan frame(rbuf_.data() + read_pos_ + 4, size_t(size));
+    ByteSpan frame(rbuf_.data() + read_pos_ + 4, size_t(size));
     read_pos_ += 4 + size_t(size);
     if (!handle_frame(frame)) return false;
   }
   return !closed_;
 }
 
-bool Connection::handle_frame(engine::ByteSpan frame) {
-  auto decoded = protocol::decode_request_frame(frame);
+bool Connection::handle_frame(ByteSpan frame) {
+  auto decoded = kafka::protocol::decode_request_frame(frame);
   if (!decoded.ok()) {
     metrics_.connections_closed_malformed.fetch_add(1, std::memory_order_relaxed);
     close_on_strand("malformed request header: " + decoded.error().message, true);
     return false;
   }
-  if (protocol::find_api(decoded->header.api_key)) known_client_ = true;
+  if (kafka::protocol::find_api(decoded->header.api_key)) known_client_ = true;
   const uint64_t seq = next_seq_++;
   Slot slot;
   slot.seq = seq;
@@ -295,7 +295,7 @@ asio::awaitable<void> Connection::write_with_files() {
   int on = 1;
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
   asio::error_code ec;
-  const engine::Bytes& last = writing_frames_.back();
+  const Bytes& last = writing_frames_.back();
   size_t from = 0;  // bytes of `last` written
   std::vector<asio::const_buffer> buffers;
   for (size_t i = 0; i + 1 < writing_frames_.size(); ++i) buffers.emplace_back(asio::buffer(writing_frames_[i]));
@@ -321,7 +321,7 @@ asio::awaitable<void> Connection::write_with_files() {
   on_written(ec);
 }
 
-asio::awaitable<asio::error_code> Connection::send_file(const engine::FileSlice& slice) {
+asio::awaitable<asio::error_code> Connection::send_file(const FileSlice& slice) {
   asio::error_code ec;
   if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
   if (ec) co_return ec;
@@ -371,7 +371,7 @@ bool Connection::finish_write(const asio::error_code& ec) {
   if (!writing_slots_.empty()) {
     const int64_t now = steady_us();
     for (const auto& slot : writing_slots_) {
-      log_debug("request").kv("conn", id_).kv("api", protocol::api_name(slot.api_key))
+      log_debug("request").kv("conn", id_).kv("api", kafka::protocol::api_name(slot.api_key))
           .kv("correlation_id", slot.correlation_id)
           .kv("handle_us", slot.ready_us - slot.received_us)
           .kv("total_us", now - slot.received_us);

@@ -79,7 +79,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // ready meanwhile are written once, after the last frame.
   bool process_frames();
   bool process_frames_deferred();
-  bool handle_frame(engine::ByteSpan frame);
+  bool handle_frame(ByteSpan frame);
   void on_reply(uint64_t seq, Reply reply);
   void write_pending();
   // Writes the batch whose last frame has splices: frames and frame pieces with async_write, file bytes with
@@ -87,7 +87,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> write_with_files();
   // sendfile of the whole slice, waiting for the socket when it is full. asio::error::eof when the file ends
   // early (it was truncated in place after the read: the frame can no longer be completed).
-  asio::awaitable<asio::error_code> send_file(const engine::FileSlice& slice);
+  asio::awaitable<asio::error_code> send_file(const FileSlice& slice);
   // Completion of a write batch: finish_write(), then the next batch.
   void on_written(const asio::error_code& ec);
   // Accounting and the debug timing line of a finished write batch; on error closes. False when closed.
@@ -114,7 +114,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::deque<Slot> pipeline_;  // requests read and not yet answered on the wire, in order
   uint64_t next_seq_ = 0;
-  std::vector<engine::Bytes> writing_frames_;  // frames of the write in progress
+  std::vector<Bytes> writing_frames_;  // frames of the write in progress
   std::vector<FileSplice> writing_splices_;    // the last frame's file bytes (write_with_files)
   size_t writing_bytes_ = 0;                   // wire bytes of the write in progress, splices included
   std::vector<Slot> writing_slots_;            // their slots (frames moved out), for the debug timing line

@@ -1,14 +1,14 @@
 #include "server/dispatcher.h"
 
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
-#include "server/protocol/api_keys.h"
-#include "server/protocol/frame.h"
-#include "server/protocol/messages.h"
+#include "base/logging.h"
+#include "kafka/protocol/api_keys.h"
+#include "kafka/protocol/frame.h"
+#include "kafka/protocol/generated/messages.h"
 
 namespace streamctl::server {
 
-namespace p = protocol;
+namespace p = kafka::protocol;
 
 namespace {
 
@@ -62,7 +62,7 @@ size_t Reply::wire_size() const {
   return n;
 }
 
-void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn done) {
+void Dispatcher::dispatch(RequestContext ctx, ByteSpan body, ReplyFn done) {
   const int16_t key = ctx.header.api_key;
   const int16_t version = ctx.header.api_version;
   const int32_t correlation_id = ctx.header.correlation_id;
@@ -83,7 +83,7 @@ void Dispatcher::dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn don
   }
   auto decoded = p::decode_request_message(key, version, body);
   if (!decoded.ok()) {
-    if (decoded.error().code == engine::ErrorCode::kNotSupported) {
+    if (decoded.error().code == streamctl::ErrorCode::kNotSupported) {
       metrics.unsupported_requests.fetch_add(1, std::memory_order_relaxed);
       done(close_reply(std::string("unsupported version ") + std::to_string(version) + " of " + p::api_name(key)));
     } else {

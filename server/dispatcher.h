@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/coding.h"
-#include "engine/fs.h"
+#include "base/coding.h"
+#include "base/fs.h"
 #include "server/request_context.h"
 
 namespace streamctl::server {
@@ -29,13 +29,13 @@ namespace streamctl::server {
 // right before frame[at] (several at one offset go in order). The FileSlice keeps the file open.
 struct FileSplice {
   size_t at = 0;
-  engine::FileSlice slice;
+  FileSlice slice;
 };
 
 struct Reply {
   enum class Action { kSend, kNoResponse, kClose };
   Action action = Action::kSend;
-  engine::Bytes frame;  // kSend: size prefix + header + body, without the splices' bytes
+  Bytes frame;  // kSend: size prefix + header + body, without the splices' bytes
   std::vector<FileSplice> splices;  // kSend: file bytes completing the frame, ascending `at`
   std::string reason;   // kClose: why, for the log line
   // Bytes on the wire: the frame and its splices.
@@ -51,7 +51,7 @@ class Dispatcher {
 
   // `ctx.header` is decoded; `body` is the rest of the frame (only read during this call).
   // `done` is called exactly once.
-  void dispatch(RequestContext ctx, engine::ByteSpan body, ReplyFn done);
+  void dispatch(RequestContext ctx, ByteSpan body, ReplyFn done);
 
   BrokerServices& services() { return services_; }
 

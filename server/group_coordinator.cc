@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "server/logging.h"
-#include "server/protocol/group_member_metadata.h"
+#include "base/logging.h"
+#include "kafka/protocol/group_member_metadata.h"
 
 namespace streamctl::server {
 
-using engine::Bytes;
 
 const char* group_state_name(GroupState state) {
   switch (state) {
@@ -21,7 +20,7 @@ const char* group_state_name(GroupState state) {
   return "Dead";
 }
 
-GroupCoordinator::GroupCoordinator(engine::GroupStore& store, engine::Clock& clock, GroupCoordinatorConfig config)
+GroupCoordinator::GroupCoordinator(engine::GroupStore& store, Clock& clock, GroupCoordinatorConfig config)
     : store_(store), clock_(clock), config_(config), rng_(std::random_device{}()) {}
 
 void GroupCoordinator::run(Completions& out) {
@@ -571,7 +570,7 @@ LeaveGroupResult GroupCoordinator::leave_group(const std::string& group_id, cons
 }
 
 OffsetCommitOutcome GroupCoordinator::commit_offsets(
-    const OffsetCommitParams& p, const std::map<engine::TopicPartition, engine::CommittedOffset>& offsets) {
+    const OffsetCommitParams& p, const std::map<TopicPartition, engine::CommittedOffset>& offsets) {
   OffsetCommitOutcome outcome;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -604,12 +603,12 @@ OffsetCommitOutcome GroupCoordinator::commit_offsets(
   return outcome;
 }
 
-engine::Result<std::map<engine::TopicPartition, engine::CommittedOffset>> GroupCoordinator::fetch_offsets(
+Result<std::map<TopicPartition, engine::CommittedOffset>> GroupCoordinator::fetch_offsets(
     const std::string& group_id) {
   return store_.fetch(group_id);
 }
 
-engine::Result<std::vector<GroupListing>> GroupCoordinator::list_groups() {
+Result<std::vector<GroupListing>> GroupCoordinator::list_groups() {
   STREAMCTL_ASSIGN_OR_RETURN(std::vector<std::string> stored, store_.list_groups());
   std::map<std::string, GroupListing> all;
   for (const auto& name : stored) all[name] = GroupListing{name, "consumer", GroupState::kEmpty};
@@ -667,7 +666,7 @@ GroupDescription GroupCoordinator::describe_group(const std::string& group_id) {
 }
 
 OffsetDeleteOutcome GroupCoordinator::delete_offsets(const std::string& group_id,
-                                                     const std::vector<engine::TopicPartition>& partitions) {
+                                                     const std::vector<TopicPartition>& partitions) {
   OffsetDeleteOutcome out;
   // The lock is held across the store calls: a member cannot join between the subscription check and the
   // deletion (OffsetDelete is an administrative call; other groups wait for one file rewrite at most).
@@ -690,7 +689,7 @@ OffsetDeleteOutcome GroupCoordinator::delete_offsets(const std::string& group_id
     }
     for (const auto& [id, m] : g->members) {
       for (const auto& [name, metadata] : m.protocols) {
-        auto sub = protocol::decode_subscription(metadata);
+        auto sub = kafka::protocol::decode_subscription(metadata);
         if (!sub.ok()) {
           subscribed_to_all = true;
           continue;
@@ -709,7 +708,7 @@ OffsetDeleteOutcome GroupCoordinator::delete_offsets(const std::string& group_id
     out.error = ErrorCode::kGroupIdNotFound;
     return out;
   }
-  std::vector<engine::TopicPartition> doomed;
+  std::vector<TopicPartition> doomed;
   for (const auto& tp : partitions) {
     if (subscribed_to_all || subscribed.count(tp.topic) > 0) {
       out.partitions[tp] = ErrorCode::kGroupSubscribedToTopic;
@@ -750,7 +749,7 @@ ErrorCode GroupCoordinator::delete_group(const std::string& group_id) {
   }
   auto st = store_.delete_group(group_id);
   if (!st.ok()) {
-    if (st.error().code == engine::ErrorCode::kNotFound) {
+    if (st.error().code == streamctl::ErrorCode::kNotFound) {
       return known_in_memory ? ErrorCode::kNone : ErrorCode::kGroupIdNotFound;
     }
     log_error("group delete failed").kv("group", group_id).kv("error", st.error().to_string());

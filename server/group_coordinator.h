@@ -40,16 +40,16 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.h"
-#include "engine/coding.h"
+#include "base/clock.h"
+#include "base/coding.h"
 #include "engine/group_store.h"
-#include "engine/result.h"
-#include "engine/types.h"
-#include "server/protocol/error_codes.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
+#include "kafka/protocol/error_codes.h"
 
 namespace streamctl::server {
 
-using protocol::ErrorCode;
+using kafka::protocol::ErrorCode;
 
 enum class GroupState { kEmpty, kPreparingRebalance, kCompletingRebalance, kStable, kDead };
 // Kafka's names: "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead".
@@ -71,14 +71,14 @@ struct JoinGroupParams {
   int32_t session_timeout_ms = 0;
   int32_t rebalance_timeout_ms = 0;             // v0: the session timeout
   std::string protocol_type;                    // "consumer" for consumer groups
-  std::vector<std::pair<std::string, engine::Bytes>> protocols;  // (name, metadata), preferred first
+  std::vector<std::pair<std::string, Bytes>> protocols;  // (name, metadata), preferred first
   bool require_known_member_id = false;         // JoinGroup v4+: answer MEMBER_ID_REQUIRED first
 };
 
 struct JoinGroupMember {
   std::string member_id;
   std::optional<std::string> group_instance_id;
-  engine::Bytes metadata;  // for the selected protocol
+  Bytes metadata;  // for the selected protocol
 };
 
 struct JoinGroupResult {
@@ -97,14 +97,14 @@ struct SyncGroupParams {
   int32_t generation_id = -1;
   std::string member_id;
   std::optional<std::string> group_instance_id;
-  std::vector<std::pair<std::string, engine::Bytes>> assignments;  // leader only: (member id, assignment)
+  std::vector<std::pair<std::string, Bytes>> assignments;  // leader only: (member id, assignment)
 };
 
 struct SyncGroupResult {
   ErrorCode error = ErrorCode::kNone;
   std::string protocol_type;
   std::string protocol_name;
-  engine::Bytes assignment;
+  Bytes assignment;
 };
 using SyncGroupCallback = std::function<void(SyncGroupResult)>;
 
@@ -129,14 +129,14 @@ struct OffsetCommitParams {
 // accepted it, whether the store did.
 struct OffsetCommitOutcome {
   ErrorCode error = ErrorCode::kNone;
-  engine::Status store_status;
+  Status store_status;
 };
 
 // The result of an OffsetDelete: the group-level error and, when there is none, one error per partition asked
 // about (NONE for a partition deleted or without a committed offset).
 struct OffsetDeleteOutcome {
   ErrorCode error = ErrorCode::kNone;
-  std::map<engine::TopicPartition, ErrorCode> partitions;
+  std::map<TopicPartition, ErrorCode> partitions;
 };
 
 struct GroupMemberDescription {
@@ -144,8 +144,8 @@ struct GroupMemberDescription {
   std::optional<std::string> group_instance_id;
   std::string client_id;
   std::string client_host;
-  engine::Bytes metadata;    // for the selected protocol
-  engine::Bytes assignment;
+  Bytes metadata;    // for the selected protocol
+  Bytes assignment;
 };
 
 struct GroupDescription {
@@ -168,7 +168,7 @@ struct GroupListing {
 class GroupCoordinator {
  public:
   // store and clock must outlive the coordinator.
-  GroupCoordinator(engine::GroupStore& store, engine::Clock& clock, GroupCoordinatorConfig config);
+  GroupCoordinator(engine::GroupStore& store, Clock& clock, GroupCoordinatorConfig config);
   GroupCoordinator(const GroupCoordinator&) = delete;
   GroupCoordinator& operator=(const GroupCoordinator&) = delete;
 
@@ -183,20 +183,20 @@ class GroupCoordinator {
 
   // Validates the committer against the group (generation, membership) and stores the offsets durably.
   OffsetCommitOutcome commit_offsets(const OffsetCommitParams& params,
-                                     const std::map<engine::TopicPartition, engine::CommittedOffset>& offsets);
+                                     const std::map<TopicPartition, engine::CommittedOffset>& offsets);
   // Deletes committed offsets of some partitions (Kafka's OffsetDelete), atomically with respect to members
   // joining. Group-level: INVALID_GROUP_ID, GROUP_ID_NOT_FOUND when neither members nor offsets are known,
   // NON_EMPTY_GROUP for an active group whose protocol type is not "consumer". In an active consumer group a
   // partition of a topic some member subscribes to (in any protocol it offers; an undecodable subscription
   // counts as subscribing to everything) gets GROUP_SUBSCRIBED_TO_TOPIC and is kept; the other partitions'
   // offsets are deleted. A failing store gives KAFKA_STORAGE_ERROR for the partitions it should have deleted.
-  OffsetDeleteOutcome delete_offsets(const std::string& group_id, const std::vector<engine::TopicPartition>& partitions);
+  OffsetDeleteOutcome delete_offsets(const std::string& group_id, const std::vector<TopicPartition>& partitions);
   // Committed offsets of a group (empty for an unknown group).
-  engine::Result<std::map<engine::TopicPartition, engine::CommittedOffset>> fetch_offsets(
+  Result<std::map<TopicPartition, engine::CommittedOffset>> fetch_offsets(
       const std::string& group_id);
 
   // Groups known in memory (with members) and groups with stored offsets only (state Empty).
-  engine::Result<std::vector<GroupListing>> list_groups();
+  Result<std::vector<GroupListing>> list_groups();
   // An unknown group is described as Dead with no error (as Kafka does).
   GroupDescription describe_group(const std::string& group_id);
   // NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND when nothing is known about it.
@@ -220,8 +220,8 @@ class GroupCoordinator {
     int32_t session_timeout_ms = 0;
     int32_t rebalance_timeout_ms = 0;
     std::string protocol_type;
-    std::vector<std::pair<std::string, engine::Bytes>> protocols;
-    engine::Bytes assignment;
+    std::vector<std::pair<std::string, Bytes>> protocols;
+    Bytes assignment;
     JoinGroupCallback awaiting_join;
     SyncGroupCallback awaiting_sync;
     int64_t last_heartbeat_ms = 0;
@@ -266,7 +266,7 @@ class GroupCoordinator {
   void run(Completions& out);
 
   engine::GroupStore& store_;
-  engine::Clock& clock_;
+  Clock& clock_;
   GroupCoordinatorConfig config_;
 
   std::mutex mu_;

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <memory>
 
-#include "server/logging.h"
+#include "base/logging.h"
 
 namespace streamctl::server {
 

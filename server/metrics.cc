@@ -39,7 +39,7 @@ void scalar(std::ostringstream& o, const char* name, const char* type, const cha
   o << name << ' ' << v << '\n';
 }
 
-std::string tp_labels(const engine::TopicPartition& tp) {
+std::string tp_labels(const TopicPartition& tp) {
   return "topic=\"" + prometheus_label_value(tp.topic) + "\",partition=\"" + std::to_string(tp.partition) + "\"";
 }
 
@@ -96,7 +96,7 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
            double(now_ms - m.start_ms.load()) / 1000.0);
   }
 
-  std::map<engine::TopicPartition, int64_t> end_offsets;
+  std::map<TopicPartition, int64_t> end_offsets;
   if (logs) {
     auto topics = logs->list_topics();
     if (topics.ok()) {
@@ -107,7 +107,7 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
         for (int32_t p = 0; p < md->partitions; ++p) {
           auto log = logs->log(t, p);
           if (!log.ok()) continue;
-          engine::TopicPartition tp{t, p};
+          TopicPartition tp{t, p};
           int64_t leo = (*log)->log_end_offset().value;
           end_offsets[tp] = leo;
           end << "streamctl_partition_log_end_offset{" << tp_labels(tp) << "} " << leo << '\n';

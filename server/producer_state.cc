@@ -5,8 +5,6 @@
 
 namespace streamctl::server {
 
-using engine::Error;
-using engine::Result;
 
 namespace {
 
@@ -25,7 +23,7 @@ bool in_sequence(int32_t last_seq, int32_t next_seq) {
 
 }  // namespace
 
-ProducerBatch ProducerBatch::from_header(const engine::RecordBatchHeader& h) {
+ProducerBatch ProducerBatch::from_header(const RecordBatchHeader& h) {
   ProducerBatch b;
   b.producer_id = h.producer_id;
   b.producer_epoch = h.producer_epoch;
@@ -34,8 +32,8 @@ ProducerBatch ProducerBatch::from_header(const engine::RecordBatchHeader& h) {
   return b;
 }
 
-ProducerStateManager::ProducerStateManager(engine::FileSystem& fs, std::string meta_dir, TailLoader tail_loader)
-    : fs_(fs), id_file_(engine::join_path(meta_dir, "producer-ids")), tail_loader_(std::move(tail_loader)) {}
+ProducerStateManager::ProducerStateManager(FileSystem& fs, std::string meta_dir, TailLoader tail_loader)
+    : fs_(fs), id_file_(join_path(meta_dir, "producer-ids")), tail_loader_(std::move(tail_loader)) {}
 
 Result<ProducerIdAndEpoch> ProducerStateManager::init_producer_id() {
   std::lock_guard<std::mutex> g(ids_mu_);
@@ -44,8 +42,8 @@ Result<ProducerIdAndEpoch> ProducerStateManager::init_producer_id() {
     auto exists = fs_.exists(id_file_);
     if (!exists.ok()) return std::move(exists).error();
     if (*exists) {
-      STREAMCTL_ASSIGN_OR_RETURN(engine::Bytes bytes, engine::read_file(fs_, id_file_));
-      std::string_view text = engine::as_string_view(bytes);
+      STREAMCTL_ASSIGN_OR_RETURN(Bytes bytes, read_file(fs_, id_file_));
+      std::string_view text = as_string_view(bytes);
       while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
       auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), start);
       if (ec != std::errc() || p != text.data() + text.size() || start < 0) {
@@ -54,8 +52,8 @@ Result<ProducerIdAndEpoch> ProducerStateManager::init_producer_id() {
     }
     int64_t end = start + kIdBlockSize;
     std::string text = std::to_string(end) + "\n";
-    STREAMCTL_TRY(fs_.create_dirs(engine::parent_path(id_file_)));
-    STREAMCTL_TRY(engine::write_file_atomically(fs_, id_file_, engine::as_byte_span(text)));
+    STREAMCTL_TRY(fs_.create_dirs(parent_path(id_file_)));
+    STREAMCTL_TRY(write_file_atomically(fs_, id_file_, as_byte_span(text)));
     next_id_ = start;
     block_end_ = end;
   }
@@ -63,7 +61,7 @@ Result<ProducerIdAndEpoch> ProducerStateManager::init_producer_id() {
 }
 
 std::shared_ptr<ProducerStateManager::PartitionState> ProducerStateManager::partition(
-    const engine::TopicPartition& tp) {
+    const TopicPartition& tp) {
   std::lock_guard<std::mutex> g(map_mu_);
   auto& slot = partitions_[tp];
   if (!slot) slot = std::make_shared<PartitionState>();
@@ -81,7 +79,7 @@ void ProducerStateManager::record_locked(ProducerEntry& e, const ProducerBatch& 
   e.last_update_ms = now_ms;
 }
 
-void ProducerStateManager::load_locked(const engine::TopicPartition& tp, PartitionState& ps, int64_t now_ms) {
+void ProducerStateManager::load_locked(const TopicPartition& tp, PartitionState& ps, int64_t now_ms) {
   if (ps.loaded) return;
   ps.loaded = true;
   if (!tail_loader_) return;
@@ -94,7 +92,7 @@ void ProducerStateManager::load_locked(const engine::TopicPartition& tp, Partiti
     p.base_offset = h.base_offset;
     p.last_offset = h.last_offset();
     p.log_append_time =
-        h.timestamp_type() == engine::TimestampType::kLogAppendTime ? h.max_timestamp : engine::kNoTimestamp;
+        h.timestamp_type() == TimestampType::kLogAppendTime ? h.max_timestamp : kNoTimestamp;
     auto& e = ps.producers[b.producer_id];
     if (b.producer_epoch < e.epoch) continue;
     // Entries loaded from disk count as fresh for expiry purposes.
@@ -102,7 +100,7 @@ void ProducerStateManager::load_locked(const engine::TopicPartition& tp, Partiti
   }
 }
 
-IdempotentAppendResult ProducerStateManager::append(const engine::TopicPartition& tp, const ProducerBatch& batch,
+IdempotentAppendResult ProducerStateManager::append(const TopicPartition& tp, const ProducerBatch& batch,
                                                     const AppendFn& append_fn, int64_t now_ms) {
   STREAMCTL_CHECK(batch.producer_id >= 0, "idempotent append without a producer id");
   std::shared_ptr<PartitionState> state = partition(tp);
@@ -150,7 +148,7 @@ IdempotentAppendResult ProducerStateManager::append(const engine::TopicPartition
   return out;
 }
 
-void ProducerStateManager::with_partition_lock(const engine::TopicPartition& tp, const std::function<void()>& fn) {
+void ProducerStateManager::with_partition_lock(const TopicPartition& tp, const std::function<void()>& fn) {
   std::shared_ptr<PartitionState> state = partition(tp);
   std::lock_guard<std::mutex> g(state->mu);
   fn();

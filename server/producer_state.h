@@ -31,10 +31,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/fs.h"
-#include "engine/record_batch.h"
-#include "engine/result.h"
-#include "engine/types.h"
+#include "base/fs.h"
+#include "kafka/format/record_batch.h"
+#include "base/result.h"
+#include "kafka/format/types.h"
 
 namespace streamctl::server {
 
@@ -52,15 +52,15 @@ struct ProducerBatch {
   int32_t first_sequence = -1;
   int32_t last_sequence = -1;  // first_sequence + last offset delta (int32 wrap-around)
 
-  static ProducerBatch from_header(const engine::RecordBatchHeader& h);
+  static ProducerBatch from_header(const RecordBatchHeader& h);
 };
 
 // Where an appended batch landed (kept for duplicate answers).
 struct BatchPlacement {
-  engine::Offset base_offset{-1};
-  engine::Offset last_offset{-1};
-  engine::Timestamp log_append_time = engine::kNoTimestamp;
-  engine::Offset log_start_offset{0};
+  Offset base_offset{-1};
+  Offset last_offset{-1};
+  Timestamp log_append_time = kNoTimestamp;
+  Offset log_start_offset{0};
 };
 
 enum class SequenceOutcome {
@@ -74,7 +74,7 @@ enum class SequenceOutcome {
 struct IdempotentAppendResult {
   SequenceOutcome outcome = SequenceOutcome::kAppended;
   BatchPlacement placement;
-  engine::Error error;  // set when outcome == kAppendFailed
+  Error error;  // set when outcome == kAppendFailed
 };
 
 class ProducerStateManager {
@@ -82,26 +82,26 @@ class ProducerStateManager {
   // Batch headers of a partition's log tail, oldest first, with their real base offsets (used to rebuild
   // the state after a restart). May return fewer than all; an error means "no history".
   using TailLoader =
-      std::function<engine::Result<std::vector<engine::RecordBatchHeader>>(const engine::TopicPartition&)>;
-  using AppendFn = std::function<engine::Result<BatchPlacement>()>;
+      std::function<Result<std::vector<RecordBatchHeader>>(const TopicPartition&)>;
+  using AppendFn = std::function<Result<BatchPlacement>()>;
 
   // meta_dir: <data>/__meta (the id block file lives there). fs must outlive the manager.
-  ProducerStateManager(engine::FileSystem& fs, std::string meta_dir, TailLoader tail_loader);
+  ProducerStateManager(FileSystem& fs, std::string meta_dir, TailLoader tail_loader);
   ProducerStateManager(const ProducerStateManager&) = delete;
   ProducerStateManager& operator=(const ProducerStateManager&) = delete;
 
   // A fresh producer id with epoch 0 (InitProducerId without a transactional id). Fails only when the id
   // block file cannot be written.
-  engine::Result<ProducerIdAndEpoch> init_producer_id();
+  Result<ProducerIdAndEpoch> init_producer_id();
 
   // Checks `batch` against the partition's state and, when it is new, runs `append` (under the partition's
   // lock) and records the placement. REQUIRES: batch.producer_id >= 0.
-  IdempotentAppendResult append(const engine::TopicPartition& tp, const ProducerBatch& batch,
+  IdempotentAppendResult append(const TopicPartition& tp, const ProducerBatch& batch,
                                 const AppendFn& append, int64_t now_ms);
 
   // Runs `fn` under the partition's lock (non-idempotent appends to a partition that has producer state
   // take it too, so a duplicate check never races an append).
-  void with_partition_lock(const engine::TopicPartition& tp, const std::function<void()>& fn);
+  void with_partition_lock(const TopicPartition& tp, const std::function<void()>& fn);
 
   // Forgets the partitions of a deleted topic.
   void remove_topic(const std::string& topic);
@@ -122,11 +122,11 @@ class ProducerStateManager {
     std::unordered_map<int64_t, ProducerEntry> producers;
   };
 
-  std::shared_ptr<PartitionState> partition(const engine::TopicPartition& tp);
-  void load_locked(const engine::TopicPartition& tp, PartitionState& ps, int64_t now_ms);
+  std::shared_ptr<PartitionState> partition(const TopicPartition& tp);
+  void load_locked(const TopicPartition& tp, PartitionState& ps, int64_t now_ms);
   static void record_locked(ProducerEntry& e, const ProducerBatch& b, const BatchPlacement& p, int64_t now_ms);
 
-  engine::FileSystem& fs_;
+  FileSystem& fs_;
   std::string id_file_;
   TailLoader tail_loader_;
 
@@ -135,7 +135,7 @@ class ProducerStateManager {
   int64_t block_end_ = 0;  // first id not reserved on disk
 
   mutable std::mutex map_mu_;
-  std::map<engine::TopicPartition, std::shared_ptr<PartitionState>> partitions_;
+  std::map<TopicPartition, std::shared_ptr<PartitionState>> partitions_;
 };
 
 }  // namespace streamctl::server

@@ -17,14 +17,14 @@
 #include <shared_mutex>
 #include <string>
 
-#include "engine/clock.h"
+#include "base/clock.h"
 #include "engine/log_manager.h"
 #include "server/append_notifier.h"
 #include "server/broker_config.h"
 #include "server/group_coordinator.h"
 #include "server/metrics.h"
 #include "server/producer_state.h"
-#include "server/protocol/header.h"
+#include "kafka/protocol/header.h"
 
 namespace streamctl::server {
 
@@ -52,7 +52,7 @@ struct BrokerServices {
   AppendNotifier* appends = nullptr;
   Metrics* metrics = nullptr;
   Scheduler* scheduler = nullptr;
-  engine::Clock* clock = nullptr;
+  Clock* clock = nullptr;
 
   int32_t node_id = 0;
   std::string advertised_host;  // what Metadata and FindCoordinator hand out
@@ -68,7 +68,7 @@ struct BrokerServices {
 
 struct RequestContext {
   BrokerServices* services = nullptr;
-  protocol::RequestHeader header;
+  kafka::protocol::RequestHeader header;
   std::string client_host;  // peer IP address
   uint64_t connection_id = 0;
 

@@ -8,12 +8,12 @@
 
 #include "engine/log_config.h"
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
+#include "base/logging.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::to_int16;
 
 namespace {
 
@@ -61,11 +61,11 @@ std::vector<std::pair<std::string, std::string>> broker_configs(const BrokerServ
   };
 }
 
-using Resource = protocol::DescribeConfigsResponse::DescribeConfigsResult;
-using Entry = protocol::DescribeConfigsResponse::DescribeConfigsResourceResult;
+using Resource = kafka::protocol::DescribeConfigsResponse::DescribeConfigsResult;
+using Entry = kafka::protocol::DescribeConfigsResponse::DescribeConfigsResourceResult;
 
-void describe_topic_configs(BrokerServices& s, const protocol::DescribeConfigsRequest& req,
-                            const protocol::DescribeConfigsRequest::DescribeConfigsResource& res, int16_t version,
+void describe_topic_configs(BrokerServices& s, const kafka::protocol::DescribeConfigsRequest& req,
+                            const kafka::protocol::DescribeConfigsRequest::DescribeConfigsResource& res, int16_t version,
                             Resource& out) {
   auto md = s.logs->describe_topic(res.resource_name);
   if (!md.ok()) {
@@ -94,8 +94,8 @@ void describe_topic_configs(BrokerServices& s, const protocol::DescribeConfigsRe
   }
 }
 
-void describe_broker_configs(BrokerServices& s, const protocol::DescribeConfigsRequest& req,
-                             const protocol::DescribeConfigsRequest::DescribeConfigsResource& res, int16_t version,
+void describe_broker_configs(BrokerServices& s, const kafka::protocol::DescribeConfigsRequest& req,
+                             const kafka::protocol::DescribeConfigsRequest::DescribeConfigsResource& res, int16_t version,
                              Resource& out) {
   if (!res.resource_name.empty() && res.resource_name != std::to_string(s.node_id)) {
     out.error_code = to_int16(ErrorCode::kInvalidRequest);
@@ -153,8 +153,8 @@ std::pair<ErrorCode, std::string> alter_topic(BrokerServices& s, const std::stri
   if (validate_only) return {ErrorCode::kNone, ""};
   auto st = s.logs->alter_configs(topic, set, remove);
   if (!st.ok()) {
-    return {st.error().code == engine::ErrorCode::kInvalidArgument ? ErrorCode::kInvalidConfig
-                                                                   : protocol::to_kafka_error(st.error()),
+    return {st.error().code == streamctl::ErrorCode::kInvalidArgument ? ErrorCode::kInvalidConfig
+                                                                   : kafka::protocol::to_kafka_error(st.error()),
             st.error().message};
   }
   log_info("topic configs altered").kv("topic", topic).kv("set", set.size()).kv("removed", remove.size())
@@ -164,10 +164,10 @@ std::pair<ErrorCode, std::string> alter_topic(BrokerServices& s, const std::stri
 
 }  // namespace
 
-protocol::DescribeConfigsResponse handle_describe_configs(RequestContext& ctx,
-                                                          const protocol::DescribeConfigsRequest& req) {
+kafka::protocol::DescribeConfigsResponse handle_describe_configs(RequestContext& ctx,
+                                                          const kafka::protocol::DescribeConfigsRequest& req) {
   BrokerServices& s = *ctx.services;
-  protocol::DescribeConfigsResponse resp;
+  kafka::protocol::DescribeConfigsResponse resp;
   for (const auto& res : req.resources) {
     Resource out;
     out.resource_type = res.resource_type;
@@ -186,11 +186,11 @@ protocol::DescribeConfigsResponse handle_describe_configs(RequestContext& ctx,
   return resp;
 }
 
-protocol::AlterConfigsResponse handle_alter_configs(RequestContext& ctx, const protocol::AlterConfigsRequest& req) {
+kafka::protocol::AlterConfigsResponse handle_alter_configs(RequestContext& ctx, const kafka::protocol::AlterConfigsRequest& req) {
   BrokerServices& s = *ctx.services;
-  protocol::AlterConfigsResponse resp;
+  kafka::protocol::AlterConfigsResponse resp;
   for (const auto& res : req.resources) {
-    protocol::AlterConfigsResponse::AlterConfigsResourceResponse r;
+    kafka::protocol::AlterConfigsResponse::AlterConfigsResourceResponse r;
     r.resource_type = res.resource_type;
     r.resource_name = res.resource_name;
     r.error_message = std::nullopt;
@@ -219,12 +219,12 @@ protocol::AlterConfigsResponse handle_alter_configs(RequestContext& ctx, const p
   return resp;
 }
 
-protocol::IncrementalAlterConfigsResponse handle_incremental_alter_configs(
-    RequestContext& ctx, const protocol::IncrementalAlterConfigsRequest& req) {
+kafka::protocol::IncrementalAlterConfigsResponse handle_incremental_alter_configs(
+    RequestContext& ctx, const kafka::protocol::IncrementalAlterConfigsRequest& req) {
   BrokerServices& s = *ctx.services;
-  protocol::IncrementalAlterConfigsResponse resp;
+  kafka::protocol::IncrementalAlterConfigsResponse resp;
   for (const auto& res : req.resources) {
-    protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse r;
+    kafka::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse r;
     r.resource_type = res.resource_type;
     r.resource_name = res.resource_name;
     r.error_message = std::nullopt;

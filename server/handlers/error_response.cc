@@ -1,11 +1,11 @@
 // Error answers for any request (Kafka's AbstractRequest.getErrorResponse), and the "did this response
 // carry an error" test behind the per-API error counters.
 #include "server/handlers/handlers.h"
-#include "server/protocol/api_keys.h"
+#include "kafka/protocol/api_keys.h"
 
 namespace streamctl::server::handlers {
 
-namespace p = protocol;
+namespace p = kafka::protocol;
 using p::ErrorCode;
 using p::to_int16;
 

@@ -21,14 +21,14 @@
 #include <mutex>
 
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
+#include "base/logging.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::FetchRequest;
-using protocol::FetchResponse;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::FetchRequest;
+using kafka::protocol::FetchResponse;
+using kafka::protocol::to_int16;
 
 namespace {
 
@@ -41,26 +41,26 @@ struct ReadOutcome {
 // Puts a partition's read into its response: slices of at least kMinSendfileBytes stay in the files (the
 // connection sends them), smaller ones and copied reads go into `records`. Returns the bytes, or an error
 // when copying a slice fails (the file shrank: truncated in place).
-engine::Result<size_t> place_records(engine::ReadResult& r, size_t ordinal, FetchResponse::PartitionData& pd,
+Result<size_t> place_records(engine::ReadResult& r, size_t ordinal, FetchResponse::PartitionData& pd,
                                      std::vector<FetchAnswer::FileRecords>& file_records) {
   if (r.slices.empty()) {
-    pd.records = engine::Bytes(r.records.begin(), r.records.end());
+    pd.records = Bytes(r.records.begin(), r.records.end());
     return r.records.size();
   }
   uint64_t total = 0;
   for (const auto& s : r.slices) total += s.length;
   if (total >= kMinSendfileBytes) {
     file_records.push_back({ordinal, std::move(r.slices)});
-    pd.records = engine::Bytes{};
+    pd.records = Bytes{};
     return size_t(total);
   }
-  engine::Bytes bytes(static_cast<size_t>(total));
+  Bytes bytes(static_cast<size_t>(total));
   size_t at = 0;
   for (const auto& s : r.slices) {
     auto n = s.file->read_at(s.position, std::span<std::byte>(bytes.data() + at, size_t(s.length)));
     if (!n.ok()) return std::move(n).error();
     if (*n != s.length) {
-      return engine::Error::corruption(s.file->path() + ": ends at " + std::to_string(s.position + *n) +
+      return Error::corruption(s.file->path() + ": ends at " + std::to_string(s.position + *n) +
                                        " while reading " + std::to_string(s.length) + " bytes at " +
                                        std::to_string(s.position) + " (truncated while being read)");
     }
@@ -98,7 +98,7 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
       pd.log_start_offset = -1;
       pd.preferred_read_replica = -1;
       pd.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
-      pd.records = engine::Bytes{};
+      pd.records = Bytes{};
       auto log_r = s.logs->log(t.topic, p.partition);
       if (!log_r.ok()) {
         pd.error_code = to_int16(ErrorCode::kUnknownTopicOrPartition);
@@ -124,14 +124,14 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
         offsets_of_log();
         continue;
       }
-      auto st = log->read_slices(engine::Offset(p.fetch_offset), size_t(limit), log->high_watermark(), min_one, read);
-      engine::Result<size_t> placed = st.ok() ? place_records(read, this_ordinal, pd, out.answer.file_records)
-                                              : engine::Result<size_t>(std::move(st).error());
+      auto st = log->read_slices(Offset(p.fetch_offset), size_t(limit), log->high_watermark(), min_one, read);
+      Result<size_t> placed = st.ok() ? place_records(read, this_ordinal, pd, out.answer.file_records)
+                                              : Result<size_t>(std::move(st).error());
       if (!placed.ok()) {
-        pd.error_code = to_int16(placed.error().code == engine::ErrorCode::kOffsetOutOfRange
+        pd.error_code = to_int16(placed.error().code == streamctl::ErrorCode::kOffsetOutOfRange
                                      ? ErrorCode::kOffsetOutOfRange
-                                     : protocol::to_kafka_error(placed.error()));
-        pd.records = engine::Bytes{};
+                                     : kafka::protocol::to_kafka_error(placed.error()));
+        pd.records = Bytes{};
         offsets_of_log();
         out.any_error = true;
         continue;
@@ -147,8 +147,8 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
   return out;
 }
 
-std::vector<engine::TopicPartition> partitions_of(const FetchRequest& req) {
-  std::vector<engine::TopicPartition> out;
+std::vector<TopicPartition> partitions_of(const FetchRequest& req) {
+  std::vector<TopicPartition> out;
   for (const auto& t : req.topics) {
     for (const auto& p : t.partitions) out.push_back({t.topic, p.partition});
   }
@@ -229,7 +229,7 @@ class FetchState : public std::enable_shared_from_this<FetchState> {
   RequestContext ctx_;
   FetchRequest req_;
   Respond<ReadOutcome> done_;
-  std::vector<engine::TopicPartition> partitions_;
+  std::vector<TopicPartition> partitions_;
   std::mutex mu_;
   bool finished_ = false;
   std::vector<uint64_t> watch_ids_;

@@ -8,8 +8,8 @@
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::to_int16;
 
 namespace {
 
@@ -22,10 +22,10 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext& ctx,
-                                                          const protocol::FindCoordinatorRequest& req) {
+kafka::protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext& ctx,
+                                                          const kafka::protocol::FindCoordinatorRequest& req) {
   BrokerServices& s = *ctx.services;
-  protocol::FindCoordinatorResponse resp;
+  kafka::protocol::FindCoordinatorResponse resp;
   auto answer = [&](const std::string& key, ErrorCode& err, std::string& msg) {
     err = ErrorCode::kNone;
     msg.clear();
@@ -42,7 +42,7 @@ protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext& ctx,
   };
   if (ctx.api_version() >= 4) {
     for (const auto& key : req.coordinator_keys) {
-      protocol::FindCoordinatorResponse::Coordinator c;
+      kafka::protocol::FindCoordinatorResponse::Coordinator c;
       c.key = key;
       ErrorCode err;
       std::string msg;
@@ -67,8 +67,8 @@ protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext& ctx,
   return resp;
 }
 
-void handle_join_group(const RequestContext& ctx, const protocol::JoinGroupRequest& req,
-                       Respond<protocol::JoinGroupResponse> done) {
+void handle_join_group(const RequestContext& ctx, const kafka::protocol::JoinGroupRequest& req,
+                       Respond<kafka::protocol::JoinGroupResponse> done) {
   const int16_t version = ctx.api_version();
   JoinGroupParams p;
   p.group_id = req.group_id;
@@ -82,14 +82,14 @@ void handle_join_group(const RequestContext& ctx, const protocol::JoinGroupReque
   for (const auto& pr : req.protocols) p.protocols.emplace_back(pr.name, pr.metadata);
   p.require_known_member_id = version >= 4;
   if (ctx.services->stopping.load()) {
-    protocol::JoinGroupResponse resp;
+    kafka::protocol::JoinGroupResponse resp;
     resp.error_code = to_int16(ErrorCode::kCoordinatorNotAvailable);
     resp.member_id = req.member_id;
     done(std::move(resp));
     return;
   }
   ctx.services->groups->join_group(p, [done = std::move(done), version](JoinGroupResult r) {
-    protocol::JoinGroupResponse resp;
+    kafka::protocol::JoinGroupResponse resp;
     resp.error_code = to_int16(r.error);
     resp.generation_id = r.generation_id;
     resp.protocol_type = version >= 7 ? std::optional<std::string>(r.protocol_type) : std::nullopt;
@@ -97,7 +97,7 @@ void handle_join_group(const RequestContext& ctx, const protocol::JoinGroupReque
     resp.leader = r.leader_id;
     resp.member_id = r.member_id;
     for (auto& m : r.members) {
-      protocol::JoinGroupResponse::JoinGroupResponseMember rm;
+      kafka::protocol::JoinGroupResponse::JoinGroupResponseMember rm;
       rm.member_id = m.member_id;
       rm.group_instance_id = version >= 5 ? m.group_instance_id : std::nullopt;
       rm.metadata = std::move(m.metadata);
@@ -107,8 +107,8 @@ void handle_join_group(const RequestContext& ctx, const protocol::JoinGroupReque
   });
 }
 
-void handle_sync_group(const RequestContext& ctx, const protocol::SyncGroupRequest& req,
-                       Respond<protocol::SyncGroupResponse> done) {
+void handle_sync_group(const RequestContext& ctx, const kafka::protocol::SyncGroupRequest& req,
+                       Respond<kafka::protocol::SyncGroupResponse> done) {
   const int16_t version = ctx.api_version();
   SyncGroupParams p;
   p.group_id = req.group_id;
@@ -119,7 +119,7 @@ void handle_sync_group(const RequestContext& ctx, const protocol::SyncGroupReque
   std::optional<std::string> want_type = version >= 5 ? req.protocol_type : std::nullopt;
   std::optional<std::string> want_name = version >= 5 ? req.protocol_name : std::nullopt;
   ctx.services->groups->sync_group(p, [done = std::move(done), version, want_type, want_name](SyncGroupResult r) {
-    protocol::SyncGroupResponse resp;
+    kafka::protocol::SyncGroupResponse resp;
     if (r.error == ErrorCode::kNone && ((want_type && *want_type != r.protocol_type) ||
                                         (want_name && *want_name != r.protocol_name))) {
       r.error = ErrorCode::kInconsistentGroupProtocol;
@@ -135,14 +135,14 @@ void handle_sync_group(const RequestContext& ctx, const protocol::SyncGroupReque
   });
 }
 
-protocol::HeartbeatResponse handle_heartbeat(RequestContext& ctx, const protocol::HeartbeatRequest& req) {
-  protocol::HeartbeatResponse resp;
+kafka::protocol::HeartbeatResponse handle_heartbeat(RequestContext& ctx, const kafka::protocol::HeartbeatRequest& req) {
+  kafka::protocol::HeartbeatResponse resp;
   auto instance = ctx.api_version() >= 3 ? req.group_instance_id : std::nullopt;
   resp.error_code = to_int16(ctx.services->groups->heartbeat(req.group_id, req.generation_id, req.member_id, instance));
   return resp;
 }
 
-protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx, const protocol::LeaveGroupRequest& req) {
+kafka::protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx, const kafka::protocol::LeaveGroupRequest& req) {
   const int16_t version = ctx.api_version();
   std::vector<LeaveMember> members;
   if (version >= 3) {
@@ -151,11 +151,11 @@ protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx, const proto
     members.push_back({req.member_id, std::nullopt});
   }
   LeaveGroupResult r = ctx.services->groups->leave_group(req.group_id, members);
-  protocol::LeaveGroupResponse resp;
+  kafka::protocol::LeaveGroupResponse resp;
   if (version >= 3) {
     resp.error_code = to_int16(r.error);
     for (size_t i = 0; i < members.size(); ++i) {
-      protocol::LeaveGroupResponse::MemberResponse mr;
+      kafka::protocol::LeaveGroupResponse::MemberResponse mr;
       mr.member_id = members[i].member_id;
       mr.group_instance_id = members[i].group_instance_id;
       mr.error_code = to_int16(r.member_errors[i]);
@@ -167,11 +167,11 @@ protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx, const proto
   return resp;
 }
 
-protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const protocol::ListGroupsRequest& req) {
-  protocol::ListGroupsResponse resp;
+kafka::protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const kafka::protocol::ListGroupsRequest& req) {
+  kafka::protocol::ListGroupsResponse resp;
   auto groups = ctx.services->groups->list_groups();
   if (!groups.ok()) {
-    resp.error_code = to_int16(protocol::to_kafka_error(groups.error()));
+    resp.error_code = to_int16(kafka::protocol::to_kafka_error(groups.error()));
     return resp;
   }
   std::vector<std::string> filter;
@@ -181,7 +181,7 @@ protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const proto
   for (const auto& g : *groups) {
     std::string state = group_state_name(g.state);
     if (!filter.empty() && std::find(filter.begin(), filter.end(), lower(state)) == filter.end()) continue;
-    protocol::ListGroupsResponse::ListedGroup lg;
+    kafka::protocol::ListGroupsResponse::ListedGroup lg;
     lg.group_id = g.group_id;
     lg.protocol_type = g.protocol_type;
     lg.group_state = state;
@@ -190,20 +190,20 @@ protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const proto
   return resp;
 }
 
-protocol::DescribeGroupsResponse handle_describe_groups(RequestContext& ctx,
-                                                        const protocol::DescribeGroupsRequest& req) {
+kafka::protocol::DescribeGroupsResponse handle_describe_groups(RequestContext& ctx,
+                                                        const kafka::protocol::DescribeGroupsRequest& req) {
   const int16_t version = ctx.api_version();
-  protocol::DescribeGroupsResponse resp;
+  kafka::protocol::DescribeGroupsResponse resp;
   for (const auto& id : req.groups) {
     GroupDescription d = ctx.services->groups->describe_group(id);
-    protocol::DescribeGroupsResponse::DescribedGroup g;
+    kafka::protocol::DescribeGroupsResponse::DescribedGroup g;
     g.error_code = to_int16(d.error);
     g.group_id = id;
     g.group_state = group_state_name(d.state);
     g.protocol_type = d.protocol_type;
     g.protocol_data = d.protocol_name;
     for (auto& m : d.members) {
-      protocol::DescribeGroupsResponse::DescribedGroupMember dm;
+      kafka::protocol::DescribeGroupsResponse::DescribedGroupMember dm;
       dm.member_id = m.member_id;
       dm.group_instance_id = version >= 4 ? m.group_instance_id : std::nullopt;
       dm.client_id = m.client_id;
@@ -217,10 +217,10 @@ protocol::DescribeGroupsResponse handle_describe_groups(RequestContext& ctx,
   return resp;
 }
 
-protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const protocol::DeleteGroupsRequest& req) {
-  protocol::DeleteGroupsResponse resp;
+kafka::protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const kafka::protocol::DeleteGroupsRequest& req) {
+  kafka::protocol::DeleteGroupsResponse resp;
   for (const auto& id : req.groups_names) {
-    protocol::DeleteGroupsResponse::DeletableGroupResult r;
+    kafka::protocol::DeleteGroupsResponse::DeletableGroupResult r;
     r.group_id = id;
     r.error_code = to_int16(ctx.services->groups->delete_group(id));
     resp.results.push_back(std::move(r));
@@ -230,9 +230,9 @@ protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const p
 
 // Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; the rest go to the coordinator, whose
 // group-level error (if any) is the whole answer, as in Kafka.
-protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, const protocol::OffsetDeleteRequest& req) {
+kafka::protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, const kafka::protocol::OffsetDeleteRequest& req) {
   BrokerServices& s = *ctx.services;
-  std::vector<engine::TopicPartition> known;
+  std::vector<TopicPartition> known;
   for (const auto& t : req.topics) {
     const int32_t partitions = partition_count(s, t.name);
     for (const auto& p : t.partitions) {
@@ -240,17 +240,17 @@ protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, const p
     }
   }
   OffsetDeleteOutcome outcome = s.groups->delete_offsets(req.group_id, known);
-  protocol::OffsetDeleteResponse resp;
+  kafka::protocol::OffsetDeleteResponse resp;
   if (outcome.error != ErrorCode::kNone) {
     resp.error_code = to_int16(outcome.error);
     return resp;
   }
   for (const auto& t : req.topics) {
-    protocol::OffsetDeleteResponse::OffsetDeleteResponseTopic tr;
+    kafka::protocol::OffsetDeleteResponse::OffsetDeleteResponseTopic tr;
     tr.name = t.name;
     for (const auto& p : t.partitions) {
-      auto it = outcome.partitions.find(engine::TopicPartition{t.name, p.partition_index});
-      protocol::OffsetDeleteResponse::OffsetDeleteResponsePartition pr;
+      auto it = outcome.partitions.find(TopicPartition{t.name, p.partition_index});
+      kafka::protocol::OffsetDeleteResponse::OffsetDeleteResponsePartition pr;
       pr.partition_index = p.partition_index;
       pr.error_code = to_int16(it != outcome.partitions.end() ? it->second : ErrorCode::kUnknownTopicOrPartition);
       tr.partitions.push_back(pr);

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/fs.h"
-#include "engine/record_batch.h"
-#include "server/protocol/messages.h"
+#include "base/fs.h"
+#include "kafka/format/record_batch.h"
+#include "kafka/protocol/generated/messages.h"
 #include "server/request_context.h"
 
 namespace streamctl::server::handlers {
@@ -31,79 +31,79 @@ using Respond = std::function<void(Response)>;
 // Produce's outcome: acks=0 requests get no response; if such a request fails the connection is closed
 // instead (as Kafka does, so the client notices and refreshes its metadata).
 struct ProduceOutcome {
-  std::optional<protocol::ProduceResponse> response;
+  std::optional<kafka::protocol::ProduceResponse> response;
   bool close_connection = false;
   std::string close_reason;
 };
 
-ProduceOutcome handle_produce(RequestContext& ctx, const protocol::ProduceRequest& req);
+ProduceOutcome handle_produce(RequestContext& ctx, const kafka::protocol::ProduceRequest& req);
 
 // Fetch's answer: the response, and the partitions whose records stay in their segment files until the
 // connection sends them (sendfile): their `records` value in `response` is empty, and `partition` counts the
-// response's partitions in order, across topics (the records field's ordinal, protocol::ExternalRecords).
+// response's partitions in order, across topics (the records field's ordinal, kafka::protocol::ExternalRecords).
 struct FetchAnswer {
   struct FileRecords {
     size_t partition = 0;
-    std::vector<engine::FileSlice> slices;  // the records bytes, in order
+    std::vector<FileSlice> slices;  // the records bytes, in order
   };
-  protocol::FetchResponse response;
+  kafka::protocol::FetchResponse response;
   std::vector<FileRecords> file_records;  // ascending `partition`
 };
 // Records of a partition smaller than this are copied into the response: a separate sendfile costs more.
 inline constexpr uint64_t kMinSendfileBytes = 32 * 1024;
-void handle_fetch(const RequestContext& ctx, protocol::FetchRequest req, Respond<FetchAnswer> done);
-protocol::ListOffsetsResponse handle_list_offsets(RequestContext& ctx, const protocol::ListOffsetsRequest& req);
+void handle_fetch(const RequestContext& ctx, kafka::protocol::FetchRequest req, Respond<FetchAnswer> done);
+kafka::protocol::ListOffsetsResponse handle_list_offsets(RequestContext& ctx, const kafka::protocol::ListOffsetsRequest& req);
 
-protocol::MetadataResponse handle_metadata(RequestContext& ctx, const protocol::MetadataRequest& req);
-protocol::ApiVersionsResponse handle_api_versions(RequestContext& ctx, const protocol::ApiVersionsRequest& req);
-protocol::DescribeClusterResponse handle_describe_cluster(RequestContext& ctx,
-                                                          const protocol::DescribeClusterRequest& req);
+kafka::protocol::MetadataResponse handle_metadata(RequestContext& ctx, const kafka::protocol::MetadataRequest& req);
+kafka::protocol::ApiVersionsResponse handle_api_versions(RequestContext& ctx, const kafka::protocol::ApiVersionsRequest& req);
+kafka::protocol::DescribeClusterResponse handle_describe_cluster(RequestContext& ctx,
+                                                          const kafka::protocol::DescribeClusterRequest& req);
 
-protocol::CreateTopicsResponse handle_create_topics(RequestContext& ctx, const protocol::CreateTopicsRequest& req);
-protocol::DeleteTopicsResponse handle_delete_topics(RequestContext& ctx, const protocol::DeleteTopicsRequest& req);
-protocol::CreatePartitionsResponse handle_create_partitions(RequestContext& ctx,
-                                                            const protocol::CreatePartitionsRequest& req);
-protocol::DeleteRecordsResponse handle_delete_records(RequestContext& ctx,
-                                                      const protocol::DeleteRecordsRequest& req);
+kafka::protocol::CreateTopicsResponse handle_create_topics(RequestContext& ctx, const kafka::protocol::CreateTopicsRequest& req);
+kafka::protocol::DeleteTopicsResponse handle_delete_topics(RequestContext& ctx, const kafka::protocol::DeleteTopicsRequest& req);
+kafka::protocol::CreatePartitionsResponse handle_create_partitions(RequestContext& ctx,
+                                                            const kafka::protocol::CreatePartitionsRequest& req);
+kafka::protocol::DeleteRecordsResponse handle_delete_records(RequestContext& ctx,
+                                                      const kafka::protocol::DeleteRecordsRequest& req);
 
-protocol::DescribeConfigsResponse handle_describe_configs(RequestContext& ctx,
-                                                          const protocol::DescribeConfigsRequest& req);
-protocol::AlterConfigsResponse handle_alter_configs(RequestContext& ctx, const protocol::AlterConfigsRequest& req);
-protocol::IncrementalAlterConfigsResponse handle_incremental_alter_configs(
-    RequestContext& ctx, const protocol::IncrementalAlterConfigsRequest& req);
+kafka::protocol::DescribeConfigsResponse handle_describe_configs(RequestContext& ctx,
+                                                          const kafka::protocol::DescribeConfigsRequest& req);
+kafka::protocol::AlterConfigsResponse handle_alter_configs(RequestContext& ctx, const kafka::protocol::AlterConfigsRequest& req);
+kafka::protocol::IncrementalAlterConfigsResponse handle_incremental_alter_configs(
+    RequestContext& ctx, const kafka::protocol::IncrementalAlterConfigsRequest& req);
 
-protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext& ctx,
-                                                          const protocol::FindCoordinatorRequest& req);
-void handle_join_group(const RequestContext& ctx, const protocol::JoinGroupRequest& req,
-                       Respond<protocol::JoinGroupResponse> done);
-void handle_sync_group(const RequestContext& ctx, const protocol::SyncGroupRequest& req,
-                       Respond<protocol::SyncGroupResponse> done);
-protocol::HeartbeatResponse handle_heartbeat(RequestContext& ctx, const protocol::HeartbeatRequest& req);
-protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx, const protocol::LeaveGroupRequest& req);
-protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const protocol::ListGroupsRequest& req);
-protocol::DescribeGroupsResponse handle_describe_groups(RequestContext& ctx,
-                                                        const protocol::DescribeGroupsRequest& req);
-protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const protocol::DeleteGroupsRequest& req);
-protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, const protocol::OffsetDeleteRequest& req);
+kafka::protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext& ctx,
+                                                          const kafka::protocol::FindCoordinatorRequest& req);
+void handle_join_group(const RequestContext& ctx, const kafka::protocol::JoinGroupRequest& req,
+                       Respond<kafka::protocol::JoinGroupResponse> done);
+void handle_sync_group(const RequestContext& ctx, const kafka::protocol::SyncGroupRequest& req,
+                       Respond<kafka::protocol::SyncGroupResponse> done);
+kafka::protocol::HeartbeatResponse handle_heartbeat(RequestContext& ctx, const kafka::protocol::HeartbeatRequest& req);
+kafka::protocol::LeaveGroupResponse handle_leave_group(RequestContext& ctx, const kafka::protocol::LeaveGroupRequest& req);
+kafka::protocol::ListGroupsResponse handle_list_groups(RequestContext& ctx, const kafka::protocol::ListGroupsRequest& req);
+kafka::protocol::DescribeGroupsResponse handle_describe_groups(RequestContext& ctx,
+                                                        const kafka::protocol::DescribeGroupsRequest& req);
+kafka::protocol::DeleteGroupsResponse handle_delete_groups(RequestContext& ctx, const kafka::protocol::DeleteGroupsRequest& req);
+kafka::protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, const kafka::protocol::OffsetDeleteRequest& req);
 
-protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const protocol::OffsetCommitRequest& req);
-protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx, const protocol::OffsetFetchRequest& req);
+kafka::protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const kafka::protocol::OffsetCommitRequest& req);
+kafka::protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx, const kafka::protocol::OffsetFetchRequest& req);
 
-protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
-                                                         const protocol::InitProducerIdRequest& req);
+kafka::protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
+                                                         const kafka::protocol::InitProducerIdRequest& req);
 
 // A response to `req` carrying `error` everywhere a per-item or top-level error code fits (Kafka's
 // AbstractRequest.getErrorResponse): used for versions we can decode but do not advertise.
-protocol::ResponseBody make_error_response(const protocol::RequestBody& req, int16_t version, protocol::ErrorCode error);
+kafka::protocol::ResponseBody make_error_response(const kafka::protocol::RequestBody& req, int16_t version, kafka::protocol::ErrorCode error);
 
 // True if any error code in the response is not NONE (for the per-API error counters).
-bool response_has_error(const protocol::ResponseBody& resp);
+bool response_has_error(const kafka::protocol::ResponseBody& resp);
 
 // ---- helpers shared by the handler files
 
 // Reads the batch headers of the last `max_offsets` offsets of a partition (producer-state rebuild).
-engine::Result<std::vector<engine::RecordBatchHeader>> read_tail_headers(engine::LogManager& logs,
-                                                                         const engine::TopicPartition& tp,
+Result<std::vector<RecordBatchHeader>> read_tail_headers(engine::LogManager& logs,
+                                                                         const TopicPartition& tp,
                                                                          int64_t max_offsets);
 
 // Number of partitions of a topic, or -1 when it does not exist.

@@ -2,15 +2,15 @@
 // v0 answers with the old-style offsets array (librdkafka 1.7 uses it for -1/-2); v1+ with one
 // (timestamp, offset) pair, (-1, -1) when no record is that recent (Kafka's answer). The timestamp returned
 // for a time lookup is that of the record found.
-#include "engine/record_batch.h"
+#include "kafka/format/record_batch.h"
 #include "server/handlers/handlers.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::ListOffsetsRequest;
-using protocol::ListOffsetsResponse;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::ListOffsetsRequest;
+using kafka::protocol::ListOffsetsResponse;
+using kafka::protocol::to_int16;
 
 namespace {
 
@@ -19,15 +19,15 @@ constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
 
 // The timestamp of the record at `offset` (the batch's, for LogAppendTime), or -1 if unreadable.
-int64_t record_timestamp(engine::Log& log, engine::Offset offset) {
+int64_t record_timestamp(engine::Log& log, Offset offset) {
   auto r = log.read(offset, 1, /*min_one_batch=*/true);
   if (!r.ok() || r->records.empty()) return -1;
-  engine::BatchIterator it(engine::ByteSpan(r->records.data(), r->records.size()), /*verify_crc=*/false);
+  BatchIterator it(ByteSpan(r->records.data(), r->records.size()), /*verify_crc=*/false);
   while (it.next()) {
     const auto& h = it.header();
     if (offset < h.base_offset || offset > h.last_offset()) continue;
-    if (h.timestamp_type() == engine::TimestampType::kLogAppendTime) return h.max_timestamp.value;
-    auto recs = engine::decode_records(it.batch());
+    if (h.timestamp_type() == TimestampType::kLogAppendTime) return h.max_timestamp.value;
+    auto recs = decode_records(it.batch());
     if (!recs.ok()) return -1;
     for (const auto& rec : *recs) {
       if (rec.offset == offset) return rec.timestamp.value;
@@ -75,9 +75,9 @@ ListOffsetsResponse handle_list_offsets(RequestContext& ctx, const ListOffsetsRe
         tr.partitions.push_back(std::move(pr));
         continue;
       } else {
-        auto found = log.offset_for_timestamp(engine::Timestamp(p.timestamp));
+        auto found = log.offset_for_timestamp(Timestamp(p.timestamp));
         if (!found.ok()) {
-          pr.error_code = to_int16(protocol::to_kafka_error(found.error()));
+          pr.error_code = to_int16(kafka::protocol::to_kafka_error(found.error()));
           tr.partitions.push_back(std::move(pr));
           continue;
         }

@@ -4,15 +4,15 @@
 // traffic, so it must be reachable (COMPAT.md §4 rule 5). Metadata auto-creates missing topics (Kafka's
 // auto.create.topics.enable) when the request allows it: always for v0-3, per flag for v4+.
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
-#include "server/protocol/api_keys.h"
+#include "base/logging.h"
+#include "kafka/protocol/api_keys.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::MetadataRequest;
-using protocol::MetadataResponse;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::MetadataRequest;
+using kafka::protocol::MetadataResponse;
+using kafka::protocol::to_int16;
 
 namespace {
 
@@ -20,7 +20,7 @@ MetadataResponse::MetadataResponseTopic describe(BrokerServices& s, const engine
   MetadataResponse::MetadataResponseTopic t;
   t.error_code = 0;
   t.name.emplace(md.name);
-  if (auto id = protocol::Uuid::from_string(md.topic_id); id.ok()) t.topic_id = *id;
+  if (auto id = kafka::protocol::Uuid::from_string(md.topic_id); id.ok()) t.topic_id = *id;
   t.is_internal = false;
   for (int32_t p = 0; p < md.partitions; ++p) {
     MetadataResponse::MetadataResponsePartition mp;
@@ -74,7 +74,7 @@ MetadataResponse handle_metadata(RequestContext& ctx, const MetadataRequest& req
     }
     const std::string& name = *rt.name;
     auto md = s.logs->describe_topic(name);
-    if (!md.ok() && md.error().code == engine::ErrorCode::kNotFound && may_create &&
+    if (!md.ok() && md.error().code == streamctl::ErrorCode::kNotFound && may_create &&
         engine::LogManager::validate_topic_name(name).ok()) {
       std::unique_lock<std::shared_mutex> topics_lock(s.topics_mu);
       auto created = s.logs->create_topic(name, s.config->default_partitions, {});
@@ -82,7 +82,7 @@ MetadataResponse handle_metadata(RequestContext& ctx, const MetadataRequest& req
         log_info("topic auto-created").kv("topic", name).kv("partitions", created->partitions)
             .kv("client_id", ctx.client_id());
         md = std::move(created);
-      } else if (created.error().code == engine::ErrorCode::kAlreadyExists) {
+      } else if (created.error().code == streamctl::ErrorCode::kAlreadyExists) {
         md = s.logs->describe_topic(name);  // created by someone else meanwhile
       } else {
         log_warn("topic auto-create failed").kv("topic", name).kv("error", created.error().to_string());
@@ -102,19 +102,19 @@ MetadataResponse handle_metadata(RequestContext& ctx, const MetadataRequest& req
   return resp;
 }
 
-protocol::ApiVersionsResponse handle_api_versions(RequestContext&, const protocol::ApiVersionsRequest&) {
-  return protocol::make_api_versions_response(ErrorCode::kNone);
+kafka::protocol::ApiVersionsResponse handle_api_versions(RequestContext&, const kafka::protocol::ApiVersionsRequest&) {
+  return kafka::protocol::make_api_versions_response(ErrorCode::kNone);
 }
 
-protocol::DescribeClusterResponse handle_describe_cluster(RequestContext& ctx,
-                                                          const protocol::DescribeClusterRequest&) {
+kafka::protocol::DescribeClusterResponse handle_describe_cluster(RequestContext& ctx,
+                                                          const kafka::protocol::DescribeClusterRequest&) {
   BrokerServices& s = *ctx.services;
-  protocol::DescribeClusterResponse resp;
+  kafka::protocol::DescribeClusterResponse resp;
   resp.error_code = 0;
   resp.error_message = std::nullopt;
   resp.cluster_id = s.cluster_id;
   resp.controller_id = s.node_id;
-  protocol::DescribeClusterResponse::DescribeClusterBroker b;
+  kafka::protocol::DescribeClusterResponse::DescribeClusterBroker b;
   b.broker_id = s.node_id;
   b.host = s.advertised_host;
   b.port = s.advertised_port;

@@ -2,12 +2,12 @@
 // the GroupCoordinator and stored durably in engine::GroupStore (shared with embedded consumers).
 // OffsetFetch for a partition with nothing committed answers offset -1 with no error (Kafka's rule).
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
+#include "base/logging.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::to_int16;
 
 namespace {
 
@@ -15,7 +15,7 @@ constexpr size_t kMaxMetadataBytes = 4096;  // Kafka offset.metadata.max.bytes
 
 }  // namespace
 
-protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const protocol::OffsetCommitRequest& req) {
+kafka::protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const kafka::protocol::OffsetCommitRequest& req) {
   BrokerServices& s = *ctx.services;
   const int16_t version = ctx.api_version();
   OffsetCommitParams params;
@@ -25,13 +25,13 @@ protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const p
   params.group_instance_id = version >= 7 ? req.group_instance_id : std::nullopt;
 
   // Per-partition checks first; valid partitions go to the store together.
-  std::map<engine::TopicPartition, engine::CommittedOffset> offsets;
-  std::map<engine::TopicPartition, ErrorCode> item_errors;
-  const engine::Timestamp now = s.clock->now();
+  std::map<TopicPartition, engine::CommittedOffset> offsets;
+  std::map<TopicPartition, ErrorCode> item_errors;
+  const Timestamp now = s.clock->now();
   for (const auto& t : req.topics) {
     const int32_t partitions = partition_count(s, t.name);
     for (const auto& p : t.partitions) {
-      engine::TopicPartition tp{t.name, p.partition_index};
+      TopicPartition tp{t.name, p.partition_index};
       const std::string metadata = p.committed_metadata.value_or("");
       if (p.partition_index < 0 || p.partition_index >= partitions) {
         item_errors[tp] = ErrorCode::kUnknownTopicOrPartition;
@@ -39,8 +39,8 @@ protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const p
         item_errors[tp] = ErrorCode::kOffsetMetadataTooLarge;
       } else {
         engine::CommittedOffset co;
-        co.offset = engine::Offset(p.committed_offset);
-        co.leader_epoch = version >= 6 ? p.committed_leader_epoch : engine::kNoLeaderEpoch;
+        co.offset = Offset(p.committed_offset);
+        co.leader_epoch = version >= 6 ? p.committed_leader_epoch : kNoLeaderEpoch;
         co.metadata = metadata;
         co.commit_time = now;
         offsets[tp] = co;
@@ -50,18 +50,18 @@ protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const p
   OffsetCommitOutcome outcome = s.groups->commit_offsets(params, offsets);
   ErrorCode common = outcome.error;
   if (common == ErrorCode::kNone && !outcome.store_status.ok()) {
-    common = protocol::to_kafka_error(outcome.store_status.error());
+    common = kafka::protocol::to_kafka_error(outcome.store_status.error());
     log_error("offset commit failed").kv("group", req.group_id).kv("error", outcome.store_status.error().to_string());
   }
 
-  protocol::OffsetCommitResponse resp;
+  kafka::protocol::OffsetCommitResponse resp;
   for (const auto& t : req.topics) {
-    protocol::OffsetCommitResponse::OffsetCommitResponseTopic tr;
+    kafka::protocol::OffsetCommitResponse::OffsetCommitResponseTopic tr;
     tr.name = t.name;
     for (const auto& p : t.partitions) {
-      engine::TopicPartition tp{t.name, p.partition_index};
+      TopicPartition tp{t.name, p.partition_index};
       auto it = item_errors.find(tp);
-      protocol::OffsetCommitResponse::OffsetCommitResponsePartition pr;
+      kafka::protocol::OffsetCommitResponse::OffsetCommitResponsePartition pr;
       pr.partition_index = p.partition_index;
       pr.error_code = to_int16(it != item_errors.end() ? it->second : common);
       tr.partitions.push_back(pr);
@@ -82,10 +82,10 @@ std::vector<TopicResp> fetch_group_offsets(BrokerServices& s, const std::string&
   auto stored = s.groups->fetch_offsets(group);
   *group_error = ErrorCode::kNone;
   if (!stored.ok()) {
-    *group_error = protocol::to_kafka_error(stored.error());
+    *group_error = kafka::protocol::to_kafka_error(stored.error());
     log_error("offset fetch failed").kv("group", group).kv("error", stored.error().to_string());
   }
-  auto fill = [&](PartResp& pr, const engine::TopicPartition& tp) {
+  auto fill = [&](PartResp& pr, const TopicPartition& tp) {
     pr.partition_index = tp.partition;
     pr.committed_offset = -1;
     pr.committed_leader_epoch = -1;
@@ -119,7 +119,7 @@ std::vector<TopicResp> fetch_group_offsets(BrokerServices& s, const std::string&
     tr.name = t.name;
     for (int32_t p : t.partition_indexes) {
       PartResp pr;
-      fill(pr, engine::TopicPartition{t.name, p});
+      fill(pr, TopicPartition{t.name, p});
       tr.partitions.push_back(std::move(pr));
     }
     out.push_back(std::move(tr));
@@ -129,12 +129,12 @@ std::vector<TopicResp> fetch_group_offsets(BrokerServices& s, const std::string&
 
 }  // namespace
 
-protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx, const protocol::OffsetFetchRequest& req) {
+kafka::protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx, const kafka::protocol::OffsetFetchRequest& req) {
   BrokerServices& s = *ctx.services;
   const int16_t version = ctx.api_version();
-  protocol::OffsetFetchResponse resp;
-  using Resp = protocol::OffsetFetchResponse;
-  using Req = protocol::OffsetFetchRequest;
+  kafka::protocol::OffsetFetchResponse resp;
+  using Resp = kafka::protocol::OffsetFetchResponse;
+  using Req = kafka::protocol::OffsetFetchRequest;
   if (version >= 8) {
     for (const auto& g : req.groups) {
       Resp::OffsetFetchResponseGroup gr;

@@ -5,33 +5,33 @@
 // process, kill -9 included); fsync follows the topic's flush.* settings and the broker's flush interval.
 #include <algorithm>
 
-#include "engine/record_batch.h"
+#include "kafka/format/record_batch.h"
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
-#include "server/protocol/error_codes.h"
+#include "base/logging.h"
+#include "kafka/protocol/error_codes.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::ProduceRequest;
-using protocol::ProduceResponse;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::ProduceRequest;
+using kafka::protocol::ProduceResponse;
+using kafka::protocol::to_int16;
 
 namespace {
 
-constexpr engine::LeaderEpoch kSingleNodeLeaderEpoch = 0;
+constexpr LeaderEpoch kSingleNodeLeaderEpoch = 0;
 
 // The Kafka code for a failed append; Produce refines the generic mapping.
-ErrorCode append_error(const engine::Error& e) {
+ErrorCode append_error(const Error& e) {
   switch (e.code) {
-    case engine::ErrorCode::kNotSupported:
+    case streamctl::ErrorCode::kNotSupported:
       return ErrorCode::kUnsupportedForMessageFormat;  // magic 0/1 or an unknown codec
-    case engine::ErrorCode::kInvalidArgument:
+    case streamctl::ErrorCode::kInvalidArgument:
       return ErrorCode::kCorruptMessage;
-    case engine::ErrorCode::kNotFound:
+    case streamctl::ErrorCode::kNotFound:
       return ErrorCode::kUnknownTopicOrPartition;
     default:
-      return protocol::to_kafka_error(e);
+      return kafka::protocol::to_kafka_error(e);
   }
 }
 
@@ -53,7 +53,7 @@ server::BatchPlacement placement_of(const engine::AppendResult& r) {
 }
 
 PartitionResult produce_partition(RequestContext& ctx, const std::string& topic, int32_t partition,
-                                  const engine::Bytes& records) {
+                                  const Bytes& records) {
   BrokerServices& s = *ctx.services;
   PartitionResult out;
   auto log_r = s.logs->log(topic, partition);
@@ -63,24 +63,24 @@ PartitionResult produce_partition(RequestContext& ctx, const std::string& topic,
     return out;
   }
   engine::Log* log = *log_r;
-  if (records.size() < engine::kBatchHeaderSize) {
+  if (records.size() < kBatchHeaderSize) {
     out.error = ErrorCode::kCorruptMessage;
     out.message = "record set of " + std::to_string(records.size()) + " bytes is shorter than a batch header";
     return out;
   }
   // Look at the batch headers first (cheap, no CRC): producer ids, transactional/control bits, magic.
-  std::vector<engine::ByteSpan> batches;
-  std::vector<engine::RecordBatchHeader> headers;
+  std::vector<ByteSpan> batches;
+  std::vector<RecordBatchHeader> headers;
   bool idempotent = false;
   {
-    engine::ByteSpan all(records.data(), records.size());
-    if (int8_t(all[engine::kMagicOffset]) != engine::kMagicV2) {
+    ByteSpan all(records.data(), records.size());
+    if (int8_t(all[kMagicOffset]) != kMagicV2) {
       out.error = ErrorCode::kUnsupportedForMessageFormat;
       out.message = "only RecordBatch v2 (magic 2) is accepted; got magic " +
-                    std::to_string(int(int8_t(all[engine::kMagicOffset])));
+                    std::to_string(int(int8_t(all[kMagicOffset])));
       return out;
     }
-    engine::BatchIterator it(all, /*verify_crc=*/false);
+    BatchIterator it(all, /*verify_crc=*/false);
     while (it.next()) {
       batches.push_back(it.batch());
       headers.push_back(it.header());
@@ -105,10 +105,10 @@ PartitionResult produce_partition(RequestContext& ctx, const std::string& topic,
     }
   }
 
-  engine::TopicPartition tp{topic, partition};
+  TopicPartition tp{topic, partition};
   uint64_t records_appended = 0, bytes_appended = 0;
   if (!idempotent) {
-    auto r = log->append_batches(engine::ByteSpan(records.data(), records.size()), kSingleNodeLeaderEpoch);
+    auto r = log->append_batches(ByteSpan(records.data(), records.size()), kSingleNodeLeaderEpoch);
     if (!r.ok()) {
       out.error = append_error(r.error());
       out.message = r.error().message;
@@ -129,11 +129,11 @@ PartitionResult produce_partition(RequestContext& ctx, const std::string& topic,
         out.message = "an idempotent record set mixes batches with and without a producer id";
         return out;
       }
-      engine::ByteSpan batch = batches[i];
+      ByteSpan batch = batches[i];
       engine::AppendResult appended;
       auto res = s.producers->append(
           tp, server::ProducerBatch::from_header(h),
-          [&]() -> engine::Result<server::BatchPlacement> {
+          [&]() -> Result<server::BatchPlacement> {
             auto r = log->append_batches(batch, kSingleNodeLeaderEpoch);
             if (!r.ok()) return std::move(r).error();
             appended = *r;
@@ -222,7 +222,7 @@ ProduceOutcome handle_produce(RequestContext& ctx, const ProduceRequest& req) {
         if (r.error != ErrorCode::kNone) {
           if (version >= 8) pr.error_message = r.message;
           if (first_error.empty()) {
-            first_error = t.name + "-" + std::to_string(p.index) + ": " + protocol::error_code_name(r.error) +
+            first_error = t.name + "-" + std::to_string(p.index) + ": " + kafka::protocol::error_code_name(r.error) +
                           (r.message.empty() ? "" : ": " + r.message);
           }
         }

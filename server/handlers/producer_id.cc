@@ -4,16 +4,16 @@
 #include <algorithm>
 
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
+#include "base/logging.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::to_int16;
 
-protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
-                                                         const protocol::InitProducerIdRequest& req) {
-  protocol::InitProducerIdResponse resp;
+kafka::protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
+                                                         const kafka::protocol::InitProducerIdRequest& req) {
+  kafka::protocol::InitProducerIdResponse resp;
   resp.producer_id = -1;
   resp.producer_epoch = -1;
   if (req.transactional_id && !req.transactional_id->empty()) {
@@ -24,7 +24,7 @@ protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
   }
   auto id = ctx.services->producers->init_producer_id();
   if (!id.ok()) {
-    resp.error_code = to_int16(protocol::to_kafka_error(id.error()));
+    resp.error_code = to_int16(kafka::protocol::to_kafka_error(id.error()));
     log_error("cannot allocate a producer id").kv("error", id.error().to_string());
     return resp;
   }
@@ -35,22 +35,22 @@ protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
   return resp;
 }
 
-engine::Result<std::vector<engine::RecordBatchHeader>> read_tail_headers(engine::LogManager& logs,
-                                                                         const engine::TopicPartition& tp,
+Result<std::vector<RecordBatchHeader>> read_tail_headers(engine::LogManager& logs,
+                                                                         const TopicPartition& tp,
                                                                          int64_t max_offsets) {
   constexpr size_t kChunkBytes = size_t(4) << 20;
   constexpr uint64_t kMaxScanBytes = uint64_t(256) << 20;
   STREAMCTL_ASSIGN_OR_RETURN(engine::Log * log, logs.log(tp.topic, tp.partition));
-  const engine::Offset end = log->log_end_offset();
-  engine::Offset from = std::max(log->log_start_offset(), end - max_offsets);
-  std::vector<engine::RecordBatchHeader> out;
+  const Offset end = log->log_end_offset();
+  Offset from = std::max(log->log_start_offset(), end - max_offsets);
+  std::vector<RecordBatchHeader> out;
   uint64_t scanned = 0;
   while (from < end && scanned < kMaxScanBytes) {
     auto r = log->read_up_to(from, kChunkBytes, end, /*min_one_batch=*/true);
     if (!r.ok()) return std::move(r).error();
     if (r->records.empty()) break;
     scanned += r->records.size();
-    engine::BatchIterator it(engine::ByteSpan(r->records.data(), r->records.size()), /*verify_crc=*/false);
+    BatchIterator it(ByteSpan(r->records.data(), r->records.size()), /*verify_crc=*/false);
     while (it.next()) {
       if (it.header().last_offset() >= from) out.push_back(it.header());
     }

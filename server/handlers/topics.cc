@@ -6,12 +6,12 @@
 #include "engine/group_store.h"
 #include "engine/log_config.h"
 #include "server/handlers/handlers.h"
-#include "server/logging.h"
+#include "base/logging.h"
 
 namespace streamctl::server::handlers {
 
-using protocol::ErrorCode;
-using protocol::to_int16;
+using kafka::protocol::ErrorCode;
+using kafka::protocol::to_int16;
 
 namespace {
 
@@ -21,12 +21,12 @@ struct ItemError {
   bool ok() const { return code == ErrorCode::kNone; }
 };
 
-ItemError topic_error(const engine::Error& e, ErrorCode invalid_argument_code) {
+ItemError topic_error(const Error& e, ErrorCode invalid_argument_code) {
   switch (e.code) {
-    case engine::ErrorCode::kNotFound: return {ErrorCode::kUnknownTopicOrPartition, e.message};
-    case engine::ErrorCode::kAlreadyExists: return {ErrorCode::kTopicAlreadyExists, e.message};
-    case engine::ErrorCode::kInvalidArgument: return {invalid_argument_code, e.message};
-    default: return {protocol::to_kafka_error(e), e.message};
+    case streamctl::ErrorCode::kNotFound: return {ErrorCode::kUnknownTopicOrPartition, e.message};
+    case streamctl::ErrorCode::kAlreadyExists: return {ErrorCode::kTopicAlreadyExists, e.message};
+    case streamctl::ErrorCode::kInvalidArgument: return {invalid_argument_code, e.message};
+    default: return {kafka::protocol::to_kafka_error(e), e.message};
   }
 }
 
@@ -48,7 +48,7 @@ void forget_topic_offsets(engine::GroupStore& store, const std::string& topic) {
   for (const auto& g : *groups) {
     auto offsets = store.fetch(g);
     if (!offsets.ok()) continue;
-    std::vector<engine::TopicPartition> drop;
+    std::vector<TopicPartition> drop;
     for (const auto& [tp, _] : *offsets) {
       if (tp.topic == topic) drop.push_back(tp);
     }
@@ -56,16 +56,16 @@ void forget_topic_offsets(engine::GroupStore& store, const std::string& topic) {
   }
 }
 
-protocol::CreateTopicsResponse handle_create_topics(RequestContext& ctx, const protocol::CreateTopicsRequest& req) {
+kafka::protocol::CreateTopicsResponse handle_create_topics(RequestContext& ctx, const kafka::protocol::CreateTopicsRequest& req) {
   BrokerServices& s = *ctx.services;
   const int16_t version = ctx.api_version();
-  protocol::CreateTopicsResponse resp;
+  kafka::protocol::CreateTopicsResponse resp;
   std::map<std::string, int> name_count;
   for (const auto& t : req.topics) ++name_count[t.name];
 
   std::unique_lock<std::shared_mutex> topics_lock(s.topics_mu);
   for (const auto& t : req.topics) {
-    protocol::CreateTopicsResponse::CreatableTopicResult r;
+    kafka::protocol::CreateTopicsResponse::CreatableTopicResult r;
     r.name = t.name;
     r.error_message = std::nullopt;
     r.configs = std::nullopt;
@@ -130,7 +130,7 @@ protocol::CreateTopicsResponse handle_create_topics(RequestContext& ctx, const p
       if (!created.ok()) {
         err = topic_error(created.error(), ErrorCode::kInvalidConfig);
       } else {
-        if (auto id = protocol::Uuid::from_string(created->topic_id); id.ok()) r.topic_id = *id;
+        if (auto id = kafka::protocol::Uuid::from_string(created->topic_id); id.ok()) r.topic_id = *id;
         log_info("topic created").kv("topic", t.name).kv("partitions", partitions)
             .kv("client_id", ctx.client_id());
       }
@@ -147,20 +147,20 @@ protocol::CreateTopicsResponse handle_create_topics(RequestContext& ctx, const p
   return resp;
 }
 
-protocol::DeleteTopicsResponse handle_delete_topics(RequestContext& ctx, const protocol::DeleteTopicsRequest& req) {
+kafka::protocol::DeleteTopicsResponse handle_delete_topics(RequestContext& ctx, const kafka::protocol::DeleteTopicsRequest& req) {
   BrokerServices& s = *ctx.services;
-  protocol::DeleteTopicsResponse resp;
-  std::vector<std::pair<std::optional<std::string>, protocol::Uuid>> targets;
+  kafka::protocol::DeleteTopicsResponse resp;
+  std::vector<std::pair<std::optional<std::string>, kafka::protocol::Uuid>> targets;
   if (ctx.api_version() >= 6) {
     for (const auto& t : req.topics) targets.emplace_back(t.name, t.topic_id);
   } else {
-    for (const auto& n : req.topic_names) targets.emplace_back(n, protocol::Uuid{});
+    for (const auto& n : req.topic_names) targets.emplace_back(n, kafka::protocol::Uuid{});
   }
   std::vector<std::string> deleted;
   {
     std::unique_lock<std::shared_mutex> topics_lock(s.topics_mu);
     for (const auto& [name, id] : targets) {
-      protocol::DeleteTopicsResponse::DeletableTopicResult r;
+      kafka::protocol::DeleteTopicsResponse::DeletableTopicResult r;
       r.name = name;
       r.topic_id = id;
       r.error_message = std::nullopt;
@@ -190,13 +190,13 @@ protocol::DeleteTopicsResponse handle_delete_topics(RequestContext& ctx, const p
   return resp;
 }
 
-protocol::CreatePartitionsResponse handle_create_partitions(RequestContext& ctx,
-                                                            const protocol::CreatePartitionsRequest& req) {
+kafka::protocol::CreatePartitionsResponse handle_create_partitions(RequestContext& ctx,
+                                                            const kafka::protocol::CreatePartitionsRequest& req) {
   BrokerServices& s = *ctx.services;
-  protocol::CreatePartitionsResponse resp;
+  kafka::protocol::CreatePartitionsResponse resp;
   std::unique_lock<std::shared_mutex> topics_lock(s.topics_mu);
   for (const auto& t : req.topics) {
-    protocol::CreatePartitionsResponse::CreatePartitionsTopicResult r;
+    kafka::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult r;
     r.name = t.name;
     r.error_message = std::nullopt;
     ItemError err;
@@ -235,15 +235,15 @@ protocol::CreatePartitionsResponse handle_create_partitions(RequestContext& ctx,
   return resp;
 }
 
-protocol::DeleteRecordsResponse handle_delete_records(RequestContext& ctx, const protocol::DeleteRecordsRequest& req) {
+kafka::protocol::DeleteRecordsResponse handle_delete_records(RequestContext& ctx, const kafka::protocol::DeleteRecordsRequest& req) {
   BrokerServices& s = *ctx.services;
-  protocol::DeleteRecordsResponse resp;
+  kafka::protocol::DeleteRecordsResponse resp;
   std::shared_lock<std::shared_mutex> topics_lock(s.topics_mu);
   for (const auto& t : req.topics) {
-    protocol::DeleteRecordsResponse::DeleteRecordsTopicResult tr;
+    kafka::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult tr;
     tr.name = t.name;
     for (const auto& p : t.partitions) {
-      protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult pr;
+      kafka::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult pr;
       pr.partition_index = p.partition_index;
       pr.low_watermark = -1;
       auto log_r = s.logs->log(t.name, p.partition_index);
@@ -260,10 +260,10 @@ protocol::DeleteRecordsResponse handle_delete_records(RequestContext& ctx, const
         tr.partitions.push_back(pr);
         continue;
       }
-      auto st = offset > log.log_start_offset().value ? log.delete_records_before(engine::Offset(offset))
-                                                      : engine::ok_status();
+      auto st = offset > log.log_start_offset().value ? log.delete_records_before(Offset(offset))
+                                                      : ok_status();
       if (!st.ok()) {
-        pr.error_code = to_int16(protocol::to_kafka_error(st.error()));
+        pr.error_code = to_int16(kafka::protocol::to_kafka_error(st.error()));
         log_warn("delete records failed").kv("topic", t.name).kv("partition", p.partition_index)
             .kv("error", st.error().to_string());
       } else if (offset > 0) {

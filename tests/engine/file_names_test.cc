@@ -4,6 +4,7 @@
 
 #include <limits>
 
+using namespace streamctl;
 using namespace streamctl::engine;
 
 TEST_CASE("SegmentFileNamesAreTwentyDigitZeroPaddedBaseOffsets") {

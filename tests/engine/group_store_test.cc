@@ -6,17 +6,18 @@
 
 #include <thread>
 
-#include "engine/crc32c.h"
-#include "tests/support/fault_fs.h"
+#include "base/crc32c.h"
+#include "base/fault_fs.h"
 #include "tests/support/manual_clock.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 #include "tests/support/temp_dir.h"
 
+using namespace streamctl;
 using namespace streamctl::engine;
-using streamctl::test::FaultInjectionFileSystem;
-using streamctl::test::FsOp;
+using streamctl::FaultInjectionFileSystem;
+using streamctl::FsOp;
 using streamctl::test::ManualClock;
-using streamctl::test::MemFileSystem;
+using streamctl::MemFileSystem;
 using streamctl::test::TempDir;
 
 namespace {

@@ -10,14 +10,15 @@
 #include <map>
 #include <thread>
 
-#include "engine/clock.h"
+#include "base/clock.h"
 #include "engine/file_names.h"
 #include "engine/log.h"
 #include "tests/engine/log_test_helpers.h"
 #include "tests/support/manual_clock.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 #include "tests/support/temp_dir.h"
 
+using namespace streamctl;
 using namespace streamctl::engine;
 using namespace streamctl::test;
 

@@ -4,6 +4,7 @@
 
 #include <set>
 
+using namespace streamctl;
 using namespace streamctl::engine;
 
 namespace {

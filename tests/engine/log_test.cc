@@ -6,9 +6,10 @@
 #include "engine/file_names.h"
 #include "tests/engine/log_test_helpers.h"
 #include "tests/support/manual_clock.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 #include "tests/support/temp_dir.h"
 
+using namespace streamctl;
 using namespace streamctl::engine;
 using namespace streamctl::test;
 

@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "engine/file_names.h"
-#include "engine/fs.h"
+#include "base/fs.h"
 #include "engine/log.h"
-#include "engine/record_batch.h"
+#include "kafka/format/record_batch.h"
 #include "tests/support/manual_clock.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 
 namespace streamctl::test {
 
@@ -28,9 +28,9 @@ namespace streamctl::test {
   return out;
 }
 
-inline engine::Record make_record(std::optional<std::string> key, std::optional<std::string> value,
-                                  engine::Timestamp ts = engine::kNoTimestamp) {
-  engine::Record r;
+inline Record make_record(std::optional<std::string> key, std::optional<std::string> value,
+                                  Timestamp ts = kNoTimestamp) {
+  Record r;
   r.key = std::move(key);
   r.value = std::move(value);
   r.timestamp = ts;
@@ -38,29 +38,29 @@ inline engine::Record make_record(std::optional<std::string> key, std::optional<
 }
 
 // n records "<prefix>0".."<prefix>n-1" with no key and no timestamp (the log stamps them).
-inline std::vector<engine::Record> make_records(int n, const std::string& prefix = "v", size_t pad = 0) {
-  std::vector<engine::Record> out;
+inline std::vector<Record> make_records(int n, const std::string& prefix = "v", size_t pad = 0) {
+  std::vector<Record> out;
   for (int i = 0; i < n; ++i) out.push_back(make_record(std::nullopt, tag(prefix, i, std::string(pad, '.'))));
   return out;
 }
 
 // One stored batch built from records (base offset 0), as a client would send it.
-inline engine::Bytes make_batch(const std::vector<engine::Record>& records, engine::Timestamp ts = engine::Timestamp(1000)) {
-  std::vector<engine::Record> copy = records;
+inline Bytes make_batch(const std::vector<Record>& records, Timestamp ts = Timestamp(1000)) {
+  std::vector<Record> copy = records;
   for (auto& r : copy) {
-    if (r.timestamp == engine::kNoTimestamp) r.timestamp = ts;
+    if (r.timestamp == kNoTimestamp) r.timestamp = ts;
   }
-  auto b = engine::build_batch(copy, engine::Offset(0), engine::BatchBuildOptions{});
+  auto b = build_batch(copy, Offset(0), BatchBuildOptions{});
   REQUIRE_MESSAGE(b.ok(), b.error().to_string());
   return std::move(b).value();
 }
 
 // Decodes every record in a ReadResult's bytes.
-inline std::vector<engine::Record> decode_all(engine::ByteSpan bytes) {
-  std::vector<engine::Record> out;
-  engine::BatchIterator it(bytes);
+inline std::vector<Record> decode_all(ByteSpan bytes) {
+  std::vector<Record> out;
+  BatchIterator it(bytes);
   while (it.next()) {
-    auto records = engine::decode_records(it.batch());
+    auto records = decode_records(it.batch());
     REQUIRE_MESSAGE(records.ok(), records.error().to_string());
     for (auto& r : *records) out.push_back(std::move(r));
   }
@@ -70,11 +70,11 @@ inline std::vector<engine::Record> decode_all(engine::ByteSpan bytes) {
 }
 
 // Every record from `from` to the high watermark, reading in chunks of max_bytes.
-inline std::vector<engine::Record> read_all(engine::Log& log, engine::Offset from = engine::Offset(-1),
+inline std::vector<Record> read_all(engine::Log& log, Offset from = Offset(-1),
                                             size_t max_bytes = 1 << 20) {
   if (from.value < 0) from = log.log_start_offset();
-  std::vector<engine::Record> out;
-  engine::Offset end = log.high_watermark();
+  std::vector<Record> out;
+  Offset end = log.high_watermark();
   while (from < end) {
     auto r = log.read(from, max_bytes);
     REQUIRE_MESSAGE(r.ok(), r.error().to_string());
@@ -88,13 +88,13 @@ inline std::vector<engine::Record> read_all(engine::Log& log, engine::Offset fro
   return out;
 }
 
-inline std::vector<std::string> values_of(const std::vector<engine::Record>& records) {
+inline std::vector<std::string> values_of(const std::vector<Record>& records) {
   std::vector<std::string> out;
   for (const auto& r : records) out.push_back(r.value.value_or("<null>"));
   return out;
 }
 
-inline std::vector<int64_t> offsets_of(const std::vector<engine::Record>& records) {
+inline std::vector<int64_t> offsets_of(const std::vector<Record>& records) {
   std::vector<int64_t> out;
   for (const auto& r : records) out.push_back(r.offset.value);
   return out;
@@ -109,11 +109,11 @@ inline engine::LogConfig small_config(int64_t segment_bytes = 1024, int64_t inde
   return c;
 }
 
-inline engine::LogOptions log_options(engine::FileSystem* fs, engine::Clock* clock, const std::string& dir,
+inline engine::LogOptions log_options(FileSystem* fs, Clock* clock, const std::string& dir,
                                       const engine::LogConfig& config) {
   engine::LogOptions o;
   o.dir = dir;
-  o.tp = engine::TopicPartition{"t", 0};
+  o.tp = TopicPartition{"t", 0};
   o.config = config;
   o.fs = fs;
   o.clock = clock;
@@ -127,22 +127,22 @@ inline std::unique_ptr<engine::Log> open_log(const engine::LogOptions& options) 
 }
 
 inline engine::AppendResult append_values(engine::Log& log, const std::vector<std::string>& values) {
-  std::vector<engine::Record> records;
+  std::vector<Record> records;
   for (const auto& v : values) records.push_back(make_record(std::nullopt, v));
-  auto r = log.append(records, engine::BatchBuildOptions{});
+  auto r = log.append(records, BatchBuildOptions{});
   REQUIRE_MESSAGE(r.ok(), r.error().to_string());
   return *r;
 }
 
 // Bytes of a whole file (REQUIREs success).
-inline engine::Bytes file_bytes(engine::FileSystem& fs, const std::string& path) {
-  auto b = engine::read_file(fs, path);
+inline Bytes file_bytes(FileSystem& fs, const std::string& path) {
+  auto b = read_file(fs, path);
   REQUIRE_MESSAGE(b.ok(), b.error().to_string());
   return std::move(b).value();
 }
 
-inline void write_bytes(engine::FileSystem& fs, const std::string& path, engine::ByteSpan bytes) {
-  auto f = fs.open(path, engine::OpenMode::kCreateTruncate);
+inline void write_bytes(FileSystem& fs, const std::string& path, ByteSpan bytes) {
+  auto f = fs.open(path, OpenMode::kCreateTruncate);
   REQUIRE_MESSAGE(f.ok(), f.error().to_string());
   REQUIRE((*f)->write_at(0, bytes).ok());
   REQUIRE((*f)->close().ok());
@@ -150,7 +150,7 @@ inline void write_bytes(engine::FileSystem& fs, const std::string& path, engine:
 
 inline std::string segment_path(const std::string& dir, int64_t base,
                                 engine::SegmentFileKind kind = engine::SegmentFileKind::kLog) {
-  return engine::join_path(dir, engine::segment_file_name(engine::Offset(base), kind));
+  return join_path(dir, engine::segment_file_name(Offset(base), kind));
 }
 
 }  // namespace streamctl::test

@@ -3,10 +3,11 @@
 #include <doctest/doctest.h>
 
 #include "tests/engine/log_test_helpers.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 
+using namespace streamctl;
 using namespace streamctl::engine;
-using streamctl::test::MemFileSystem;
+using streamctl::MemFileSystem;
 
 namespace {
 
@@ -171,7 +172,7 @@ TEST_CASE("OffsetIndexLoadMoreAcceptsOnlyEntriesThatFollow") {
 
 TEST_CASE("OffsetIndexRewriteReplacesTheFileAtomically") {
   IndexFixture f;
-  streamctl::test::write_bytes(f.fs, f.path, streamctl::engine::to_bytes("garbage garbage!"));
+  streamctl::test::write_bytes(f.fs, f.path, streamctl::to_bytes("garbage garbage!"));
   OffsetIndex index = f.make();
   REQUIRE(index.append(Offset(105), 77));
   REQUIRE(index.rewrite().ok());

@@ -5,10 +5,11 @@
 #include "engine/file_names.h"
 #include "engine/log.h"
 #include "tests/engine/log_test_helpers.h"
-#include "tests/support/fault_fs.h"
+#include "base/fault_fs.h"
 #include "tests/support/manual_clock.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 
+using namespace streamctl;
 using namespace streamctl::engine;
 using namespace streamctl::test;
 

@@ -3,10 +3,11 @@
 #include <doctest/doctest.h>
 
 #include "tests/engine/log_test_helpers.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 
+using namespace streamctl;
 using namespace streamctl::engine;
-using streamctl::test::MemFileSystem;
+using streamctl::MemFileSystem;
 
 namespace {
 

@@ -21,11 +21,11 @@ mkdir -p "$out/obj" "$out/corpus" "$out/seeds" "$out/artifacts"
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I"$root"
        -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 
-# Library sources: the codec and the engine error helpers it uses.
-sources=("$root"/server/protocol/*.cc "$root/engine/result.cc")
+# Library sources: the codec (hand-written and generated) and the base error helpers it uses.
+sources=("$root"/kafka/protocol/*.cc "$root"/kafka/protocol/generated/*.cc "$root/base/result.cc")
 
 # Rebuild an object when its source or any codec/engine header is newer.
-newest_header=$(ls -t "$root"/server/protocol/*.h "$root"/engine/*.h | head -1)
+newest_header=$(ls -t "$root"/kafka/protocol/*.h "$root"/kafka/protocol/generated/*.h "$root"/base/*.h "$root"/kafka/format/*.h | head -1)
 to_build=()
 objects=()
 for src in "${sources[@]}"; do

@@ -13,19 +13,19 @@
 #include <optional>
 #include <thread>
 
-#include "engine/record_batch.h"
-#include "server/advert.h"
+#include "kafka/format/record_batch.h"
+#include "engine/advert.h"
 #include "server/broker.h"
-#include "server/logging.h"
+#include "base/logging.h"
 #include "server/handlers/handlers.h"
-#include "server/protocol/frame.h"
-#include "server/protocol/group_member_metadata.h"
+#include "kafka/protocol/frame.h"
+#include "kafka/protocol/group_member_metadata.h"
 #include "tests/support/temp_dir.h"
 
 namespace streamctl::server {
 namespace {
 
-namespace p = protocol;
+namespace p = kafka::protocol;
 using Clock = std::chrono::steady_clock;
 
 int64_t ms_since(Clock::time_point t0) {
@@ -57,20 +57,20 @@ class TestClient {
   TestClient& operator=(const TestClient&) = delete;
 
   // The frame (size prefix included) of a request.
-  static engine::Bytes frame(int16_t version, int32_t correlation_id, const p::RequestBody& body) {
+  static Bytes frame(int16_t version, int32_t correlation_id, const p::RequestBody& body) {
     p::Request req;
     req.header.api_key = p::api_key_of(body);
     req.header.api_version = version;
     req.header.correlation_id = correlation_id;
     req.header.client_id = "broker-test";
     req.body = body;
-    engine::Bytes out(4);
+    Bytes out(4);
     auto st = p::encode_request(req, out);
     REQUIRE_MESSAGE(st.ok(), st.error().message);
-    engine::put_be32(out.data(), uint32_t(out.size() - 4));
+    put_be32(out.data(), uint32_t(out.size() - 4));
     return out;
   }
-  void send_raw(const engine::Bytes& bytes) {
+  void send_raw(const Bytes& bytes) {
     size_t done = 0;
     while (done < bytes.size()) {
       ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
@@ -82,10 +82,10 @@ class TestClient {
     send_raw(frame(version, correlation_id, body));
   }
   // One response frame (without the size prefix); nullopt on EOF or timeout.
-  std::optional<engine::Bytes> read_frame() {
-    engine::Bytes size(4);
+  std::optional<Bytes> read_frame() {
+    Bytes size(4);
     if (!read_exact(size.data(), 4)) return std::nullopt;
-    engine::Bytes body(engine::get_be32(size.data()));
+    Bytes body(get_be32(size.data()));
     if (!read_exact(body.data(), body.size())) return std::nullopt;
     return body;
   }
@@ -166,25 +166,25 @@ void create_topic(TestClient& c, const std::string& name, int32_t partitions) {
   REQUIRE(resp.topics[0].error_code == 0);
 }
 
-engine::Bytes make_batch(int n, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1) {
-  std::vector<engine::Record> records;
+Bytes make_batch(int n, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1) {
+  std::vector<Record> records;
   for (int i = 0; i < n; ++i) {
-    engine::Record r;
-    r.timestamp = engine::Timestamp(1700000000000 + i);
+    Record r;
+    r.timestamp = Timestamp(1700000000000 + i);
     r.key = "k" + std::to_string(i);
     r.value = "value-" + std::to_string(i);
     records.push_back(r);
   }
-  engine::BatchBuildOptions o;
+  BatchBuildOptions o;
   o.producer_id = pid;
   o.producer_epoch = epoch;
   o.base_sequence = seq;
-  auto b = engine::build_batch(records, engine::Offset(0), o);
+  auto b = build_batch(records, Offset(0), o);
   REQUIRE(b.ok());
   return *b;
 }
 
-p::ProduceRequest produce_request(const std::string& topic, int32_t partition, engine::Bytes batch, int16_t acks) {
+p::ProduceRequest produce_request(const std::string& topic, int32_t partition, Bytes batch, int16_t acks) {
   p::ProduceRequest req;
   req.acks = acks;
   req.timeout_ms = 5000;
@@ -299,7 +299,7 @@ p::RequestBody rich_request(p::ApiKey api, int16_t v, int i) {
       j.session_timeout_ms = 10000;
       j.rebalance_timeout_ms = v >= 1 ? 10000 : -1;
       j.protocol_type = "consumer";
-      j.protocols.push_back({"range", engine::to_bytes("md"), {}});
+      j.protocols.push_back({"range", to_bytes("md"), {}});
       return j;
     }
     case p::ApiKey::kHeartbeat:
@@ -418,14 +418,14 @@ TEST_CASE("EveryAdvertisedApiVersionAnswersWithADecodableResponse") {
   j.session_timeout_ms = 30000;
   j.rebalance_timeout_ms = 30000;
   j.protocol_type = "consumer";
-  j.protocols.push_back({"range", engine::to_bytes("metadata"), {}});
+  j.protocols.push_back({"range", to_bytes("metadata"), {}});
   auto joined = c.call<p::JoinGroupResponse>(1, j);
   REQUIRE(joined.error_code == 0);
   p::SyncGroupRequest sg;
   sg.group_id = "g";
   sg.generation_id = joined.generation_id;
   sg.member_id = joined.member_id;
-  sg.assignments.push_back({joined.member_id, engine::to_bytes("assignment"), {}});
+  sg.assignments.push_back({joined.member_id, to_bytes("assignment"), {}});
   REQUIRE(c.call<p::SyncGroupResponse>(1, sg).error_code == 0);
 
   int32_t correlation = 1;
@@ -448,7 +448,7 @@ TEST_CASE("EveryAdvertisedApiVersionAnswersWithADecodableResponse") {
   // Spot checks that the sweep exercised real data.
   auto dg = c.call<p::DescribeGroupsResponse>(4, p::DescribeGroupsRequest{{"g"}, false, {}});
   REQUIRE(dg.groups.at(0).members.size() == 1);
-  CHECK(dg.groups[0].members[0].member_assignment == engine::to_bytes("assignment"));
+  CHECK(dg.groups[0].members[0].member_assignment == to_bytes("assignment"));
 }
 
 TEST_CASE("ApiVersionsIsAnsweredAtV0AndV3AndAnUnsupportedVersionGetsAV0Error") {
@@ -469,8 +469,8 @@ TEST_CASE("ApiVersionsIsAnsweredAtV0AndV3AndAnUnsupportedVersionGetsAV0Error") {
   CHECK(v0.api_keys.size() == v3.api_keys.size());
   // v4 does not exist for us: the answer is a v0 body with UNSUPPORTED_VERSION.
   c.send_raw(TestClient::frame(3, 77, p::ApiVersionsRequest{}));
-  engine::Bytes f = TestClient::frame(3, 78, p::ApiVersionsRequest{});
-  engine::put_be16(f.data() + 6, 99);  // api_version := 99 (header starts after the size)
+  Bytes f = TestClient::frame(3, 78, p::ApiVersionsRequest{});
+  put_be16(f.data() + 6, 99);  // api_version := 99 (header starts after the size)
   c.send_raw(f);
   (void)c.read<p::ApiVersionsResponse>(3, 77);
   auto err = c.read<p::ApiVersionsResponse>(0, 78);
@@ -482,10 +482,10 @@ TEST_CASE("PipelinedRequestsAreAnsweredInRequestOrderEvenWhenAnEarlierOneWaits")
   TestClient c(s.port());
   create_topic(c, "t", 1);
   // kafka-python's probe: ApiVersions v0 and Metadata v0 in one write.
-  engine::Bytes both = TestClient::frame(0, 1, p::ApiVersionsRequest{});
+  Bytes both = TestClient::frame(0, 1, p::ApiVersionsRequest{});
   p::MetadataRequest m0;
   m0.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{};
-  engine::Bytes meta = TestClient::frame(0, 2, m0);
+  Bytes meta = TestClient::frame(0, 2, m0);
   both.insert(both.end(), meta.begin(), meta.end());
   c.send_raw(both);
   (void)c.read<p::ApiVersionsResponse>(0, 1);
@@ -508,7 +508,7 @@ TEST_CASE("ProducedBatchesAreFetchedBackAsStored") {
   Server s;
   TestClient c(s.port());
   create_topic(c, "t", 2);
-  engine::Bytes batch = make_batch(5);
+  Bytes batch = make_batch(5);
   auto pr = c.call<p::ProduceResponse>(7, produce_request("t", 1, batch, -1));
   REQUIRE(pr.responses.at(0).partition_responses.at(0).error_code == 0);
   CHECK(pr.responses[0].partition_responses[0].base_offset == 0);
@@ -524,8 +524,8 @@ TEST_CASE("ProducedBatchesAreFetchedBackAsStored") {
   REQUIRE(part.records.has_value());
   REQUIRE(part.records->size() > batch.size());
   // The first stored batch is the produced one, byte for byte after the broker-owned header fields.
-  CHECK(std::equal(batch.begin() + engine::kMagicOffset, batch.end(), part.records->begin() + engine::kMagicOffset));
-  auto decoded = engine::decode_records(engine::ByteSpan(part.records->data(), batch.size()));
+  CHECK(std::equal(batch.begin() + kMagicOffset, batch.end(), part.records->begin() + kMagicOffset));
+  auto decoded = decode_records(ByteSpan(part.records->data(), batch.size()));
   REQUIRE(decoded.ok());
   CHECK((*decoded)[4].value == "value-4");
 
@@ -619,8 +619,8 @@ TEST_CASE("AnIdempotentRetryIsAnsweredWithTheOriginalOffsetAndNotAppendedAgain")
   auto ip = c.call<p::InitProducerIdResponse>(1, p::InitProducerIdRequest{std::nullopt, 60000, -1, -1, {}});
   REQUIRE(ip.error_code == 0);
   REQUIRE(ip.producer_id >= 0);
-  engine::Bytes b0 = make_batch(4, ip.producer_id, ip.producer_epoch, 0);
-  engine::Bytes b1 = make_batch(2, ip.producer_id, ip.producer_epoch, 4);
+  Bytes b0 = make_batch(4, ip.producer_id, ip.producer_epoch, 0);
+  Bytes b1 = make_batch(2, ip.producer_id, ip.producer_epoch, 4);
   auto r0 = c.call<p::ProduceResponse>(7, produce_request("t", 0, b0, -1));
   auto r1 = c.call<p::ProduceResponse>(7, produce_request("t", 0, b1, -1));
   auto again = c.call<p::ProduceResponse>(7, produce_request("t", 0, b1, -1));
@@ -638,7 +638,7 @@ TEST_CASE("HostileFramesCloseOnlyTheirConnection") {
   Server s;
   TestClient good(s.port());
   (void)good.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
-  auto expect_closed = [&](engine::Bytes bytes, const char* what) {
+  auto expect_closed = [&](Bytes bytes, const char* what) {
     INFO(what);
     TestClient bad(s.port());
     bad.send_raw(bytes);
@@ -651,24 +651,24 @@ TEST_CASE("HostileFramesCloseOnlyTheirConnection") {
                 "shorter than a header");
   {
     // Metadata v1 whose topic array claims 2^31-1 entries.
-    engine::Bytes f = TestClient::frame(1, 5, metadata_all());
-    engine::put_be32(f.data() + f.size() - 4, 0x7fffffff);
+    Bytes f = TestClient::frame(1, 5, metadata_all());
+    put_be32(f.data() + f.size() - 4, 0x7fffffff);
     expect_closed(f, "huge array count");
-    engine::put_be32(f.data() + f.size() - 4, uint32_t(-7));
+    put_be32(f.data() + f.size() - 4, uint32_t(-7));
     expect_closed(f, "negative array count");
   }
   {
     // A truncated body: the frame is complete but the fields inside run past it.
     p::MetadataRequest m;
     m.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{{{}, std::string("some-topic"), {}}};
-    engine::Bytes f = TestClient::frame(1, 6, m);
+    Bytes f = TestClient::frame(1, 6, m);
     f.resize(f.size() - 3);
-    engine::put_be32(f.data(), uint32_t(f.size() - 4));
+    put_be32(f.data(), uint32_t(f.size() - 4));
     expect_closed(f, "truncated string");
   }
   {
-    engine::Bytes f = TestClient::frame(0, 7, p::ApiVersionsRequest{});
-    engine::put_be16(f.data() + 4, 1234);  // api key 1234
+    Bytes f = TestClient::frame(0, 7, p::ApiVersionsRequest{});
+    put_be16(f.data() + 4, 1234);  // api key 1234
     expect_closed(f, "unknown api key");
   }
   // The well-behaved connection is unaffected.
@@ -709,21 +709,21 @@ TEST_CASE("ConnectionsBeyondMaxConnectionsAreRefused") {
 TEST_CASE("TheServerOwnsItsDataDirectoryWhileItRuns") {
   auto s = std::make_unique<Server>();
   const std::string data = s->config.data_dir;
-  auto owner = check_data_dir_owner(data);
+  auto owner = engine::check_data_dir_owner(data);
   REQUIRE(owner.ok());
   REQUIRE(owner->has_value());
   CHECK((*owner)->advertised == "127.0.0.1:" + std::to_string(s->port()));
-  CHECK(served_by_message(data, **owner) ==
+  CHECK(engine::served_by_message(data, **owner) ==
         data + " is served by streamctl serve (pid " + std::to_string(::getpid()) + ") on 127.0.0.1:" +
             std::to_string(s->port()) + "; use --brokers 127.0.0.1:" + std::to_string(s->port()));
   BrokerConfig second = s->config;
   auto b2 = Broker::start(second);
   REQUIRE_FALSE(b2.ok());
-  CHECK(b2.error().code == engine::ErrorCode::kBusy);
+  CHECK(b2.error().code == streamctl::ErrorCode::kBusy);
   CHECK(b2.error().message.find("is served by streamctl serve") != std::string::npos);
   s->broker->stop();
   CHECK(s->broker->wait().ok());
-  auto after = check_data_dir_owner(data);
+  auto after = engine::check_data_dir_owner(data);
   REQUIRE(after.ok());
   CHECK_FALSE(after->has_value());
 }
@@ -756,7 +756,7 @@ TEST_CASE("GroupAndOffsetApisWorkThroughTheWire") {
   j.session_timeout_ms = 10000;
   j.rebalance_timeout_ms = 10000;
   j.protocol_type = "consumer";
-  j.protocols.push_back({"range", engine::to_bytes("md"), {}});
+  j.protocols.push_back({"range", to_bytes("md"), {}});
   auto first = c.call<p::JoinGroupResponse>(5, j);
   CHECK(first.error_code == 79);  // MEMBER_ID_REQUIRED
   j.member_id = first.member_id;
@@ -767,10 +767,10 @@ TEST_CASE("GroupAndOffsetApisWorkThroughTheWire") {
   sg.group_id = "g";
   sg.generation_id = joined.generation_id;
   sg.member_id = joined.member_id;
-  sg.assignments.push_back({joined.member_id, engine::to_bytes("assignment"), {}});
+  sg.assignments.push_back({joined.member_id, to_bytes("assignment"), {}});
   auto synced = c.call<p::SyncGroupResponse>(3, sg);
   CHECK(synced.error_code == 0);
-  CHECK(synced.assignment == engine::to_bytes("assignment"));
+  CHECK(synced.assignment == to_bytes("assignment"));
 
   p::OffsetCommitRequest oc;
   oc.group_id = "g";
@@ -840,7 +840,7 @@ TEST_CASE("OffsetDeleteDeletesOnlyWhatNoActiveMemberSubscribesTo") {
   j.protocol_type = "consumer";
   p::ConsumerProtocolSubscription sub;
   sub.topics = {"u"};
-  engine::Bytes md;
+  Bytes md;
   REQUIRE(p::encode_subscription(sub, 1, md).ok());
   j.protocols.push_back({"range", md, {}});
   REQUIRE(c.call<p::JoinGroupResponse>(1, j).error_code == 0);
@@ -897,21 +897,21 @@ TEST_CASE("MetricsEndpointReportsRequestsOffsetsAndGroupLag") {
 }
 
 // One batch of n records of value_bytes each (large batches: reads of them go out with sendfile).
-engine::Bytes big_batch(int n, size_t value_bytes) {
-  std::vector<engine::Record> records;
+Bytes big_batch(int n, size_t value_bytes) {
+  std::vector<Record> records;
   for (int i = 0; i < n; ++i) {
-    engine::Record r;
-    r.timestamp = engine::Timestamp(1700000000000 + i);
+    Record r;
+    r.timestamp = Timestamp(1700000000000 + i);
     r.value = std::string(value_bytes, char('a' + i % 26));
     records.push_back(r);
   }
-  auto b = engine::build_batch(records, engine::Offset(0), engine::BatchBuildOptions{});
+  auto b = build_batch(records, Offset(0), BatchBuildOptions{});
   REQUIRE(b.ok());
   return *b;
 }
 
-engine::Bytes segment_file(const Server& s, const std::string& partition_dir) {
-  auto bytes = engine::read_file(*engine::posix_file_system(),
+Bytes segment_file(const Server& s, const std::string& partition_dir) {
+  auto bytes = read_file(*posix_file_system(),
                                  s.dir.join("data/" + partition_dir + "/00000000000000000000.log"));
   REQUIRE_MESSAGE(bytes.ok(), bytes.error().to_string());
   return *bytes;
@@ -931,13 +931,13 @@ TEST_CASE("LargeFetchesAreSentFromTheSegmentFilesAsStoredAndSmallOnesAreCopied")
   create_topic(c, "t", 2);
   std::vector<size_t> batch_sizes;
   for (int i = 0; i < 4; ++i) {
-    engine::Bytes b = big_batch(100, 1000);
+    Bytes b = big_batch(100, 1000);
     batch_sizes.push_back(b.size());
     REQUIRE(c.call<p::ProduceResponse>(7, produce_request("t", 0, b, 1)).responses[0].partition_responses[0].error_code == 0);
   }
   REQUIRE(c.call<p::ProduceResponse>(7, produce_request("t", 1, make_batch(5), 1)).responses[0].partition_responses[0].error_code == 0);
-  const engine::Bytes stored0 = segment_file(s, "t-0");
-  const engine::Bytes stored1 = segment_file(s, "t-1");
+  const Bytes stored0 = segment_file(s, "t-0");
+  const Bytes stored1 = segment_file(s, "t-1");
   REQUIRE(stored0.size() >= handlers::kMinSendfileBytes);
   REQUIRE(stored1.size() < handlers::kMinSendfileBytes);
 
@@ -960,9 +960,9 @@ TEST_CASE("LargeFetchesAreSentFromTheSegmentFilesAsStoredAndSmallOnesAreCopied")
     const auto& part1 = fr.responses[0].partitions[1];
     CHECK(part0.error_code == 0);
     CHECK(part0.high_watermark == 400);
-    CHECK(part0.records == std::optional<engine::Bytes>(stored0));
+    CHECK(part0.records == std::optional<Bytes>(stored0));
     CHECK(part1.high_watermark == 5);
-    CHECK(part1.records == std::optional<engine::Bytes>(stored1));
+    CHECK(part1.records == std::optional<Bytes>(stored1));
     sent += stored0.size();
     CHECK(metric(s, "streamctl_fetch_sendfile_bytes_total") == sent);
   }
@@ -973,7 +973,7 @@ TEST_CASE("LargeFetchesAreSentFromTheSegmentFilesAsStoredAndSmallOnesAreCopied")
   auto fr = c.call<p::FetchResponse>(11, limited);
   const auto& part = fr.responses.at(0).partitions.at(0);
   const auto first = stored0.begin() + ptrdiff_t(batch_sizes[0]);
-  CHECK(part.records == std::optional<engine::Bytes>(engine::Bytes(first, first + ptrdiff_t(batch_sizes[1] + batch_sizes[2]))));
+  CHECK(part.records == std::optional<Bytes>(Bytes(first, first + ptrdiff_t(batch_sizes[1] + batch_sizes[2]))));
   CHECK(metric(s, "streamctl_fetch_sendfile_bytes_total") == sent + batch_sizes[1] + batch_sizes[2]);
 }
 
@@ -985,7 +985,7 @@ TEST_CASE("ATopicDeletedWhileItsRecordsAreBeingSentStillArrivesWhole") {
     auto pr = admin.call<p::ProduceResponse>(7, produce_request("big", 0, big_batch(100, 2000), 1));
     REQUIRE(pr.responses[0].partition_responses[0].error_code == 0);
   }
-  const engine::Bytes stored = segment_file(s, "big-0");
+  const Bytes stored = segment_file(s, "big-0");
   REQUIRE(stored.size() > (size_t(8) << 20));  // more than the socket buffers hold: the send must wait
 
   TestClient slow(s.port(), 10000, /*receive_buffer=*/4096);

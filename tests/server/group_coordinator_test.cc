@@ -6,20 +6,19 @@
 
 #include "engine/group_store.h"
 #include "server/group_coordinator.h"
-#include "server/logging.h"
-#include "server/protocol/group_member_metadata.h"
+#include "base/logging.h"
+#include "kafka/protocol/group_member_metadata.h"
 #include "tests/support/manual_clock.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 
 namespace streamctl::server {
 namespace {
 
-using engine::Bytes;
 
-Bytes bytes(const std::string& s) { return engine::to_bytes(s); }
+Bytes bytes(const std::string& s) { return to_bytes(s); }
 
 struct Fixture {
-  test::MemFileSystem fs;
+  MemFileSystem fs;
   test::ManualClock clock;
   engine::GroupStore store{&fs, &clock, "/data/__meta/groups"};
   GroupCoordinatorConfig config;
@@ -302,8 +301,8 @@ TEST_CASE("LeaveGroupRemovesTheMemberAndTheLastOneEmptiesTheGroup") {
 
 TEST_CASE("OffsetCommitFollowsKafkasGenerationRules") {
   Fixture f;
-  const std::map<engine::TopicPartition, engine::CommittedOffset> offsets = {
-      {{"t", 0}, {engine::Offset(42), 0, "meta", engine::Timestamp(1)}}};
+  const std::map<TopicPartition, engine::CommittedOffset> offsets = {
+      {{"t", 0}, {Offset(42), 0, "meta", Timestamp(1)}}};
   // A group nobody joined: "simple" commits with generation -1 (librdkafka assign()).
   OffsetCommitParams simple{"g", -1, "", std::nullopt};
   auto o = f.gc->commit_offsets(simple, offsets);
@@ -330,8 +329,8 @@ TEST_CASE("DeleteGroupsRefusesActiveGroupsAndUnknownOnes") {
   CHECK(f.gc->delete_group("g") == ErrorCode::kNonEmptyGroup);
   CHECK(f.gc->delete_group("never") == ErrorCode::kGroupIdNotFound);
   f.gc->leave_group("g", {{(*a)->member_id, std::nullopt}});
-  const std::map<engine::TopicPartition, engine::CommittedOffset> offsets = {
-      {{"t", 0}, {engine::Offset(1), -1, "", engine::Timestamp(1)}}};
+  const std::map<TopicPartition, engine::CommittedOffset> offsets = {
+      {{"t", 0}, {Offset(1), -1, "", Timestamp(1)}}};
   REQUIRE(f.gc->commit_offsets({"g", -1, "", std::nullopt}, offsets).error == ErrorCode::kNone);
   CHECK(f.gc->delete_group("g") == ErrorCode::kNone);
   CHECK(f.gc->fetch_offsets("g")->empty());
@@ -339,7 +338,7 @@ TEST_CASE("DeleteGroupsRefusesActiveGroupsAndUnknownOnes") {
 
 TEST_CASE("OffsetDeleteKeepsTopicsActiveMembersSubscribeTo") {
   Fixture f;
-  const engine::CommittedOffset one{engine::Offset(1), -1, "", engine::Timestamp(1)};
+  const engine::CommittedOffset one{Offset(1), -1, "", Timestamp(1)};
   REQUIRE(f.gc->commit_offsets({"g", -1, "", std::nullopt}, {{{"t", 0}, one}, {{"t", 1}, one}, {{"u", 0}, one}})
               .error == ErrorCode::kNone);
   CHECK(f.gc->delete_offsets("", {{"t", 0}}).error == ErrorCode::kInvalidGroupId);
@@ -347,10 +346,10 @@ TEST_CASE("OffsetDeleteKeepsTopicsActiveMembersSubscribeTo") {
 
   // A member subscribed to "t" (consumer protocol metadata): t's offsets stay, u's go.
   auto p = f.params("");
-  protocol::ConsumerProtocolSubscription sub;
+  kafka::protocol::ConsumerProtocolSubscription sub;
   sub.topics = {"t"};
   Bytes md;
-  REQUIRE(protocol::encode_subscription(sub, 1, md).ok());
+  REQUIRE(kafka::protocol::encode_subscription(sub, 1, md).ok());
   p.protocols[0].second = md;
   auto j = f.join(p);
   REQUIRE(j->has_value());
@@ -392,8 +391,8 @@ TEST_CASE("OffsetDeleteKeepsTopicsActiveMembersSubscribeTo") {
 
 TEST_CASE("ListAndDescribeCoverActiveAndStoredGroups") {
   Fixture f;
-  const std::map<engine::TopicPartition, engine::CommittedOffset> offsets = {
-      {{"t", 0}, {engine::Offset(1), -1, "", engine::Timestamp(1)}}};
+  const std::map<TopicPartition, engine::CommittedOffset> offsets = {
+      {{"t", 0}, {Offset(1), -1, "", Timestamp(1)}}};
   REQUIRE(f.gc->commit_offsets({"stored-only", -1, "", std::nullopt}, offsets).error == ErrorCode::kNone);
   auto a = f.join_new();
   f.sync((*a)->member_id, 1, {{(*a)->member_id, bytes("asg")}});

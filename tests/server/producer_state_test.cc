@@ -4,19 +4,19 @@
 #include <set>
 
 #include "server/producer_state.h"
-#include "tests/support/mem_fs.h"
+#include "base/mem_fs.h"
 
 namespace streamctl::server {
 namespace {
 
-const engine::TopicPartition kTp{"t", 0};
+const TopicPartition kTp{"t", 0};
 
 ProducerBatch batch(int64_t pid, int16_t epoch, int32_t first, int32_t count) {
   ProducerBatch b;
   b.producer_id = pid;
   b.producer_epoch = epoch;
   b.first_sequence = first;
-  engine::RecordBatchHeader h;
+  RecordBatchHeader h;
   h.producer_id = pid;
   h.producer_epoch = epoch;
   h.base_sequence = first;
@@ -30,10 +30,10 @@ struct FakeLog {
   int64_t next = 0;
   int appends = 0;
   ProducerStateManager::AppendFn append(int32_t count) {
-    return [this, count]() -> engine::Result<BatchPlacement> {
+    return [this, count]() -> Result<BatchPlacement> {
       BatchPlacement p;
-      p.base_offset = engine::Offset(next);
-      p.last_offset = engine::Offset(next + count - 1);
+      p.base_offset = Offset(next);
+      p.last_offset = Offset(next + count - 1);
       next += count;
       ++appends;
       return p;
@@ -42,7 +42,7 @@ struct FakeLog {
 };
 
 struct Fixture {
-  test::MemFileSystem fs;
+  MemFileSystem fs;
   ProducerStateManager::TailLoader loader;
   std::unique_ptr<ProducerStateManager> psm;
   FakeLog log;
@@ -111,15 +111,15 @@ TEST_CASE("ProducersAreIndependentPerPartitionAndPerId") {
 TEST_CASE("AFailedAppendRecordsNothing") {
   Fixture f;
   auto r = f.psm->append(kTp, batch(1, 0, 0, 1),
-                         []() -> engine::Result<BatchPlacement> { return engine::Error::no_space("disk full"); }, 0);
+                         []() -> Result<BatchPlacement> { return Error::no_space("disk full"); }, 0);
   CHECK(r.outcome == SequenceOutcome::kAppendFailed);
-  CHECK(r.error.code == engine::ErrorCode::kNoSpace);
+  CHECK(r.error.code == streamctl::ErrorCode::kNoSpace);
   // The retry is a new batch, not a duplicate.
   CHECK(f.send(batch(1, 0, 0, 1), 1).outcome == SequenceOutcome::kAppended);
 }
 
 TEST_CASE("ProducerIdsAreNeverHandedOutTwiceAcrossRestarts") {
-  test::MemFileSystem fs;
+  MemFileSystem fs;
   REQUIRE(fs.create_dirs("/d").ok());
   std::set<int64_t> seen;
   for (int restart = 0; restart < 3; ++restart) {
@@ -135,16 +135,16 @@ TEST_CASE("ProducerIdsAreNeverHandedOutTwiceAcrossRestarts") {
 }
 
 TEST_CASE("StateIsRebuiltFromTheLogTailSoRetriesAfterARestartAreNotDuplicated") {
-  test::MemFileSystem fs;
+  MemFileSystem fs;
   REQUIRE(fs.create_dirs("/d").ok());
   int loads = 0;
-  auto loader = [&loads](const engine::TopicPartition& tp) -> engine::Result<std::vector<engine::RecordBatchHeader>> {
+  auto loader = [&loads](const TopicPartition& tp) -> Result<std::vector<RecordBatchHeader>> {
     ++loads;
-    std::vector<engine::RecordBatchHeader> out;
+    std::vector<RecordBatchHeader> out;
     if (tp.partition != 0) return out;
     for (int i = 0; i < 3; ++i) {
-      engine::RecordBatchHeader h;
-      h.base_offset = engine::Offset(100 + 10 * i);
+      RecordBatchHeader h;
+      h.base_offset = Offset(100 + 10 * i);
       h.last_offset_delta = 9;
       h.producer_id = 9;
       h.producer_epoch = 1;

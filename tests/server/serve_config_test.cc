@@ -3,10 +3,10 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include "server/advert.h"
+#include "engine/advert.h"
 #include "server/config_file.h"
-#include "server/logging.h"
-#include "tests/support/mem_fs.h"
+#include "base/logging.h"
+#include "base/mem_fs.h"
 
 namespace streamctl::server {
 namespace {
@@ -92,47 +92,47 @@ TEST_CASE("LogfmtValuesAreQuotedOnlyWhenNeeded") {
 }
 
 TEST_CASE("AdvertisementRoundTripsAndAFreeLockMeansNoOwner") {
-  ServerAdvert a;
+  engine::ServerAdvert a;
   a.pid = 1234;
   a.listen = "127.0.0.1:9092";
   a.advertised = "broker:9092";
   a.http = "127.0.0.1:9644";
   a.node_id = 2;
   a.start_ms = 1700000000000;
-  auto back = advert_from_json(advert_to_json(a));
+  auto back = engine::advert_from_json(engine::advert_to_json(a));
   REQUIRE(back.ok());
   CHECK(back->pid == 1234);
   CHECK(back->advertised == "broker:9092");
   CHECK(back->node_id == 2);
-  CHECK(served_by_message("/d", a) == "/d is served by streamctl serve (pid 1234) on broker:9092; use --brokers broker:9092");
-  CHECK_FALSE(advert_from_json("not json").ok());
+  CHECK(engine::served_by_message("/d", a) == "/d is served by streamctl serve (pid 1234) on broker:9092; use --brokers broker:9092");
+  CHECK_FALSE(engine::advert_from_json("not json").ok());
 
-  test::MemFileSystem fs;
+  MemFileSystem fs;
   REQUIRE(fs.create_dirs("/d").ok());
-  auto none = check_data_dir_owner(fs, "/d");
+  auto none = engine::check_data_dir_owner(fs, "/d");
   REQUIRE(none.ok());
   CHECK_FALSE(none->has_value());
   {
-    auto own = DataDirOwnership::acquire(fs, "/d");
+    auto own = engine::DataDirOwnership::acquire(fs, "/d");
     REQUIRE(own.ok());
-    auto starting = check_data_dir_owner(fs, "/d");
+    auto starting = engine::check_data_dir_owner(fs, "/d");
     REQUIRE(starting.ok());
     REQUIRE(starting->has_value());
     CHECK((*starting)->starting);
-    ServerAdvert mine = a;
+    engine::ServerAdvert mine = a;
     mine.pid = ::getpid();  // an advertisement counts only if it is the lock holder's
     REQUIRE((*own)->publish(mine).ok());
-    auto live = check_data_dir_owner(fs, "/d");
+    auto live = engine::check_data_dir_owner(fs, "/d");
     REQUIRE(live.ok());
     REQUIRE(live->has_value());
     CHECK((*live)->advertised == "broker:9092");
-    auto second = DataDirOwnership::acquire(fs, "/d");
+    auto second = engine::DataDirOwnership::acquire(fs, "/d");
     REQUIRE_FALSE(second.ok());
-    CHECK(second.error().code == engine::ErrorCode::kBusy);
+    CHECK(second.error().code == streamctl::ErrorCode::kBusy);
   }
   // Released: serve.json is gone and nobody owns the directory.
-  CHECK_FALSE(*fs.exists(serve_advert_path("/d")));
-  CHECK_FALSE(check_data_dir_owner(fs, "/d")->has_value());
+  CHECK_FALSE(*fs.exists(engine::serve_advert_path("/d")));
+  CHECK_FALSE(engine::check_data_dir_owner(fs, "/d")->has_value());
 }
 
 }  // namespace

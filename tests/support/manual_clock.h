@@ -8,25 +8,25 @@
 #include <chrono>
 #include <cstdint>
 
-#include "engine/clock.h"
-#include "engine/result.h"
+#include "base/clock.h"
+#include "base/result.h"
 
 namespace streamctl::test {
 
-class ManualClock final : public engine::Clock {
+class ManualClock final : public Clock {
  public:
   static constexpr int64_t kDefaultNowMs = 1'700'000'000'000;
   static constexpr int64_t kDefaultMonotonicMs = 1'000'000;
 
-  explicit ManualClock(engine::Timestamp now = engine::Timestamp(kDefaultNowMs),
+  explicit ManualClock(Timestamp now = Timestamp(kDefaultNowMs),
                        int64_t monotonic_ms = kDefaultMonotonicMs)
       : now_ms_(now.value), monotonic_ms_(monotonic_ms) {}
 
-  engine::Timestamp now() const override { return engine::Timestamp(now_ms_.load()); }
+  Timestamp now() const override { return Timestamp(now_ms_.load()); }
   int64_t monotonic_ms() const override { return monotonic_ms_.load(); }
 
   // Sets wall time only (it may go backwards, as a real wall clock can); monotonic time is untouched.
-  void set_now(engine::Timestamp now) { now_ms_.store(now.value); }
+  void set_now(Timestamp now) { now_ms_.store(now.value); }
   // Sets monotonic time. REQUIRES: not earlier than the current value (monotonic means monotonic).
   void set_monotonic_ms(int64_t ms) {
     STREAMCTL_CHECK(ms >= monotonic_ms_.load(), "monotonic time moved backwards to %lld",

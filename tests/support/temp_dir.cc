@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "engine/result.h"
+#include "base/result.h"
 
 namespace streamctl::test {
 
