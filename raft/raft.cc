@@ -191,9 +191,9 @@ bool Raft::observe(const LeaderIdAndEpoch& leader, int64_t now) {
 
 // ---- events
 
-void Raft::receive(const Message& m, int64_t now) {
+void Raft::receive(Message m, int64_t now) {
   std::visit(
-      [&](const auto& body) {
+      [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, VoteRequest>) on_vote_request(m, body, now);
         else if constexpr (std::is_same_v<T, VoteResponse>) on_vote_response(m, body, now);
@@ -439,9 +439,9 @@ void Raft::answer_fetch(const Message& m, int64_t now, bool allow_park) {
       parked_.push_back(Parked{m, now});  // long poll: answered on new data or HW change
       return;
     }
-    scratch_.clear();
-    resp.records_base_offset = log_->read(r.fetch_offset, config_.fetch_max_batches, &scratch_);
-    resp.records.swap(scratch_);
+    resp.records.reserve(static_cast<size_t>(
+        std::min<Offset>(static_cast<Offset>(config_.fetch_max_batches), log_->end_offset() - r.fetch_offset)));
+    resp.records_base_offset = log_->read(r.fetch_offset, config_.fetch_max_batches, &resp.records);
   }
   resp.high_watermark = hw_;
   st.last_sent_hw = hw_;
@@ -514,7 +514,7 @@ void Raft::update_follower_hw(Offset leader_hw) {
   }
 }
 
-void Raft::on_fetch_response(const Message& m, const FetchResponse& r, int64_t now) {
+void Raft::on_fetch_response(const Message& m, FetchResponse& r, int64_t now) {
   if (m.correlation_id != fetch_correlation_ || fetch_correlation_ == 0) {
     observe(r.current_leader, now);
     return;
@@ -557,7 +557,7 @@ void Raft::on_fetch_response(const Message& m, const FetchResponse& r, int64_t n
       send_fetch(now);
       return;
     }
-    for (const Batch& b : r.records) log_->append(b);
+    for (Batch& b : r.records) log_->append(std::move(b));
     effects_.flush_to = log_->end_offset();
   }
   update_follower_hw(r.high_watermark);

@@ -84,7 +84,8 @@ class Raft {
   Raft(const Raft&) = delete;
   Raft& operator=(const Raft&) = delete;
 
-  void receive(const Message& message, int64_t now);
+  // Takes the message by value: fetched batches are moved into the log.
+  void receive(Message message, int64_t now);
   void tick(int64_t now);
   // Leader only: appends `batch` (its epoch is set to the current epoch). Returns its base offset and
   // epoch, or nullopt when this replica is not an active leader. Committed once high_watermark() > offset
@@ -142,7 +143,7 @@ class Raft {
   void on_begin_quorum(const Message& m, const BeginQuorumEpochRequest& r, int64_t now);
   void on_end_quorum(const Message& m, const EndQuorumEpochRequest& r, int64_t now);
   void on_fetch_request(const Message& m, int64_t now);
-  void on_fetch_response(const Message& m, const FetchResponse& r, int64_t now);
+  void on_fetch_response(const Message& m, FetchResponse& r, int64_t now);
   void on_fetch_snapshot_request(const Message& m, const FetchSnapshotRequest& r);
   void on_fetch_snapshot_response(const Message& m, const FetchSnapshotResponse& r, int64_t now);
 
@@ -186,7 +187,6 @@ class Raft {
   std::vector<Parked> parked_;
   int64_t leader_since_ = 0;
   int64_t begin_quorum_sent_at_ = 0;
-  std::vector<Batch> scratch_;
 };
 
 }  // namespace streamctl::raft

@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
     while (!inflight.empty()) {
       Message m = std::move(inflight.front());
       inflight.pop_front();
-      nodes[m.destination]->receive(m, now);
-      pump(m.destination);
+      NodeId to = m.destination;
+      nodes[to]->receive(std::move(m), now);
+      pump(to);
     }
   };
   // Elect node 0.

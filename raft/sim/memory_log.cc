@@ -58,7 +58,7 @@ std::string MemoryLog::read_snapshot(SnapshotId id) const {
 }
 
 bool MemoryLog::install_snapshot(SnapshotId id, std::string_view bytes) {
-  std::vector<Entry> entries;
+  std::deque<Entry> entries;
   Offset offset = 0;
   size_t pos = 0;
   auto number = [&](int64_t* v) {

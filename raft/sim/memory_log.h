@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <deque>
 #include <vector>
 
 #include "raft/log.h"
@@ -45,7 +46,7 @@ class MemoryLog final : public RaftLog {
   // First entry (in all_) whose range ends after `offset`.
   size_t index_of(Offset offset) const;
 
-  std::vector<Entry> all_;   // every batch from offset 0: [0, first_live_) is the snapshot
+  std::deque<Entry> all_;   // every batch from offset 0: [0, first_live_) is the snapshot
   size_t first_live_ = 0;
   Offset start_ = 0;
   Offset end_ = 0;

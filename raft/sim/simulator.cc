@@ -111,7 +111,7 @@ class Simulation {
   SimResult run();
 
  private:
-  enum class Kind { kDeliver, kFlushDone, kTick, kFault, kClient };
+  enum class Kind { kDeliver, kFlushDone, kTick, kFault, kClient, kBounce, kRestart };
   struct Event {
     int64_t time;
     uint64_t seq;
@@ -258,6 +258,10 @@ void Simulation::drain(int i) {
   if (e.quorum_state) n.durable = *e.quorum_state;  // synchronous and durable in the simulator
   for (const Message& m : e.messages) {
     if (opt_.trace_lines) trace("send " + describe(m));
+    // Targeted fault: crash-restart a voter right after it granted a vote (is the vote remembered?).
+    if (auto* v = std::get_if<VoteResponse>(&m.body); v && v->vote_granted && !v->pre_vote && faults_ &&
+                                                      rng_.chance(0.3))
+      schedule(now_ + rng_.range(0, 3), Kind::kBounce, i);
     send(m);
   }
   if (e.flush_to) request_flush(i, *e.flush_to);
@@ -514,6 +518,20 @@ void Simulation::handle(Event& e) {
     }
     return;
   }
+  if (e.kind == Kind::kBounce) {
+    if (nodes_[e.node].up && e.lifetime == nodes_[e.node].lifetime) {
+      crash(e.node);
+      schedule(now_ + rng_.range(1, 20), Kind::kRestart, e.node);
+    }
+    return;
+  }
+  if (e.kind == Kind::kRestart) {
+    if (!nodes_[e.node].up && e.lifetime == nodes_[e.node].lifetime) {
+      trace("restart node " + std::to_string(e.node));
+      start_node(e.node);
+    }
+    return;
+  }
   if (e.kind == Kind::kClient) {
     client();
     schedule(now_ + rng_.range(5, 40), Kind::kClient, -1);
@@ -528,7 +546,7 @@ void Simulation::handle(Event& e) {
         return;
       }
       if (opt_.trace_lines) trace("recv " + describe(e.message));
-      n.raft->receive(e.message, now_);
+      n.raft->receive(std::move(e.message), now_);
       break;
     case Kind::kTick:
       if (e.lifetime != n.lifetime) return;
