@@ -60,6 +60,9 @@ class RaftLog {
   virtual SnapshotId latest_snapshot() const = 0;
   // The bytes of snapshot `id`; empty if it is not the latest snapshot.
   virtual std::string read_snapshot(SnapshotId id) const = 0;
+  // Empties the log and restarts it at `offset` (Kafka's truncateFullyAndStartAt): a partition follower
+  // behind a leader that deleted its prefix without a snapshot. Durable on return.
+  virtual void truncate_fully_and_start_at(Offset offset) = 0;
   // Replaces the whole log by snapshot `id` (start = end = id.offset). Returns false (log unchanged) if
   // `bytes` is not a valid snapshot.
   virtual bool install_snapshot(SnapshotId id, std::string_view bytes) = 0;

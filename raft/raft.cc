@@ -413,6 +413,8 @@ void Raft::answer_fetch(const Message& m, int64_t now, bool allow_park) {
   bool valid = false;
   SnapshotId snapshot = log_->latest_snapshot();
   if (r.fetch_offset < log_->start_offset()) {
+    // Metadata group: fetch the snapshot. Partition (prefix deleted, no snapshot): the follower restarts
+    // at log_start_offset.
     resp.snapshot_id = snapshot;
   } else if (config_.mutation == Mutation::kSkipDivergenceCheck && r.fetch_offset <= log_->end_offset()) {
     valid = true;
@@ -543,6 +545,15 @@ void Raft::on_fetch_response(const Message& m, FetchResponse& r, int64_t now) {
       log_->truncate_to(to);
       flushed_end_ = std::min(flushed_end_, to);
     }
+    send_fetch(now);
+    return;
+  }
+  if (r.records.empty() && r.snapshot_id.epoch < 0 && log_->end_offset() < r.log_start_offset) {
+    // Behind a partition leader that deleted its prefix: restart at the leader's log start.
+    stats_.truncations++;
+    stats_.truncated_offsets += log_->end_offset() - log_->start_offset();
+    log_->truncate_fully_and_start_at(r.log_start_offset);
+    flushed_end_ = log_->end_offset();
     send_fetch(now);
     return;
   }

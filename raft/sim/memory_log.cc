@@ -101,7 +101,16 @@ Offset MemoryLog::crash() {
   return lost;
 }
 
-void MemoryLog::compact(Offset offset) {
+void MemoryLog::truncate_fully_and_start_at(Offset offset) {
+  lowest_truncation_ = std::min(lowest_truncation_, std::min(end_, offset));
+  all_.clear();
+  first_live_ = 0;
+  start_ = end_ = flushed_ = offset;
+  snapshot_ = {};
+  cache_ = EpochCache();
+}
+
+void MemoryLog::compact(Offset offset, bool snapshot) {
   if (offset <= start_ || offset > end_) return;
   size_t i = first_live_;
   while (i < all_.size() && all_[i].base + std::max<int32_t>(1, all_[i].batch.record_count) <= offset) i++;
@@ -109,14 +118,14 @@ void MemoryLog::compact(Offset offset) {
   first_live_ = i;
   const Entry& last = all_[i - 1];
   start_ = last.base + std::max<int32_t>(1, last.batch.record_count);
-  snapshot_ = {start_, last.batch.epoch};
+  if (snapshot) snapshot_ = {start_, last.batch.epoch};
   cache_.truncate_from_start(start_);
-  if (cache_.entries().empty()) cache_.reset(snapshot_.epoch, start_);
+  if (cache_.entries().empty() && snapshot) cache_.reset(snapshot_.epoch, start_);
   flushed_ = std::max(flushed_, start_);
 }
 
 const Batch* MemoryLog::batch_at(Offset offset) const {
-  if (offset < 0 || offset >= end_ || all_.empty()) return nullptr;
+  if (offset < 0 || offset >= end_ || all_.empty() || offset < all_.front().base) return nullptr;
   return &all_[index_of(offset)].batch;
 }
 

@@ -24,6 +24,7 @@ class MemoryLog final : public RaftLog {
   SnapshotId latest_snapshot() const override { return snapshot_; }
   std::string read_snapshot(SnapshotId id) const override;
   bool install_snapshot(SnapshotId id, std::string_view bytes) override;
+  void truncate_fully_and_start_at(Offset offset) override;
 
   // ---- simulator side
   Offset flushed() const { return flushed_; }
@@ -31,8 +32,9 @@ class MemoryLog final : public RaftLog {
   void mark_flushed(Offset offset);
   // A crash: unflushed batches are lost. Returns how many offsets were lost.
   Offset crash();
-  // Takes a snapshot of everything below `offset` (a batch boundary <= end) and drops it from the log.
-  void compact(Offset offset);
+  // Drops everything below `offset` (a batch boundary <= end) from the log: as a snapshot (the metadata
+  // group) or, with `snapshot` false, as retention deletes a partition's prefix.
+  void compact(Offset offset, bool snapshot = true);
   // The batch holding `offset` (snapshotted or not), or nullptr beyond the end.
   const Batch* batch_at(Offset offset) const;
   // The lowest offset truncated since the last call (INT64_MAX if none); crash() counts as truncation.

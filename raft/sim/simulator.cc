@@ -434,7 +434,7 @@ bool Simulation::check(Violation* v) {
     while (n.mem_ok < limit) {
       const Batch* b = n.log->batch_at(n.mem_ok);
       const Batch& c = committed_[n.mem_ok];
-      if (b->epoch != c.epoch || b->bytes != c.bytes) break;
+      if (!b || b->epoch != c.epoch || b->bytes != c.bytes) break;
       n.mem_ok++;
     }
     if (!n.up) continue;
@@ -469,7 +469,7 @@ bool Simulation::check(Violation* v) {
       Offset limit = std::min<Offset>(static_cast<Offset>(committed_.size()), n.log->end_offset());
       while (n.mem_ok < limit) {
         const Batch* b = n.log->batch_at(n.mem_ok);
-        if (b->epoch != committed_[n.mem_ok].epoch || b->bytes != committed_[n.mem_ok].bytes) break;
+        if (!b || b->epoch != committed_[n.mem_ok].epoch || b->bytes != committed_[n.mem_ok].bytes) break;
         n.mem_ok++;
       }
     }

@@ -283,3 +283,25 @@ TEST_CASE("the leader counts its own log toward the high watermark only once flu
   h.run(20);
   CHECK(h.node(0).high_watermark() > r->offset);
 }
+
+TEST_CASE("partition catch-up without a snapshot: a follower behind the leader's deleted prefix restarts at "
+          "the leader's log start") {
+  Harness h(3);
+  h.campaign(0);
+  h.crash(2);
+  append_committed(h, 0, 30, "p");
+  h.log(0).compact(h.node(0).high_watermark() - 2, /*snapshot=*/false);  // retention, not a snapshot
+  h.log(1).compact(h.node(1).high_watermark() - 2, /*snapshot=*/false);
+  REQUIRE(h.log(0).latest_snapshot().epoch == -1);
+  Offset start = h.log(0).start_offset();
+  REQUIRE(start > 0);
+  h.restart(2);
+  h.run(1000);
+  CHECK(h.node(2).stats().snapshots_installed == 0);
+  CHECK(h.log(2).start_offset() == start);
+  CHECK(h.log(2).end_offset() == h.log(0).end_offset());
+  CHECK(h.node(2).high_watermark() == h.node(0).high_watermark());
+  for (Offset o = start; o < h.log(0).end_offset(); ++o) CHECK(h.log(2).batch_at(o)->bytes == h.log(0).batch_at(o)->bytes);
+  append_committed(h, 0, 2, "q");
+  CHECK(h.node(2).high_watermark() == h.node(0).high_watermark());
+}
