@@ -26,6 +26,9 @@ Raft::Raft(Config config, RaftLog* log, QuorumState persisted, int64_t now)
   flushed_end_ = log_->end_offset();  // what survived the restart is durable
   hw_ = std::max<Offset>(0, log_->start_offset());
   election_deadline_ = now + random_timeout(config_.election_timeout_ms);
+  // Correlation ids start at a random point per process lifetime, so a late response to a request of the
+  // previous lifetime cannot be taken for an answer to this one's.
+  next_correlation_ = 1 + static_cast<int32_t>(random_timeout(1 << 29));
   if (leader_ == config_.id) {
     role_ = Role::kResigned;  // cannot resume leadership of an epoch after a restart
   } else if (leader_ != kNoNode) {
@@ -557,7 +560,7 @@ void Raft::on_fetch_response(const Message& m, FetchResponse& r, int64_t now) {
     send_fetch(now);
     return;
   }
-  if (r.snapshot_id.epoch >= 0) {
+  if (r.snapshot_id.epoch >= 0 && r.snapshot_id.offset >= hw_) {
     fetch_correlation_ = next_correlation_++;
     fetch_sent_at_ = now;
     send(leader_, FetchSnapshotRequest{config_.id, epoch_, r.snapshot_id, 0}, fetch_correlation_);
@@ -597,7 +600,8 @@ void Raft::on_fetch_snapshot_response(const Message& m, const FetchSnapshotRespo
   if (role_ != Role::kFollower || m.source != leader_) return;
   last_leader_contact_ = now;
   fetch_deadline_ = now + config_.fetch_timeout_ms;
-  if (r.error_code == kNone && log_->install_snapshot(r.snapshot_id, r.unaligned_records)) {
+  // Never install a snapshot that ends below our high watermark (a stale response): committed data stays.
+  if (r.error_code == kNone && r.snapshot_id.offset >= hw_ && log_->install_snapshot(r.snapshot_id, r.unaligned_records)) {
     stats_.snapshots_installed++;
     flushed_end_ = log_->end_offset();
     if (r.snapshot_id.offset > hw_) {

@@ -34,6 +34,8 @@ TEST_CASE("regression seeds that once failed now hold every invariant") {
       {13, 5, 3000},   // same livelock with five voters
       {237, 3, 20000}, // a follower whose last epoch predates the leader's snapshot was told to truncate
                        // below its high watermark
+      {124798, 4, 20000},  // after a crash-restart, correlation ids began at 1 again: a late duplicate
+      {129952, 3, 20000},  // FetchSnapshot response of the earlier lifetime replaced a longer log
   };
   for (const Seed& s : seeds) {
     CAPTURE(s.seed);
