@@ -53,6 +53,11 @@ Status load_cert_and_key(SSL_CTX* ctx, const std::string& cert, const std::strin
                                    openssl_errors());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL checks the key against the loaded certificate here already.
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      return Error::invalid_argument("TLS key file '" + key + "' does not match the certificate in '" + cert +
+                                     "': " + openssl_errors());
+    }
     return Error::invalid_argument("TLS key file '" + key + "' is not an unencrypted PEM private key: " +
                                    openssl_errors());
   }
