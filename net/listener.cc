@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -111,6 +112,27 @@ Result<std::vector<ListenerSpec>> parse_listeners(std::string_view text) {
     out.push_back(std::move(spec));
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
+  }
+  return out;
+}
+
+Result<std::vector<ListenerSpec>> resolve_advertised(const std::vector<ListenerSpec>& listeners,
+                                                     std::string_view advertise) {
+  std::vector<ListenerSpec> out = listeners;
+  if (advertise.empty()) return out;
+  auto parsed = parse_listeners(advertise);
+  if (!parsed.ok()) return Error::invalid_argument("--advertise: " + parsed.error().message);
+  for (const ListenerSpec& a : parsed.value()) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const ListenerSpec& l) { return l.name == a.name; });
+    if (it == out.end()) {
+      return Error::invalid_argument("--advertise " + a.to_string() + ": there is no listener named " + a.name);
+    }
+    if (a.host.empty() || a.host == "0.0.0.0" || a.host == "::") {
+      return Error::invalid_argument("--advertise " + a.to_string() +
+                                     ": clients cannot connect to a wildcard address; give a host name or IP");
+    }
+    if (a.port == 0) return Error::invalid_argument("--advertise " + a.to_string() + ": port 0 cannot be advertised");
+    *it = a;
   }
   return out;
 }

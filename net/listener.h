@@ -35,6 +35,14 @@ struct ListenerSpec {
 // Parses a comma-separated listener list. Errors name the offending listener and what is wrong.
 engine::Result<std::vector<ListenerSpec>> parse_listeners(std::string_view text);
 
+// The addresses to advertise in Metadata, one per listener, from --advertise in the same form as the
+// listeners (NAME://host:port, bare host:port = PLAINTEXT). Each advertised name must be a listener, given at
+// most once, with a concrete host (not empty, 0.0.0.0 or ::) and a non-zero port. A listener without an
+// advertised entry advertises its own address (the caller decides what to do with a wildcard host).
+// `advertise` may be empty. The result is in the order of `listeners`.
+engine::Result<std::vector<ListenerSpec>> resolve_advertised(const std::vector<ListenerSpec>& listeners,
+                                                             std::string_view advertise);
+
 // True for "localhost", 127.0.0.0/8 and ::1.
 bool is_loopback_host(std::string_view host);
 

@@ -5,7 +5,8 @@
 #include <openssl/rand.h>
 
 #include <charconv>
-#include <mutex>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace streamctl::security {

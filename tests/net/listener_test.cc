@@ -67,3 +67,26 @@ TEST_CASE("NonLoopbackPlaintextNeedsAllowPlaintext") {
   CHECK(check_plaintext_allowed(parse_listeners("127.0.0.1:9092,SASL_SSL://0.0.0.0:9093").value(), false).ok());
   CHECK(check_plaintext_allowed(parse_listeners("SSL://0.0.0.0:9093,PLAINTEXT://[::1]:1").value(), false).ok());
 }
+
+TEST_CASE("AdvertisedAddressesAreResolvedPerListener") {
+  auto listeners = parse_listeners("PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9093").value();
+  auto same = resolve_advertised(listeners, "");
+  REQUIRE(same.ok());
+  CHECK(same->at(1).to_string() == "SASL_SSL://0.0.0.0:9093");
+  auto adv = resolve_advertised(listeners, "SASL_SSL://broker1.example.com:19093");
+  REQUIRE(adv.ok());
+  CHECK(adv->at(0).to_string() == "PLAINTEXT://127.0.0.1:9092");
+  CHECK(adv->at(1).to_string() == "SASL_SSL://broker1.example.com:19093");
+  struct Case {
+    const char* text;
+    const char* expect;
+  };
+  for (const Case& c : {Case{"SSL://h:1", "no listener named SSL"}, Case{"SASL_SSL://0.0.0.0:1", "wildcard"},
+                        Case{"SASL_SSL://:1", "wildcard"}, Case{"SASL_SSL://h:0", "port 0"},
+                        Case{"SASL_SSL://h:1,SASL_SSL://i:2", "used twice"}, Case{"nonsense", "--advertise"}}) {
+    CAPTURE(c.text);
+    auto r = resolve_advertised(listeners, c.text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find(c.expect) != std::string::npos);
+  }
+}
