@@ -2,6 +2,8 @@
 // made by the openssl CLI into a temporary directory.
 #include "net/tls.h"
 
+#include "net/handshake.h"
+
 #include <doctest/doctest.h>
 #include <openssl/ssl.h>
 
@@ -224,4 +226,100 @@ TEST_CASE("ReloadSwapsTheContextAndKeepsTheOldOneOnFailure") {
   // The reloaded context serves real handshakes.
   auto out = handshake(*after, *client_ctx("ca.pem"), "127.0.0.1");
   CHECK_FALSE(out.client_read);
+}
+
+namespace {
+
+struct DeadlineOutcome {
+  asio::error_code ec;
+  std::string principal;
+  bool done = false;
+  std::chrono::steady_clock::duration took{};
+};
+
+// Accepts one connection and runs async_server_handshake on it with `timeout`; `client` drives the peer.
+void accept_with_deadline(asio::io_context& io, tcp::acceptor& acceptor, asio::ssl::context& ctx,
+                          std::unique_ptr<TlsStream>& server, std::chrono::milliseconds timeout, DeadlineOutcome& out) {
+  server = std::make_unique<TlsStream>(io, ctx);
+  auto start = std::chrono::steady_clock::now();
+  acceptor.async_accept(server->lowest_layer(), [&, timeout, start](asio::error_code ec) {
+    REQUIRE_FALSE(ec);
+    async_server_handshake(*server, timeout, [&, start](asio::error_code hec, std::string principal) {
+      REQUIRE_FALSE(out.done);  // exactly once
+      out.done = true;
+      out.ec = hec;
+      out.principal = std::move(principal);
+      out.took = std::chrono::steady_clock::now() - start;
+    });
+  });
+}
+
+}  // namespace
+
+TEST_CASE("HandshakeThatNeverStartsOrStallsEndsInTimedOut") {
+  auto ctx = server_ctx(true);
+  for (size_t sent : {size_t{0}, size_t{5}}) {  // nothing, then half a TLS record header
+    CAPTURE(sent);
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::unique_ptr<TlsStream> server;
+    DeadlineOutcome out;
+    accept_with_deadline(io, acceptor, *ctx, server, std::chrono::milliseconds(200), out);
+    tcp::socket client(io);
+    static const unsigned char hello_start[] = {0x16, 0x03, 0x01, 0x02, 0x00};
+    client.async_connect(acceptor.local_endpoint(), [&](asio::error_code ec) {
+      REQUIRE_FALSE(ec);
+      if (sent) asio::async_write(client, asio::buffer(hello_start, sent), [](asio::error_code, size_t) {});
+    });
+    io.run_for(std::chrono::seconds(10));
+    REQUIRE(out.done);
+    CHECK(out.ec == asio::error::timed_out);
+    CHECK(out.took >= std::chrono::milliseconds(200));
+    CHECK_FALSE(server->lowest_layer().is_open());
+  }
+}
+
+TEST_CASE("HandshakeWithDeadlineGivesPrincipalAndStalledPeersDoNotDelayOthers") {
+  auto ctx = server_ctx(true);
+  auto cctx = client_ctx("ca.pem", "client");
+  asio::io_context io;
+  tcp::acceptor stalled_acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::acceptor good_acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::unique_ptr<TlsStream> stalled_server, good_server;
+  DeadlineOutcome stalled, good;
+  accept_with_deadline(io, stalled_acceptor, *ctx, stalled_server, std::chrono::milliseconds(1500), stalled);
+  accept_with_deadline(io, good_acceptor, *ctx, good_server, std::chrono::milliseconds(1500), good);
+  tcp::socket idle(io);
+  idle.async_connect(stalled_acceptor.local_endpoint(), [](asio::error_code ec) { REQUIRE_FALSE(ec); });
+  TlsStream client(io, *cctx);
+  client.lowest_layer().async_connect(good_acceptor.local_endpoint(), [&](asio::error_code ec) {
+    REQUIRE_FALSE(ec);
+    client.async_handshake(asio::ssl::stream_base::client, [](asio::error_code) {});
+  });
+  io.run_for(std::chrono::seconds(10));
+  REQUIRE(good.done);
+  CHECK_FALSE(good.ec);
+  CHECK(good.principal == "User:CN=client,OU=apps,O=Example");
+  CHECK(good.took < std::chrono::milliseconds(1500));
+  REQUIRE(stalled.done);
+  CHECK(stalled.ec == asio::error::timed_out);
+}
+
+TEST_CASE("HandshakeWithDeadlineReportsPlaintextAsATlsError") {
+  auto ctx = server_ctx(false);
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::unique_ptr<TlsStream> server;
+  DeadlineOutcome out;
+  accept_with_deadline(io, acceptor, *ctx, server, std::chrono::milliseconds(5000), out);
+  tcp::socket client(io);
+  client.async_connect(acceptor.local_endpoint(), [&](asio::error_code ec) {
+    REQUIRE_FALSE(ec);
+    asio::async_write(client, asio::buffer("GET / HTTP/1.0\r\n\r\n", 18), [](asio::error_code, size_t) {});
+  });
+  io.run_for(std::chrono::seconds(10));
+  REQUIRE(out.done);
+  CHECK(out.ec);
+  CHECK(out.ec != asio::error::timed_out);
+  CHECK(out.took < std::chrono::milliseconds(5000));
 }
