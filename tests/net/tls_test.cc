@@ -256,26 +256,39 @@ void accept_with_deadline(asio::io_context& io, tcp::acceptor& acceptor, asio::s
 
 }  // namespace
 
+namespace {
+
+// A raw TCP client that connects to a deadline-guarded TLS server, sends `bytes` and then stays silent.
+DeadlineOutcome raw_client_against_deadline(asio::ssl::context& ctx, std::chrono::milliseconds timeout,
+                                            std::string bytes, bool* server_socket_open = nullptr) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::unique_ptr<TlsStream> server;
+  DeadlineOutcome out;
+  accept_with_deadline(io, acceptor, ctx, server, timeout, out);
+  tcp::socket client(io);
+  client.async_connect(acceptor.local_endpoint(), [&](asio::error_code ec) {
+    REQUIRE_FALSE(ec);
+    if (!bytes.empty()) asio::async_write(client, asio::buffer(bytes), [](asio::error_code, size_t) {});
+  });
+  io.run_for(std::chrono::seconds(10));
+  REQUIRE(out.done);
+  if (server_socket_open) *server_socket_open = server->lowest_layer().is_open();
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("HandshakeThatNeverStartsOrStallsEndsInTimedOut") {
   auto ctx = server_ctx(true);
-  for (size_t sent : {size_t{0}, size_t{5}}) {  // nothing, then half a TLS record header
-    CAPTURE(sent);
-    asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    std::unique_ptr<TlsStream> server;
-    DeadlineOutcome out;
-    accept_with_deadline(io, acceptor, *ctx, server, std::chrono::milliseconds(200), out);
-    tcp::socket client(io);
-    static const unsigned char hello_start[] = {0x16, 0x03, 0x01, 0x02, 0x00};
-    client.async_connect(acceptor.local_endpoint(), [&](asio::error_code ec) {
-      REQUIRE_FALSE(ec);
-      if (sent) asio::async_write(client, asio::buffer(hello_start, sent), [](asio::error_code, size_t) {});
-    });
-    io.run_for(std::chrono::seconds(10));
-    REQUIRE(out.done);
+  // Nothing at all, then half a TLS record header.
+  for (std::string sent : {std::string(), std::string("\x16\x03\x01\x02\x00", 5)}) {
+    CAPTURE(sent.size());
+    bool open = true;
+    auto out = raw_client_against_deadline(*ctx, std::chrono::milliseconds(200), sent, &open);
     CHECK(out.ec == asio::error::timed_out);
     CHECK(out.took >= std::chrono::milliseconds(200));
-    CHECK_FALSE(server->lowest_layer().is_open());
+    CHECK_FALSE(open);
   }
 }
 
@@ -306,19 +319,7 @@ TEST_CASE("HandshakeWithDeadlineGivesPrincipalAndStalledPeersDoNotDelayOthers") 
 }
 
 TEST_CASE("HandshakeWithDeadlineReportsPlaintextAsATlsError") {
-  auto ctx = server_ctx(false);
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  std::unique_ptr<TlsStream> server;
-  DeadlineOutcome out;
-  accept_with_deadline(io, acceptor, *ctx, server, std::chrono::milliseconds(5000), out);
-  tcp::socket client(io);
-  client.async_connect(acceptor.local_endpoint(), [&](asio::error_code ec) {
-    REQUIRE_FALSE(ec);
-    asio::async_write(client, asio::buffer("GET / HTTP/1.0\r\n\r\n", 18), [](asio::error_code, size_t) {});
-  });
-  io.run_for(std::chrono::seconds(10));
-  REQUIRE(out.done);
+  auto out = raw_client_against_deadline(*server_ctx(false), std::chrono::milliseconds(5000), "GET / HTTP/1.0\r\n\r\n");
   CHECK(out.ec);
   CHECK(out.ec != asio::error::timed_out);
   CHECK(out.took < std::chrono::milliseconds(5000));
