@@ -63,13 +63,21 @@ Result<std::string> PlainServer::step(std::string_view token) {
                                 "from username");
   }
   bool ok = false;
+  bool known = false;
   if (lookup_) {
     for (ScramMechanism mech : {ScramMechanism::kSha512, ScramMechanism::kSha256}) {
       if (auto credential = lookup_(m.authcid, mech)) {
+        known = true;
         ok = scram_credential_matches(mech, *credential, m.password);
         break;
       }
     }
+  }
+  if (!known) {
+    // Same PBKDF2 cost for an unknown user as for a wrong password: the answer time does not tell who exists.
+    static const ScramCredential dummy = {std::string(32, 'x'), kScramDefaultIterations,
+                                          std::string(64, '\0'), std::string(64, '\0')};
+    (void)scram_credential_matches(ScramMechanism::kSha512, dummy, m.password);
   }
   OPENSSL_cleanse(m.password.data(), m.password.size());
   if (!ok) return Error{engine::ErrorCode::kPermissionDenied, kInvalidCredentials};
