@@ -909,6 +909,12 @@ Result<AppendResult> Log::append_batches(ByteSpan batches, LeaderEpoch leader_ep
                                      " and lastOffsetDelta " + std::to_string(h.last_offset_delta) +
                                      " (a produced batch holds at least one record, with offset deltas 0..recordCount-1)");
     }
+    // A batch whose records do not decode (say a gzip flag over random bytes with a valid CRC) would stop
+    // every reader of the partition: refuse it, as Kafka's broker does (CORRUPT_MESSAGE).
+    if (Status r = check_batch_records(it.batch()); !r.ok()) {
+      return Error{r.error().code == ErrorCode::kRecordTooLarge ? ErrorCode::kRecordTooLarge : ErrorCode::kCorruption,
+                   where + ": " + r.error().message};
+    }
     Impl::PreparedBatch p;
     p.position = it.position();
     p.info.size = uint32_t(h.size_bytes());
