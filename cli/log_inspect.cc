@@ -246,6 +246,12 @@ Result<SegmentSummary> scan_segment(engine::FileSystem& fs, const std::string& p
           report.valid = false;
           report.error = "at byte position " + std::to_string(pos) + ": " + records.error().message;
         }
+      } else if (options.check_records) {
+        if (Status r = engine::check_batch_records(batch); !r.ok()) {
+          report.records_error = r.error().message;
+          report.valid = false;
+          report.error = "at byte position " + std::to_string(pos) + ": " + r.error().message;
+        }
       }
     }
     if (report.valid) {
