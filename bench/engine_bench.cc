@@ -26,6 +26,7 @@
 #include "engine/log.h"
 
 using namespace streamctl;
+using namespace streamctl::engine;
 
 namespace {
 

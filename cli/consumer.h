@@ -49,7 +49,7 @@ class BatchDecoder {
   // RecordReader does the decoding (its fast path, and the decompression of compressed batches);
   // this adapts its records to the CLI's RecordView.
   std::optional<RecordReader> reader_;
-  RecordView record_;
+  streamctl::RecordView record_;
   bool want_headers_ = true;
   Status status_;
 };

@@ -509,6 +509,7 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
     std::optional<IndexReport> oi, ti;
     ScanOptions so;
     so.stop_at_first_error = true;
+    so.check_records = true;
     if (!o.skip_indexes && t.tp) {
       auto a = read_index(fs, index_file_path(t, TargetKind::kOffsetIndex), IndexKind::kOffset, t.base_offset);
       if (!a.ok()) return report_error(a.error());
@@ -595,7 +596,7 @@ void register_log_command(CLI::App& app, CommandContext& ctx) {
   dump->callback([&ctx, opts] { ctx.run = [&ctx, opts] { return run_dump(ctx.global, *opts); }; });
 
   CLI::App* verify = log->add_subcommand(
-      "verify", "check segment files batch by batch (length, magic, CRC, offsets) and their indexes; exit 1 at "
+      "verify", "check segment files batch by batch (length, magic, CRC, offsets, records decode) and their indexes; exit 1 at "
                 "the first bad batch, naming the file and byte position");
   verify->add_option("PATH", opts->paths, "Segment/index file, partition or data directory, or topic")
       ->required();

@@ -239,6 +239,12 @@ Result<SegmentSummary> scan_segment(FileSystem& fs, const std::string& path, con
           report.valid = false;
           report.error = "at byte position " + std::to_string(pos) + ": " + records.error().message;
         }
+      } else if (options.check_records) {
+        if (Status r = check_batch_records(batch); !r.ok()) {
+          report.records_error = r.error().message;
+          report.valid = false;
+          report.error = "at byte position " + std::to_string(pos) + ": " + r.error().message;
+        }
       }
     }
     if (report.valid) {

@@ -84,6 +84,9 @@ struct IndexReport {
 
 struct ScanOptions {
   bool decode_records = false;
+  // Without decode_records: still check that every batch's records decode (decompressing once, copying
+  // nothing: engine::check_batch_records); a batch whose payload does not is invalid (verify).
+  bool check_records = false;
   // Stop at the first problem (verify); otherwise skip bad-but-framed batches (dump).
   bool stop_at_first_error = false;
   // Indexes to check against the batches while scanning (read_index output; not owned, may be null).

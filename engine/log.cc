@@ -203,7 +203,20 @@ Segment::Options Log::Impl::segment_options() const {
 }
 
 std::unique_ptr<Segment> Log::Impl::new_segment(Offset base, StagingSuffix staging) const {
-  return std::make_unique<Segment>(fs, dir, base, segment_options(), staging);
+  auto seg = std::make_unique<Segment>(fs, dir, base, segment_options(), staging);
+  if (staging == StagingSuffix::kNone) seg->set_durable_position(durable_position_of(base.value));
+  return seg;
+}
+
+uint64_t Log::Impl::durable_position_of(int64_t base) const {
+  if (!durable_mark || base > durable_mark->segment_base.value) return 0;
+  if (base < durable_mark->segment_base.value) return std::numeric_limits<uint64_t>::max();
+  return durable_mark->position;
+}
+
+void Log::Impl::mark_durable(const RecoveryCheckpoint& cp) {
+  durable_mark = cp;
+  for (auto& [base, seg] : segments) seg->set_durable_position(durable_position_of(base));
 }
 
 Status Log::Impl::acquire_lock() {
@@ -257,6 +270,7 @@ Status Log::Impl::write_checkpoint(const RecoveryCheckpoint& cp) {
   Bytes bytes = encode_checkpoint(cp);
   STREAMCTL_TRY(write_file_atomically(*fs, checkpoint_path, bytes));
   checkpoint = cp;
+  mark_durable(cp);
   return ok_status();
 }
 
@@ -567,6 +581,7 @@ Status Log::Impl::open_locked() {
     active_created_ms = clock->now().value;
   } else {
     for (int64_t base : bases) segments[base] = new_segment(Offset(base));
+    if (cp) mark_durable(*cp);
     if (persisted_start) {
       // Segments wholly below the log start offset (a crash between moving it and deleting them).
       while (segments.size() > 1 && std::next(segments.begin())->first <= persisted_start->value) {
@@ -893,6 +908,12 @@ Result<AppendResult> Log::append_batches(ByteSpan batches, LeaderEpoch leader_ep
       return Error::invalid_argument(where + " has recordCount " + std::to_string(h.record_count) +
                                      " and lastOffsetDelta " + std::to_string(h.last_offset_delta) +
                                      " (a produced batch holds at least one record, with offset deltas 0..recordCount-1)");
+    }
+    // A batch whose records do not decode (say a gzip flag over random bytes with a valid CRC) would stop
+    // every reader of the partition: refuse it, as Kafka's broker does (CORRUPT_MESSAGE).
+    if (Status r = check_batch_records(it.batch()); !r.ok()) {
+      return Error{r.error().code == ErrorCode::kRecordTooLarge ? ErrorCode::kRecordTooLarge : ErrorCode::kCorruption,
+                   where + ": " + r.error().message};
     }
     Impl::PreparedBatch p;
     p.position = it.position();

@@ -76,6 +76,9 @@ struct Log::Impl {
   bool high_watermark_set = false;  // false: single-node, the high watermark follows the log end offset
   uint64_t generation = 0;
   std::optional<RecoveryCheckpoint> checkpoint;  // last checkpoint known to be on disk
+  // The newest checkpoint this process read or wrote: what is known fsynced. Segments are told their part of
+  // it (Segment::set_durable_position) so that no scan ever cuts fsynced bytes as a torn tail.
+  std::optional<RecoveryCheckpoint> durable_mark;
   RecoveryReport report;
   bool closed = false;
   // When this process created the active segment (clock ms): the segment.ms roll base, with its first batch.
@@ -100,6 +103,10 @@ struct Log::Impl {
   Offset high_watermark_locked() const;
   Segment::Options segment_options() const;
   std::unique_ptr<Segment> new_segment(Offset base, StagingSuffix staging = StagingSuffix::kNone) const;
+  // Bytes of segment `base` known fsynced by durable_mark: all below its segment, its position in it, 0 after.
+  uint64_t durable_position_of(int64_t base) const;
+  // Records cp as durable and tells every segment its durable position.
+  void mark_durable(const RecoveryCheckpoint& cp);
 
   // ---- partition lock and stamp
   Status acquire_lock();

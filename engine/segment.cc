@@ -256,8 +256,10 @@ Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool tr
   ScanReport report;
   SegmentScanner scanner(log_.get(), log_path_, from, file_size, kScanChunkBytes);
   std::string problem;
+  std::optional<RecordBatchHeader> bad_header;  // the header of the batch that failed, when it parsed
   while (scanner.next()) {
     const RecordBatchHeader& h = scanner.header();
+    bad_header = h;
     if (h.base_offset < next_offset_ || h.base_offset < base_offset_) {
       problem = log_path_ + ": batch at position " + std::to_string(scanner.position()) + " has base offset " +
                 std::to_string(h.base_offset.value) + ", expected at least " +
@@ -271,6 +273,7 @@ Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool tr
     }
     auto bytes = scanner.verified_batch();
     if (!bytes.ok()) break;
+    bad_header.reset();
     account_batch(scanner.position(), h.size_bytes(), h.last_offset(), h.max_timestamp, h.leader_epoch);
     if (verified_size_ == scanner.position()) verified_size_ = scanner.batch_end();
     report.scanned_bytes += h.size_bytes();
@@ -282,6 +285,22 @@ Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool tr
     } else if (scanner.torn()) {
       problem = log_path_ + ": torn batch at position " + std::to_string(size_) + " (" + scanner.torn_detail() + ")";
     }
+  }
+  if (!problem.empty() && file_size > size_ && truncate_invalid_tail && size_ < durable_position_) {
+    // fsynced bytes went bad: not a torn tail. Cutting would lose acknowledged records and hand their offsets
+    // out again, so nothing is changed and the caller gets the whole story.
+    DurableCorruption c;
+    c.file = log_path_;
+    c.position = size_;
+    c.durable_position = durable_position_;
+    c.expected_offset = std::max(next_offset_, base_offset_);
+    if (bad_header) {
+      c.base_offset = bad_header->base_offset;
+      c.last_offset = bad_header->last_offset();
+    }
+    c.reason = problem;
+    last_corruption_ = c;
+    return durable_corruption_error(c);
   }
   if (!problem.empty() && file_size > size_) {
     report.detail = problem;
@@ -299,6 +318,19 @@ Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool tr
   return report;
 }
 
+Error durable_corruption_error(const DurableCorruption& c) {
+  std::string offsets = c.base_offset && c.last_offset
+                            ? "offsets " + std::to_string(c.base_offset->value) + ".." +
+                                  std::to_string(c.last_offset->value) + ", expected to start at "
+                            : "header unreadable, expected to start at offset ";
+  std::string durable = c.durable_position == std::numeric_limits<uint64_t>::max()
+                            ? "the whole segment is fsynced"
+                            : "recovery checkpoint at position " + std::to_string(c.durable_position);
+  return Error::corruption(c.file + ": corrupt batch at position " + std::to_string(c.position) + " (" + offsets +
+                           std::to_string(c.expected_offset.value) + ") within the fsynced bytes (" + durable +
+                           "): " + c.reason + "; nothing was truncated (these records were acknowledged as durable)");
+}
+
 Result<ScanReport> Segment::load(bool writable, bool truncate_invalid_tail) {
   return load_impl(writable, truncate_invalid_tail, std::nullopt, 0, 0);
 }
@@ -311,6 +343,8 @@ Result<ScanReport> Segment::recover(uint64_t position, size_t durable_offset_ind
 Result<ScanReport> Segment::load_impl(bool writable, bool truncate_invalid_tail,
                                       std::optional<uint64_t> trusted_position, size_t durable_oi,
                                       size_t durable_ti) {
+  last_corruption_.reset();
+  if (trusted_position) durable_position_ = *trusted_position;
   STREAMCTL_TRY(open_log(writable));
   STREAMCTL_ASSIGN_OR_RETURN(uint64_t file_size, log_->size());
   reset_state();

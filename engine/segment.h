@@ -52,6 +52,22 @@ struct SegmentTail {
   bool operator==(const SegmentTail&) const = default;
 };
 
+// A batch that fails validation at or below the durable point (the recovery checkpoint): fsynced data that
+// went bad on disk. Never a torn tail: it is reported (durable_corruption_error) and nothing is cut, so its
+// offsets are never handed out again. Fields for tools that act on it (log verify, a later --repair).
+struct DurableCorruption {
+  std::string file;               // the .log file
+  uint64_t position = 0;          // byte position of the bad batch
+  uint64_t durable_position = 0;  // bytes before this were fsynced (UINT64_MAX: the whole segment)
+  Offset expected_offset;         // the offset the bad batch should start at
+  std::optional<Offset> base_offset;  // its header's offsets, when the header itself parses
+  std::optional<Offset> last_offset;
+  std::string reason;             // what failed (length, magic, CRC, offsets)
+};
+// kCorruption whose message names every field: "<file>: corrupt batch at position P (offsets B..L, expected to
+// start at E) within the fsynced bytes (recovery checkpoint at C): <reason>; nothing was truncated".
+Error durable_corruption_error(const DurableCorruption& c);
+
 // What load()/recover()/catch_up() found.
 struct ScanReport {
   uint64_t scanned_bytes = 0;  // log bytes validated
@@ -87,8 +103,19 @@ class Segment {
   // durable_offset_index_entries / durable_time_index_entries index entries and the bytes before `position` are
   // trusted; everything after is validated batch by batch (length, CRC, increasing offsets) and re-indexed, and
   // the first torn or corrupt batch is truncated away with everything after it. position 0 = full scan.
+  // A bad batch starting before `position` (fsynced, see set_durable_position) is not cut: kCorruption from
+  // durable_corruption_error, the files unchanged.
   Result<ScanReport> recover(uint64_t position, size_t durable_offset_index_entries,
                              size_t durable_time_index_entries);
+  // Bytes [0, position) of the .log file are known fsynced (the recovery checkpoint; UINT64_MAX when the
+  // checkpoint is past this segment). A scan asked to truncate an invalid tail (load, recover, catch_up,
+  // scan_to_end) treats a bad batch starting before it as corruption instead: kCorruption
+  // (durable_corruption_error), nothing truncated, last_corruption() set. Scans that do not truncate stop
+  // before it as before (invalid_tail()). Default 0: nothing known durable. Kept across unload().
+  void set_durable_position(uint64_t position) { durable_position_ = position; }
+  uint64_t durable_position() const { return durable_position_; }
+  // The corruption the last failed scan found below the durable position (nullopt when none).
+  const std::optional<DurableCorruption>& last_corruption() const { return last_corruption_; }
   // Catches up with appends another process made (stamp = its recorded tail): loads the index entries it
   // added, trusts the bytes up to stamp.size, then validates whatever lies beyond (a complete batch whose writer
   // died before updating the stamp is kept, a torn one cut off when truncate_invalid_tail). kCorruption when the
@@ -249,6 +276,8 @@ class Segment {
   uint64_t verified_size_ = 0;  // see verified_size()
   uint64_t writeback_from_ = 0;  // appended bytes before this were handed to File::start_writeback
   std::string invalid_tail_;
+  uint64_t durable_position_ = 0;  // see set_durable_position()
+  std::optional<DurableCorruption> last_corruption_;
 
   OffsetIndex offset_index_;
   TimeIndex time_index_;

@@ -7,8 +7,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libcli11-dev nlohmann-json3-dev doctest-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
-  libasio-dev librdkafka-dev
-  kcat python3 python3-kafka hyperfine xxd
+  libasio-dev librdkafka-dev libssl-dev openssl
+  kcat python3 python3-kafka hyperfine xxd jq ccache
   clang libclang-rt-14-dev
   redis-server nats-server
 )

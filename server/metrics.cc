@@ -91,6 +91,9 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
          uint64_t(m.fetch_sendfile_bytes.load()));
   scalar(o, "streamctl_fetch_waits_total", "counter", "Fetch requests that waited for data (long poll).",
          uint64_t(m.fetch_waits.load()));
+  scalar(o, "streamctl_fetch_corrupt_batches_total", "counter",
+         "Partition reads of a Fetch that met a batch failing validation (answered CORRUPT_MESSAGE).",
+         uint64_t(m.fetch_corrupt_batches.load()));
   if (m.start_ms.load() > 0) {
     scalar(o, "streamctl_uptime_seconds", "gauge", "Seconds since the server started.",
            double(now_ms - m.start_ms.load()) / 1000.0);

@@ -41,6 +41,7 @@ struct Metrics {
   std::atomic<uint64_t> fetch_bytes{0};           // record bytes returned by Fetch
   std::atomic<uint64_t> fetch_sendfile_bytes{0};  // of those, bytes sent from segment files with sendfile
   std::atomic<uint64_t> fetch_waits{0};           // Fetch requests that long-polled
+  std::atomic<uint64_t> fetch_corrupt_batches{0}; // partition reads of a Fetch that met a corrupt batch
   std::atomic<int64_t> start_ms{0};               // wall clock at start (uptime)
 
   void count_request(int16_t api_key) {

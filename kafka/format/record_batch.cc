@@ -613,6 +613,15 @@ Result<bool> RecordReader::next_careful(RecordView& rec) {
   return true;
 }
 
+Status check_batch_records(ByteSpan batch, size_t max_decompressed_bytes) {
+  STREAMCTL_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::open(batch, max_decompressed_bytes));
+  RecordView view;
+  for (;;) {
+    STREAMCTL_ASSIGN_OR_RETURN(bool more, reader.next(view));
+    if (!more) return ok_status();
+  }
+}
+
 Result<std::vector<Record>> decode_records(ByteSpan batch, size_t max_decompressed_bytes) {
   STREAMCTL_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::open(batch, max_decompressed_bytes));
   std::vector<Record> records;

@@ -191,6 +191,12 @@ size_t encoded_record_size(const Record& record, int64_t timestamp_delta, int32_
 Result<std::vector<Record>> decode_records(ByteSpan batch,
                                            size_t max_decompressed_bytes = kMaxDecompressedBatchBytes);
 
+// Checks that the records of one validated batch decode (the checks of decode_records: record count, offset
+// deltas, every length, nothing trailing), decompressing a compressed batch once and copying no record: what
+// a broker runs on produce so that no client can store a batch that readers cannot decode (Kafka's
+// CORRUPT_MESSAGE). kCorruption naming the batch and the record, kRecordTooLarge past max_decompressed_bytes.
+Status check_batch_records(ByteSpan batch, size_t max_decompressed_bytes = kMaxDecompressedBatchBytes);
+
 // A decoded record header whose key and value point into the batch (or the reader's decompressed copy).
 struct RecordHeaderView {
   std::string_view key;

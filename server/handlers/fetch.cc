@@ -17,6 +17,8 @@
 // session id 0, which tells the client "no session" (it then sends full requests), and an incremental
 // fetch (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <limits>
 #include <mutex>
 
@@ -68,6 +70,29 @@ Result<size_t> place_records(engine::ReadResult& r, size_t ordinal, FetchRespons
   }
   pd.records = std::move(bytes);
   return size_t(total);
+}
+
+// A Fetch met a batch that fails validation: counted every time, logged at most once a second (a consumer
+// retrying would flood the log), with the file and position the engine's error names and how many were
+// not logged since the last line.
+void report_corrupt_read(Metrics& metrics, const std::string& topic, int32_t partition, int64_t fetch_offset,
+                         const Error& error) {
+  metrics.fetch_corrupt_batches.fetch_add(1, std::memory_order_relaxed);
+  static std::atomic<int64_t> last_logged_ms{-1000};
+  static std::atomic<uint64_t> suppressed{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  int64_t last = last_logged_ms.load(std::memory_order_relaxed);
+  if (now - last < 1000 || !last_logged_ms.compare_exchange_strong(last, now)) {
+    suppressed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  log_error("fetch met a corrupt batch")
+      .kv("topic", topic)
+      .kv("partition", partition)
+      .kv("fetch_offset", fetch_offset)
+      .kv("error", error.message)
+      .kv("not_logged_since_last", suppressed.exchange(0, std::memory_order_relaxed));
 }
 
 ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
@@ -128,6 +153,9 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
       Result<size_t> placed = st.ok() ? place_records(read, this_ordinal, pd, out.answer.file_records)
                                               : Result<size_t>(std::move(st).error());
       if (!placed.ok()) {
+        if (placed.error().code == streamctl::ErrorCode::kCorruption) {
+          report_corrupt_read(*s.metrics, t.topic, p.partition, p.fetch_offset, placed.error());
+        }
         pd.error_code = to_int16(placed.error().code == streamctl::ErrorCode::kOffsetOutOfRange
                                      ? ErrorCode::kOffsetOutOfRange
                                      : kafka::protocol::to_kafka_error(placed.error()));

@@ -7,6 +7,7 @@
 
 #include "engine/file_names.h"
 #include "engine/log.h"
+#include "engine/segment.h"
 #include "tests/engine/log_test_helpers.h"
 #include "base/fault_fs.h"
 #include "tests/support/manual_clock.h"
@@ -493,4 +494,79 @@ TEST_CASE("UnflushedRollsVanishInAPowerLossAndTheLogStillOpens") {
   CHECK(values_of(read_all(*log)) == std::vector<std::string>{"durable"});
   CHECK(log->log_end_offset() == Offset(1));
   CHECK(append_values(*log, {"next"}).base_offset == Offset(1));
+}
+
+TEST_CASE("ACorruptFlushedLastBatchIsReportedNeverTruncatedAndItsOffsetsAreNotReused") {
+  MemFileSystem fs;
+  ManualClock clock;
+  LogConfig config = small_config(1 << 20);
+  uint64_t last_batch = 0;
+  {
+    auto log = open_log(log_options(&fs, &clock, kDir, config));
+    for (int i = 0; i < 4; ++i) {
+      last_batch = log->size_bytes();
+      append_values(*log, {tag("durable", i)});
+      REQUIRE(log->flush().ok());  // what `produce` does before it exits 0
+    }
+  }
+  const std::string seg = segment_path(kDir, 0);
+  Bytes bytes = file_bytes(fs, seg);
+  bytes[last_batch + kBatchHeaderSize + 2] ^= std::byte{0x40};  // a record byte of the newest batch
+  write_bytes(fs, seg, bytes);
+
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the first failed open must not have changed anything
+    auto reopened = Log::open(log_options(&fs, &clock, kDir, config));
+    REQUIRE_FALSE(reopened.ok());
+    const Error& e = reopened.error();
+    CHECK(e.code == ErrorCode::kCorruption);
+    CHECK(e.message.find(seg + ": corrupt batch at position " + std::to_string(last_batch)) != std::string::npos);
+    CHECK(e.message.find("offsets 3..3, expected to start at 3") != std::string::npos);
+    CHECK(e.message.find("nothing was truncated") != std::string::npos);
+    CHECK(file_bytes(fs, seg) == bytes);
+  }
+}
+
+TEST_CASE("SegmentRecoverReportsCorruptionBelowTheCheckpointWithStructuredFieldsAndCutsOnlyAboveIt") {
+  MemFileSystem fs;
+  ManualClock clock;
+  LogConfig config = small_config(1 << 20);
+  std::vector<uint64_t> starts;
+  uint64_t total = 0;
+  {
+    auto log = open_log(log_options(&fs, &clock, kDir, config));
+    for (int i = 0; i < 3; ++i) {
+      starts.push_back(log->size_bytes());
+      append_values(*log, {tag("v", i)});
+    }
+    total = log->size_bytes();
+  }
+  const std::string path = segment_path(kDir, 0);
+  Bytes bytes = file_bytes(fs, path);
+  bytes[starts[1] + kBatchHeaderSize + 2] ^= std::byte{0x40};
+  write_bytes(fs, path, bytes);
+
+  Segment::Options options{64, 1 << 20};
+  {
+    Segment s(&fs, kDir, Offset(0), options);
+    auto r = s.recover(/*position=*/total, 0, 0);  // everything fsynced
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(s.last_corruption().has_value());
+    const DurableCorruption& c = *s.last_corruption();
+    CHECK(c.file == path);
+    CHECK(c.position == starts[1]);
+    CHECK(c.durable_position == total);
+    CHECK(c.expected_offset == Offset(1));
+    CHECK(c.base_offset == Offset(1));
+    CHECK(c.last_offset == Offset(1));
+    CHECK(fs.file_size(path).value() == total);
+  }
+  {
+    // Only the first batch was fsynced: the bad second batch is a torn tail and is cut, with the count.
+    Segment s(&fs, kDir, Offset(0), options);
+    auto r = s.recover(/*position=*/starts[1], 0, 0);
+    REQUIRE(r.ok());
+    CHECK(r->dropped_bytes == total - starts[1]);
+    CHECK_FALSE(s.last_corruption().has_value());
+    CHECK(s.next_offset() == Offset(1));
+  }
 }

@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
+
+#include "kafka/format/compression.h"
 #include "engine/file_names.h"
 #include "tests/engine/log_test_helpers.h"
 #include "tests/support/manual_clock.h"
@@ -433,6 +436,51 @@ TEST_CASE("AppendBatchesIsAllOrNothing") {
   put_be32(lying.data() + 17, compute_batch_crc(lying));
   CHECK(f.log->append_batches(request_of({good, lying})).error().code == ErrorCode::kInvalidArgument);
   CHECK(f.log->log_end_offset() == Offset(0));
+}
+
+// A batch flagged gzip/zstd (or uncompressed) whose records section does not decode, with a valid CRC:
+// stored, it would stop every reader of the partition (issue 14 item 2).
+Bytes with_records_section(Compression codec, Bytes payload) {
+  Bytes b = make_batch(make_records(2, "p"));
+  b.resize(kBatchHeaderSize);
+  b.insert(b.end(), payload.begin(), payload.end());
+  put_be32(b.data() + kBatchLengthOffset, uint32_t(b.size() - kLogOverhead));
+  uint16_t attributes = uint16_t(get_be16(b.data() + kAttributesOffset) & ~uint16_t(7)) | uint16_t(codec);
+  put_be16(b.data() + kAttributesOffset, attributes);
+  put_be32(b.data() + kCrcOffset, compute_batch_crc(b));
+  REQUIRE(validate_batch(b).ok());
+  return b;
+}
+
+TEST_CASE("AppendBatchesRefusesBatchesWhoseRecordsDoNotDecodeAndStoresNothing") {
+  LogFixture f;
+  Bytes good = make_batch(make_records(2, "g"));
+  std::mt19937 rng(14);
+  Bytes random(300);
+  for (auto& byte : random) byte = std::byte(rng());
+  for (Compression codec : {Compression::kGzip, Compression::kZstd, Compression::kLz4, Compression::kSnappy,
+                            Compression::kNone}) {
+    CAPTURE(compression_name(codec));
+    auto r = f.log->append_batches(request_of({good, with_records_section(codec, random)}));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kCorruption);
+    CHECK(r.error().message.find("record batch at byte " + std::to_string(good.size())) != std::string::npos);
+    CHECK(f.log->log_end_offset() == Offset(0));
+  }
+  // Well-formed compressed records that do not match the header's recordCount are refused too.
+  auto compressed = compress(Compression::kGzip, ByteSpan(make_batch(make_records(1, "x"))).subspan(kBatchHeaderSize), -1);
+  REQUIRE(compressed.ok());
+  auto r = f.log->append_batches(with_records_section(Compression::kGzip, *compressed));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::kCorruption);
+  // A real compressed batch still goes in.
+  BatchBuildOptions o;
+  o.compression = Compression::kZstd;
+  o.append_time = Timestamp(1000);
+  auto real = build_batch(make_records(3, "z"), Offset(0), o);
+  REQUIRE(real.ok());
+  REQUIRE(f.log->append_batches(*real).ok());
+  CHECK(read_all(*f.log).size() == 3);
 }
 
 TEST_CASE("AppendBatchesRejectsABatchOverMaxMessageBytes") {
