@@ -8,9 +8,6 @@
 
 namespace streamctl::net {
 
-using Error;
-using Result;
-using Status;
 
 const char* to_string(SecurityProtocol protocol) {
   switch (protocol) {

@@ -13,9 +13,6 @@
 
 namespace streamctl::net {
 
-using Error;
-using Result;
-using Status;
 
 namespace {
 

@@ -9,9 +9,6 @@
 
 namespace streamctl::security {
 
-using Error;
-using Result;
-using Status;
 using nlohmann::json;
 
 Status validate_user_name(const std::string& user) {

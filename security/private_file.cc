@@ -8,9 +8,6 @@
 
 namespace streamctl::security {
 
-using Error;
-using Result;
-using Status;
 
 namespace {
 

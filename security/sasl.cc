@@ -6,9 +6,6 @@
 
 namespace streamctl::security {
 
-using Error;
-using Result;
-using Status;
 
 namespace {
 

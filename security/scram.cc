@@ -11,9 +11,6 @@
 
 namespace streamctl::security {
 
-using Error;
-using Result;
-using Status;
 
 namespace {
 

@@ -51,7 +51,7 @@ std::vector<Decoded> decode_all(const Bytes& batch, bool want_headers, Status* s
   BatchDecoder d;
   REQUIRE(d.reset(it.batch(), it.header(), want_headers).ok());
   std::vector<Decoded> out;
-  RecordView v;
+  cli::RecordView v;
   while (d.next(&v)) {
     Decoded x{v.offset, v.timestamp, {}, {}, {}};
     if (v.key) x.key = std::string(*v.key);
@@ -68,7 +68,7 @@ std::vector<Decoded> decode_all(const Bytes& batch, bool want_headers, Status* s
 // Collects "partition:offset:value" per record.
 class VectorSink final : public RecordSink {
  public:
-  bool write(const RecordView& r) override {
+  bool write(const cli::RecordView& r) override {
     lines.push_back(std::to_string(r.partition) + ":" + std::to_string(r.offset) + ":" +
                     std::string(r.value ? *r.value : "<null>"));
     return lines.size() < stop_after;
@@ -161,7 +161,7 @@ TEST_CASE("BatchDecoderReportsAMalformedRecord") {
 }
 
 TEST_CASE("RecordFilterGrepsValuesAndMatchesWholeKeys") {
-  RecordView r;
+  cli::RecordView r;
   r.key = std::string_view("user-1");
   r.value = std::string_view("ERROR disk full");
   {
@@ -173,7 +173,7 @@ TEST_CASE("RecordFilterGrepsValuesAndMatchesWholeKeys") {
     RecordFilter f;
     REQUIRE(f.compile("", "user-1", false, false).ok());
     CHECK(f.matches(r));
-    RecordView longer = r;
+    cli::RecordView longer = r;
     longer.key = std::string_view("user-12");
     CHECK_FALSE(f.matches(longer));  // whole-key match
   }
@@ -190,7 +190,7 @@ TEST_CASE("RecordFilterGrepsValuesAndMatchesWholeKeys") {
   {
     RecordFilter f;
     REQUIRE(f.compile("x", "", false, false).ok());
-    RecordView tombstone;
+    cli::RecordView tombstone;
     CHECK_FALSE(f.matches(tombstone));  // a null value never matches
   }
   RecordFilter bad;
@@ -319,7 +319,7 @@ TEST_CASE("FdSinkWritesFormattedRecordsAndTreatsEpipeAsClosed") {
   REQUIRE(fmt.ok());
   {
     FdSink sink(fds[1], &*fmt);
-    RecordView r;
+    cli::RecordView r;
     r.offset = 5;
     r.value = std::string_view("hi");
     CHECK(sink.write(r));
