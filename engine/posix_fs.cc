@@ -205,6 +205,13 @@ class PosixFileSystem final : public FileSystem {
     do {
       fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && mode == LockMode::kShared && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+      // A read-only directory or file (a backup, a read-only mount): flock works on a read-only descriptor,
+      // and a shared lock still waits for (and holds off) writers that can write there.
+      do {
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      } while (fd < 0 && errno == EINTR);
+    }
     if (fd < 0) return Error::from_errno(errno, "open lock file " + path);
     auto file = std::make_unique<PosixFile>(fd, path);
     int op = (mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
