@@ -119,6 +119,16 @@ class FileSystem {
 // The process-wide real file system.
 FileSystem* posix_file_system();
 
+// This process's limit on open file descriptors (RLIMIT_NOFILE); 0 when unlimited or unknown.
+struct OpenFilesLimit {
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+// Raises the soft RLIMIT_NOFILE to the hard limit (every partition holds a few descriptors; the common soft
+// default of 1024 is far below what the hard limit allows). Returns the limits now in force.
+OpenFilesLimit raise_open_files_limit();
+OpenFilesLimit open_files_limit();
+
 // ---- helpers built on the interface
 
 // Writes a small state file atomically: path.tmp, sync, rename over path, sync the directory.

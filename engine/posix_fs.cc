@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -230,6 +231,22 @@ class PosixFileSystem final : public FileSystem {
 };
 
 }  // namespace
+
+OpenFilesLimit open_files_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return {};
+  auto value = [](rlim_t v) { return v == RLIM_INFINITY ? uint64_t{0} : uint64_t(v); };
+  return {value(rl.rlim_cur), value(rl.rlim_max)};
+}
+
+OpenFilesLimit raise_open_files_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);  // best effort: the limit in force is reported either way
+  }
+  return open_files_limit();
+}
 
 FileSystem* posix_file_system() {
   static PosixFileSystem fs;
