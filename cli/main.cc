@@ -55,6 +55,8 @@ int usage_failure(const CLI::App& app, const CLI::ParseError& e) {
 
 int main(int argc, char** argv) {
   using namespace streamctl::cli;
+  // Every open partition holds a few descriptors; use all the hard limit allows (serve and embedded commands).
+  (void)streamctl::engine::raise_open_files_limit();
   CommandContext ctx;
   CLI::App app{"streamctl: a Kafka-class event log for the terminal (embedded engine on a local data directory)",
                "streamctl"};
