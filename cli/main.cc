@@ -236,6 +236,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return usage_failure(app, e);
   }
+  if (quiet && verbose > 0) {
+    return report_usage_error("-q/--quiet and -v/--verbose contradict each other; give one of them");
+  }
   ctx.global.verbosity = quiet ? -1 : verbose;
   if (!ctx.run) {
     std::fputs(app.help().c_str(), stderr);

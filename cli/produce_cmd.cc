@@ -68,6 +68,7 @@ struct ProduceOptions {
   int32_t create_partitions = 1;
   bool no_create = false;
   std::string oversize = "fail";  // fail|skip|truncate: a record whose batch exceeds max.message.bytes
+  bool json_text = false;         // --json-text: non-string JSON keys/values stored as their JSON text
 };
 
 int64_t monotonic_ns() {
@@ -570,6 +571,17 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     return report_usage_error("--json reads keys and nulls from the JSON lines; do not mix it with "
                               "--key-separator, --key or --null-empty");
   }
+  if (o.has_key && !o.key_separator.empty()) {
+    return report_usage_error("--key and --key-separator both set the key: use --key for one key on every "
+                              "record, or --key-separator to read each record's key from its line");
+  }
+  // Both are meaningful together only with -K: empty lines are skipped, "key<SEP>" lines become tombstones.
+  if (o.null_empty && o.skip_empty && o.key_separator.empty()) {
+    return report_usage_error("--null-empty and --skip-empty disagree about empty lines: --null-empty makes "
+                              "them tombstones, --skip-empty drops them; choose one (together they only "
+                              "make sense with --key-separator: empty lines skipped, 'key<SEP>' tombstones)");
+  }
+  if (o.json_text && !g.json) return report_usage_error("--json-text applies to --json input; add --json");
   std::string key_separator;
   if (!o.key_separator.empty()) {
     auto sep = unescape(o.key_separator, "--key-separator");
@@ -799,7 +811,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     size_t bytes;
     if (g.json) {
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;  // blank line
-      auto jr = parse_json_record(line, now);
+      auto jr = parse_json_record(line, now, JsonInputOptions{o.json_text});
       if (!jr.ok()) {
         return fail_input(Error::invalid_argument(input_name(reader) +
                                             ", line " + std::to_string(reader.line_number()) + ": " +
@@ -853,7 +865,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
         }
       }
       if (value->empty()) {
-        if (o.skip_empty && !key) return true;
+        if (o.skip_empty && line.empty()) return true;  // "key<SEP>" is not an empty line
         if (o.null_empty) value.reset();
       }
       bytes = (key ? key->size() : 0) + (value ? value->size() : 0);
@@ -1034,6 +1046,8 @@ void register_produce_command(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--partitions", opts->create_partitions, "partitions when auto-creating the topic (default 1)")
       ->type_name("N");
   cmd->add_flag("--no-create", opts->no_create, "fail instead of creating a missing topic");
+  cmd->add_flag("--json-text", opts->json_text, "with --json: store a non-string key or value (number, object, "
+                                                "array, true/false) as its compact JSON text instead of failing");
   cmd->add_option("--oversize", opts->oversize, "a record too large for the topic's max.message.bytes: fail "
                                                 "(default; what came before is kept), skip or truncate its value")
       ->type_name("ACTION")
