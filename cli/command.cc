@@ -175,6 +175,13 @@ std::string resolve_data_dir(const GlobalOptions& global) {
   return global.data_dir.empty() ? default_data_dir() : global.data_dir;
 }
 
+bool data_dir_chosen(const GlobalOptions& global) { return !global.data_dir.empty(); }
+
+engine::Error missing_data_dir(const GlobalOptions& global) {
+  return engine::Error::not_found("no data directory at " + resolve_data_dir(global) +
+                                  " (nothing has been produced there yet)");
+}
+
 engine::Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& global,
                                                                  bool create_if_missing) {
   std::string dir = resolve_data_dir(global);
@@ -187,10 +194,7 @@ engine::Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOp
       return engine::Error::invalid_argument("data directory " + dir + " exists but is not a directory");
     }
   }
-  if (!*exists && !create_if_missing) {
-    return engine::Error::not_found("no data directory at " + dir +
-                                    " (nothing has been produced there yet)");
-  }
+  if (!*exists && !create_if_missing) return missing_data_dir(global);
   engine::LogManagerOptions options;
   options.data_dir = dir;
   options.fs = fs;
@@ -202,6 +206,7 @@ engine::Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOp
     if (e.message.find(dir) == std::string::npos) e.message = "data directory " + dir + ": " + e.message;
     return e;
   }
+  if (!*exists) info(global, "created data directory " + dir);
   return manager;
 }
 
