@@ -81,7 +81,9 @@ class FileLock {
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
   virtual ~FileLock() = default;
-  // The lock file itself, open read/write (small state may be kept in it while the lock is held).
+  // The lock file itself, open read/write (small state may be kept in it while the lock is held). A shared
+  // lock on a file this process may not write (read-only mount, no write permission) is taken through a
+  // read-only descriptor: then writes to file() fail.
   virtual File& file() = 0;
 };
 
@@ -107,6 +109,8 @@ class FileSystem {
   virtual Status sync_dir(const std::string& dir) = 0;
   virtual Result<uint64_t> free_space(const std::string& path) = 0;
   // Takes an advisory lock on path (created if missing). With wait=false returns kBusy if it is held.
+  // kShared on a path that cannot be opened for writing falls back to a read-only descriptor (see FileLock);
+  // then a missing file is kNotFound (it cannot be created), and no writer can hold a lock on it.
   virtual Result<std::unique_ptr<FileLock>> lock(const std::string& path, LockMode mode, bool wait) = 0;
   // Whether this file system is the real OS one (native handles usable with sendfile/inotify).
   virtual bool is_posix() const { return false; }
@@ -114,6 +118,16 @@ class FileSystem {
 
 // The process-wide real file system.
 FileSystem* posix_file_system();
+
+// This process's limit on open file descriptors (RLIMIT_NOFILE); 0 when unlimited or unknown.
+struct OpenFilesLimit {
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+// Raises the soft RLIMIT_NOFILE to the hard limit (every partition holds a few descriptors; the common soft
+// default of 1024 is far below what the hard limit allows). Returns the limits now in force.
+OpenFilesLimit raise_open_files_limit();
+OpenFilesLimit open_files_limit();
 
 // ---- helpers built on the interface
 

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -205,6 +206,13 @@ class PosixFileSystem final : public FileSystem {
     do {
       fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && mode == LockMode::kShared && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+      // A read-only directory or file (a backup, a read-only mount): flock works on a read-only descriptor,
+      // and a shared lock still waits for (and holds off) writers that can write there.
+      do {
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      } while (fd < 0 && errno == EINTR);
+    }
     if (fd < 0) return Error::from_errno(errno, "open lock file " + path);
     auto file = std::make_unique<PosixFile>(fd, path);
     int op = (mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
@@ -223,6 +231,22 @@ class PosixFileSystem final : public FileSystem {
 };
 
 }  // namespace
+
+OpenFilesLimit open_files_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return {};
+  auto value = [](rlim_t v) { return v == RLIM_INFINITY ? uint64_t{0} : uint64_t(v); };
+  return {value(rl.rlim_cur), value(rl.rlim_max)};
+}
+
+OpenFilesLimit raise_open_files_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);  // best effort: the limit in force is reported either way
+  }
+  return open_files_limit();
+}
 
 FileSystem* posix_file_system() {
   static PosixFileSystem fs;

@@ -16,12 +16,13 @@
 # are printed too, as they are less sensitive to a busy machine. The output is a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash bench/install-bench-deps.sh
 S=$(realpath "${1:-${STREAMCTL:-build/streamctl}}")
 LINES=${LINES:-1000000}
 RUNS=${RUNS:-5}
 [[ -x "$S" ]] || { echo "cli_bench: no streamctl binary at $S (build it, or pass its path)" >&2; exit 2; }
-command -v hyperfine >/dev/null || { echo "cli_bench: hyperfine is needed (apt-get install hyperfine)" >&2; exit 2; }
-[[ -x /usr/bin/time ]] || { echo "cli_bench: GNU time is needed at /usr/bin/time (apt-get install time)" >&2; exit 2; }
+command -v hyperfine >/dev/null || { echo "cli_bench: hyperfine is needed (bench/install-bench-deps.sh)" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "cli_bench: GNU time is needed at /usr/bin/time (bench/install-bench-deps.sh)" >&2; exit 2; }
 
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/streamctl-cli-bench-XXXXXX")
 trap 'rm -rf "$work"' EXIT

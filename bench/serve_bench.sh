@@ -39,9 +39,10 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+bash "$ROOT/bench/install-bench-deps.sh" || { echo "bench/install-bench-deps.sh failed"; exit 1; }
 for f in "$STREAMCTL" "$LOAD"; do [[ -x "$f" ]] || { echo "missing $f (cmake --build $BUILD)"; exit 1; }; done
 for t in redis-server redis-benchmark redis-cli nats-server "$PY"; do
-  command -v "$t" >/dev/null || { echo "missing $t (bash scripts/install-deps.sh)"; exit 1; }
+  command -v "$t" >/dev/null || { echo "missing $t (bash bench/install-bench-deps.sh)"; exit 1; }
 done
 
 note() { printf 'NOTE|%s\n' "$*"; }

@@ -174,6 +174,13 @@ std::string resolve_data_dir(const GlobalOptions& global) {
   return global.data_dir.empty() ? default_data_dir() : global.data_dir;
 }
 
+bool data_dir_chosen(const GlobalOptions& global) { return !global.data_dir.empty(); }
+
+Error missing_data_dir(const GlobalOptions& global) {
+  return Error::not_found("no data directory at " + resolve_data_dir(global) +
+                                  " (nothing has been produced there yet)");
+}
+
 Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& global,
                                                                  bool create_if_missing) {
   std::string dir = resolve_data_dir(global);
@@ -186,10 +193,7 @@ Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& g
       return Error::invalid_argument("data directory " + dir + " exists but is not a directory");
     }
   }
-  if (!*exists && !create_if_missing) {
-    return Error::not_found("no data directory at " + dir +
-                                    " (nothing has been produced there yet)");
-  }
+  if (!*exists && !create_if_missing) return missing_data_dir(global);
   engine::LogManagerOptions options;
   options.data_dir = dir;
   options.fs = fs;
@@ -201,6 +205,7 @@ Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& g
     if (e.message.find(dir) == std::string::npos) e.message = "data directory " + dir + ": " + e.message;
     return e;
   }
+  if (!*exists) info(global, "created data directory " + dir);
   return manager;
 }
 

@@ -135,8 +135,16 @@ std::string default_data_dir();
 // --data-dir when given, else default_data_dir().
 std::string resolve_data_dir(const GlobalOptions& global);
 
+// True when the data directory was given on the command line (--data-dir). Read commands treat a missing
+// one as an error (a mistyped path must not look like an empty one); a missing directory from
+// $STREAMCTL_DATA_DIR or the XDG default (set once, before anything was produced) is just empty.
+bool data_dir_chosen(const GlobalOptions& global);
+// kNotFound "no data directory at <path> (nothing has been produced there yet)".
+Error missing_data_dir(const GlobalOptions& global);
+
 // Opens the LogManager for the data directory. create_if_missing=false turns a missing directory into a
-// kNotFound error saying so ("nothing has been produced there yet"). Errors name the directory.
+// kNotFound error saying so ("nothing has been produced there yet"). Errors name the directory. Creating
+// the directory says so on stderr ("created data directory <path>"), so a mistyped path is noticed.
 Result<std::unique_ptr<engine::LogManager>> open_data_dir(const GlobalOptions& global,
                                                                  bool create_if_missing);
 

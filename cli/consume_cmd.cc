@@ -176,7 +176,16 @@ void register_consume_command(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("-p,--partition", opts->partitions, "only this partition (repeatable; default all)")
       ->type_name("N")
       ->allow_extra_args(false);
-  cmd->add_option("-n,--count", opts->count, "stop after N records")->type_name("N");
+  cmd->add_option("-n,--count", opts->count, "stop after N records")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            char* end = nullptr;
+            long long n = std::strtoll(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || n < 1) return "must be a whole number of records, at least 1 (got '" + v + "')";
+            return {};
+          },
+          "N>=1"));
   cmd->add_flag("-f,--follow", opts->follow, "wait for new records at the end (like tail -f); Ctrl-C stops");
   cmd->add_option("--format", opts->format, "output template, kcat tokens (default '%s\\n'; see below)")
       ->type_name("TEMPLATE");

@@ -46,6 +46,7 @@ struct GroupOptions {
   std::optional<int64_t> shift_by;
   bool dry_run = false;
   bool execute = false;
+  bool create = false;  // reset-offsets: a group that does not exist yet may be created
   // delete
   bool if_exists = false;
   std::vector<std::string> delete_topics;  // delete --topic T: only that topic's offsets
@@ -67,10 +68,13 @@ std::string iso_time(int64_t ms) {
   return s;
 }
 
-// The data directory, or nullptr (no error) when it does not exist yet.
+// The data directory, or nullptr (no error) when the default one does not exist yet. A missing directory
+// given by --data-dir is kNotFound naming it: probably a mistyped path.
 Result<std::unique_ptr<engine::LogManager>> open_if_exists(const GlobalOptions& g) {
   auto lm = open_data_dir(g, /*create_if_missing=*/false);
-  if (!lm.ok() && lm.error().code == ErrorCode::kNotFound) return std::unique_ptr<engine::LogManager>();
+  if (!lm.ok() && lm.error().code == ErrorCode::kNotFound && !data_dir_chosen(g)) {
+    return std::unique_ptr<engine::LogManager>();
+  }
   return lm;
 }
 
@@ -447,6 +451,8 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
     return report_usage_error("choose the partitions with --topic TOPIC[:P,P...] (repeatable) or --all-topics");
   }
   if (o.dry_run && o.execute) return report_usage_error("--dry-run and --execute contradict each other");
+  // As kafka-consumer-groups.sh: a dry run unless --execute.
+  const bool dry_run = !o.execute;
   const Timestamp now = system_clock()->now();
   std::optional<Timestamp> target_time;
   if (!o.to_datetime.empty()) {
@@ -477,6 +483,12 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
   const GroupBackend& b = **backend;
   auto v = b.load(group);
   if (!v.ok()) return report_error(v.error());
+  if (!v->exists() && !o.create) {
+    return report_error(Error::not_found("consumer group '" + group + "' does not exist (no committed offsets, "
+                                         "no members)"),
+                        "check the name with: streamctl group list; or add --create to start the group at "
+                        "these offsets");
+  }
   if (o.all_topics) {
     std::set<std::string> topics;
     for (const auto& [tp, c] : v->committed) topics.insert(tp.topic);
@@ -493,7 +505,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
     std::string why = "consumer group '" + group + "' has " + std::to_string(v->activity.members.size()) +
                       " active member(s) (e.g. " + who + " on " + m.host +
                       "); offsets can only be reset while the group is inactive";
-    if (!o.dry_run) {
+    if (!dry_run) {
       return report_error(Error::busy(why), "stop its 'streamctl consume --group " + group + "' processes first");
     }
     warn(g, why + " (this is a dry run)");
@@ -557,7 +569,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
     }
   }
 
-  if (!o.dry_run && b.remote()) {
+  if (!dry_run && b.remote()) {
     std::map<TopicPartition, int64_t> offsets;
     for (const auto& r : rows) offsets[r.tp] = r.target.value;
     auto st = remote_commit_offsets(*b.client(), group, offsets);
@@ -567,7 +579,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
       }
       return report_error(st.error());
     }
-  } else if (!o.dry_run) {
+  } else if (!dry_run) {
     std::map<TopicPartition, engine::CommittedOffset> offsets;
     for (const auto& r : rows) {
       engine::CommittedOffset c;
@@ -591,7 +603,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
                        {"current_offset", r.current ? Json(r.current->value) : Json(nullptr)},
                        {"new_offset", r.target.value}});
     }
-    return print_json({{"group", group}, {"dry_run", o.dry_run}, {"partitions", parts}});
+    return print_json({{"group", group}, {"dry_run", dry_run}, {"partitions", parts}});
   }
   std::vector<std::vector<std::string>> table = {{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET"}};
   for (const auto& r : rows) {
@@ -600,7 +612,7 @@ int run_reset(const GroupOptions& o, const GlobalOptions& g) {
   }
   int rc = print_text(format_table(table, color_enabled(1)));
   if (rc != 0) return rc;
-  info(g, o.dry_run ? "dry run: nothing was changed (run again without --dry-run to apply)"
+  info(g, dry_run ? "dry run: nothing was changed (add --execute to apply)"
                     : "reset " + std::to_string(rows.size()) + " partition offset(s) of group '" + group + "'");
   return 0;
 }
@@ -760,17 +772,19 @@ Examples:
       ->type_name("DURATION");
   reset->add_option("--shift-by", opts->shift_by, "move each committed offset by N (negative: re-read N records)")
       ->type_name("N");
-  reset->add_flag("--dry-run", opts->dry_run, "print the new offsets without changing anything");
-  reset->add_flag("--execute", opts->execute, "apply the change (the default; for kafka-consumer-groups habits)");
-  reset->footer(R"(Prints GROUP TOPIC PARTITION CURRENT-OFFSET NEW-OFFSET. Offsets outside the log are clamped to
-its start or end (with a warning). Refused (exit 1) while 'consume --group' members are running,
-except with --dry-run.
+  reset->add_flag("--dry-run", opts->dry_run, "print the new offsets without changing anything (the default)");
+  reset->add_flag("--execute", opts->execute, "apply the change (without it, a dry run, as kafka-consumer-groups)");
+  reset->add_flag("--create", opts->create, "accept a group that does not exist yet (it starts at the new offsets)");
+  reset->footer(R"(Prints GROUP TOPIC PARTITION CURRENT-OFFSET NEW-OFFSET. A dry run unless --execute. Offsets outside
+the log are clamped to its start or end (with a warning). A group that does not exist is refused (exit 3)
+unless --create. --execute is refused (exit 1) while 'consume --group' members are running.
 
 Examples:
-  streamctl group reset-offsets nightly-report --topic app-logs --to-earliest
-  streamctl group reset-offsets nightly-report --topic app-logs:0,1 --shift-by -100 --dry-run
-  streamctl group reset-offsets nightly-report --all-topics --by-duration 2h
-  streamctl group reset-offsets nightly-report --topic app-logs --to-datetime 2024-11-25T09:30:00Z)");
+  streamctl group reset-offsets nightly-report --topic app-logs --to-earliest            # shows the change
+  streamctl group reset-offsets nightly-report --topic app-logs --to-earliest --execute  # applies it
+  streamctl group reset-offsets nightly-report --topic app-logs:0,1 --shift-by -100 --execute
+  streamctl group reset-offsets nightly-report --all-topics --by-duration 2h --execute
+  streamctl group reset-offsets new-report --topic app-logs --to-datetime 2024-11-25T09:30:00Z --create --execute)");
   reset->callback(set_run(run_reset));
 
   CLI::App* del = group->add_subcommand("delete", "delete consumer groups (their committed offsets)");

@@ -67,15 +67,22 @@ Error field_error(std::string_view field, std::string_view reason) {
   return Error::invalid_argument("field \"" + std::string(field) + "\": " + std::string(reason));
 }
 
-// A key or value from JSON: string -> bytes, null -> nullopt, other JSON -> its compact text.
-std::optional<std::string> bytes_of(const Json& v) {
-  if (v.is_null()) return std::nullopt;
-  if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+// A key or value from JSON: string -> bytes, null -> nullopt, other JSON -> its compact text when
+// options.json_text, else an error naming the field (so {"value":1} is not silently the text "1").
+Result<std::optional<std::string>> bytes_of(const Json& v, const std::string& field,
+                                            const JsonInputOptions& options) {
+  if (v.is_null()) return std::optional<std::string>();
+  if (v.is_string()) return std::optional<std::string>(v.get<std::string>());
+  if (!options.json_text) {
+    return field_error(field, std::string("is a JSON ") + v.type_name() + ", not a string: quote it, or pass "
+                              "--json-text to store non-string JSON as its compact text");
+  }
+  return std::optional<std::string>(v.dump());
 }
 
 // Reads the pair "<name>" / "<name>_b64" from an object into *out. Returns false (and sets *err) on error.
-Result<std::optional<std::string>> read_bytes_pair(const Json& obj, const std::string& name, bool* present) {
+Result<std::optional<std::string>> read_bytes_pair(const Json& obj, const std::string& name, bool* present,
+                                                   const JsonInputOptions& options) {
   auto plain = obj.find(name);
   auto b64 = obj.find(name + "_b64");
   *present = plain != obj.end() || b64 != obj.end();
@@ -89,7 +96,7 @@ Result<std::optional<std::string>> read_bytes_pair(const Json& obj, const std::s
     if (!decoded.ok()) return field_error(name + "_b64", decoded.error().message);
     return std::optional<std::string>(std::move(decoded).value());
   }
-  if (plain != obj.end()) return bytes_of(*plain);
+  if (plain != obj.end()) return bytes_of(*plain, name, options);
   return std::optional<std::string>();
 }
 
@@ -231,7 +238,7 @@ void append_json_record(const RecordView& r, std::string& out) {
   out += "]}\n";
 }
 
-Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now) {
+Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now, const JsonInputOptions& options) {
   Json doc;
   try {
     doc = Json::parse(line.begin(), line.end());
@@ -256,11 +263,15 @@ Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now) {
   }
   JsonRecord out;
   bool present = false;
-  auto key = read_bytes_pair(doc, "key", &present);
+  auto key = read_bytes_pair(doc, "key", &present, options);
   if (!key.ok()) return std::move(key).error();
   out.record.key = std::move(key).value();
-  auto value = read_bytes_pair(doc, "value", &present);
+  auto value = read_bytes_pair(doc, "value", &present, options);
   if (!value.ok()) return std::move(value).error();
+  if (!present) {
+    return field_error("value", "missing (a record needs \"value\" or \"value_b64\"; write \"value\":null "
+                                "for a tombstone)");
+  }
   out.record.value = std::move(value).value();
 
   if (auto it = doc.find("headers"); it != doc.end() && !it->is_null()) {
@@ -273,16 +284,18 @@ Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now) {
           }
         }
         bool key_present = false;
-        auto hk = read_bytes_pair(h, "key", &key_present);
+        auto hk = read_bytes_pair(h, "key", &key_present, options);
         if (!hk.ok()) return std::move(hk).error();
         if (!hk->has_value()) return field_error("headers", "a header needs a non-null \"key\"");
-        auto hv = read_bytes_pair(h, "value", &present);
+        auto hv = read_bytes_pair(h, "value", &present, options);
         if (!hv.ok()) return std::move(hv).error();
         out.record.headers.push_back({std::move(**hk), std::move(hv).value()});
       }
     } else if (it->is_object()) {
       for (auto hf = it->begin(); hf != it->end(); ++hf) {
-        out.record.headers.push_back({hf.key(), bytes_of(hf.value())});
+        auto hv = bytes_of(hf.value(), "headers." + hf.key(), options);
+        if (!hv.ok()) return std::move(hv).error();
+        out.record.headers.push_back({hf.key(), std::move(hv).value()});
       }
     } else {
       return field_error("headers", "must be an array of {\"key\",\"value\"} objects or an object");

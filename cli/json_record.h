@@ -11,8 +11,10 @@
 //                  ("key_b64" / "value_b64" for non-UTF-8 bytes, "value": null for a null header value).
 //   timestamp      ms since the Unix epoch (the record's timestamp as stored).
 //
-// Reading (produce --json) accepts that shape and, for hand-written input, also: a missing key/value means
-// null; a non-string JSON value (object, array, number, true/false) is stored as its compact JSON text;
+// Reading (produce --json) accepts that shape and, for hand-written input, also: a missing key means null
+// ("value" or "value_b64" is required: write "value":null for a tombstone); a non-string JSON key or value
+// (object, array, number, true/false) is an error unless JsonInputOptions::json_text (produce --json-text)
+// says to store its compact JSON text;
 // "headers" may be an object {"name":"value",...} (order kept); "timestamp" may be a string in the
 // --timestamp grammar (ISO-8601, -1h, now); "topic" and "offset" are accepted and ignored. Any other field
 // is an error (so a typo such as "payload" never silently produces a null record). Thread-compatible.
@@ -49,7 +51,12 @@ struct JsonRecord {
   std::optional<int32_t> partition;
 };
 
+struct JsonInputOptions {
+  bool json_text = false;  // a non-string key/value (number, object, ...) is stored as its compact JSON text
+};
+
 // Parses one JSON line. `now` resolves relative timestamps ("-1h"). kInvalidArgument naming the field.
-Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now);
+Result<JsonRecord> parse_json_record(std::string_view line, Timestamp now,
+                                             const JsonInputOptions& options = {});
 
 }  // namespace streamctl::cli

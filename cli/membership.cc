@@ -110,6 +110,8 @@ Result<bool> is_held(FileSystem& fs, const std::string& path) {
   auto probe = fs.lock(path, LockMode::kShared, /*wait=*/false);
   if (probe.ok()) return false;
   if (probe.error().code == ErrorCode::kBusy) return true;
+  // Not there and not creatable (a read-only directory): nobody holds it.
+  if (probe.error().code == ErrorCode::kNotFound) return false;
   return probe.error();
 }
 

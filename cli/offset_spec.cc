@@ -282,7 +282,30 @@ Result<OffsetSpec> parse_offset_spec(std::string_view text, Timestamp now) {
     return bad_spec(text, "ambiguous range (more than one ':' could split it); write times in full, "
                           "e.g. @2024-05-01T10:00:00Z:@2024-05-01T11:00:00Z");
   }
-  return std::move(candidates.front().first);
+  OffsetSpec& range = candidates.front().first;
+  // A range whose two ends are of a kind comparable without the log is checked now: an empty one would
+  // only end the command with "nothing consumed" and no word why.
+  if (range.end && range.end->kind == range.start.kind) {
+    using Kind = OffsetPosition::Kind;
+    const int64_t a = range.start.value;
+    const int64_t b = range.end->value;
+    bool empty = false;
+    switch (range.start.kind) {
+      case Kind::kOffset:
+      case Kind::kTimestamp: empty = b <= a; break;
+      case Kind::kFromEnd: empty = b >= a; break;  // -3:-5: the end is before the start
+      default: break;
+    }
+    if (empty) {
+      const size_t colon = candidates.front().second;
+      std::string message = "offset range '" + std::string(text) + "' is empty: its end (exclusive) is not after its start";
+      if (a != b) {
+        message += " (did you mean '" + std::string(text.substr(colon + 1)) + ":" + std::string(text.substr(0, colon)) + "'?)";
+      }
+      return Error::invalid_argument(message);
+    }
+  }
+  return std::move(range);
 }
 
 Result<Offset> resolve_position(const OffsetPosition& position, const PartitionBounds& bounds, std::string* note) {

@@ -62,6 +62,8 @@ struct ProduceOptions {
   std::string delimiter = "\\n";
   int32_t create_partitions = 1;
   bool no_create = false;
+  std::string oversize = "fail";  // fail|skip|truncate: a record whose batch exceeds max.message.bytes
+  bool json_text = false;         // --json-text: non-string JSON keys/values stored as their JSON text
 };
 
 int64_t monotonic_ns() {
@@ -308,6 +310,66 @@ class AppendWorker {
   std::thread thread_;
 };
 
+// Finds the records that cannot be stored because a batch holding only them exceeds the topic's
+// max.message.bytes, before they are handed to a writer, so the error names the input line and both
+// backends treat them alike. The common case costs one comparison: only records within ~1% (plus codec
+// framing) of the limit are encoded to measure them exactly.
+class OversizeGuard {
+ public:
+  OversizeGuard(size_t limit, BatchBuildOptions build) : limit_(limit), build_(build) {
+    build_.append_time = Timestamp(0);  // sizes do not depend on the timestamp; build_batch needs one
+  }
+  size_t limit() const { return limit_; }
+
+  // False when a record of `payload` bytes (key + value + header names and values) with `header_count`
+  // headers certainly fits.
+  bool may_exceed(size_t payload, size_t header_count) const {
+    // Per record at most: length, attributes, timestamp and offset deltas, key and value lengths, header
+    // count (varints) = 22 bytes, and 10 per header.
+    size_t bound = payload + kBatchHeaderSize + 22 + 10 * header_count;
+    if (build_.compression != Compression::kNone) bound += bound / 64 + 1024;  // incompressible data grows
+    return bound > limit_;
+  }
+
+  // The exact size of a batch holding only r.
+  Result<size_t> batch_bytes(const Record& r) const {
+    if (build_.compression == Compression::kNone) {
+      return kBatchHeaderSize + encoded_record_size(r, 0, 0);
+    }
+    auto batch = build_batch(std::span<const Record>(&r, 1), Offset(0), build_);
+    if (!batch.ok()) return std::move(batch).error();
+    return batch->size();
+  }
+
+  // Shortens r's value (at a UTF-8 character boundary) until its batch fits. False when even an empty
+  // value would not fit (the key and headers alone are too large) or there is no value.
+  Result<bool> truncate(Record& r, size_t batch) const {
+    while (batch > limit_) {
+      size_t excess = batch - limit_;
+      if (!r.value || r.value->size() < excess) return false;
+      size_t keep = r.value->size() - excess;
+      // Drop a multi-byte character cut in half (continuation bytes are 10xxxxxx).
+      const std::string& v = *r.value;
+      size_t start = keep;
+      while (start > 0 && keep - start < 4 && (uint8_t(v[start - 1]) & 0xC0) == 0x80) --start;
+      if (start > 0) {
+        uint8_t lead = uint8_t(v[start - 1]);
+        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (keep - (start - 1) < need) keep = start - 1;
+      }
+      r.value->resize(keep);
+      auto b = batch_bytes(r);
+      if (!b.ok()) return std::move(b).error();
+      batch = *b;
+    }
+    return true;
+  }
+
+ private:
+  size_t limit_;
+  BatchBuildOptions build_;
+};
+
 class Producer final : public RecordWriter {
  public:
   Producer(engine::LogManager& lm, std::string topic, int32_t partitions, BatchBuildOptions build,
@@ -445,7 +507,8 @@ std::string partition_list(const std::set<PartitionId>& parts) {
 // the topic's compression.type.
 int open_local_producer(const ProduceOptions& o, const GlobalOptions& g, std::string& compression,
                         int64_t batch_bytes, uint64_t seed, std::unique_ptr<engine::LogManager>& manager,
-                        std::unique_ptr<RecordWriter>& writer, int32_t& partitions) {
+                        std::unique_ptr<RecordWriter>& writer, int32_t& partitions,
+                        int64_t& max_message_bytes) {
   auto lm = open_data_dir(g, /*create_if_missing=*/!o.no_create);
   if (!lm.ok()) {
     if (lm.error().code == ErrorCode::kNotFound) {
@@ -482,6 +545,9 @@ int open_local_producer(const ProduceOptions& o, const GlobalOptions& g, std::st
       compression = cfg->compression_type;
     }
   }
+  auto cfg = engine::LogConfig::from_overrides(md->overrides);
+  if (!cfg.ok()) return report_error(cfg.error());
+  max_message_bytes = cfg->max_message_bytes;
   if (!compression.empty()) {
     auto c = parse_compression(compression);
     if (!c.ok()) return report_error(c.error());
@@ -500,6 +566,17 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     return report_usage_error("--json reads keys and nulls from the JSON lines; do not mix it with "
                               "--key-separator, --key or --null-empty");
   }
+  if (o.has_key && !o.key_separator.empty()) {
+    return report_usage_error("--key and --key-separator both set the key: use --key for one key on every "
+                              "record, or --key-separator to read each record's key from its line");
+  }
+  // Both are meaningful together only with -K: empty lines are skipped, "key<SEP>" lines become tombstones.
+  if (o.null_empty && o.skip_empty && o.key_separator.empty()) {
+    return report_usage_error("--null-empty and --skip-empty disagree about empty lines: --null-empty makes "
+                              "them tombstones, --skip-empty drops them; choose one (together they only "
+                              "make sense with --key-separator: empty lines skipped, 'key<SEP>' tombstones)");
+  }
+  if (o.json_text && !g.json) return report_usage_error("--json-text applies to --json input; add --json");
   std::string key_separator;
   if (!o.key_separator.empty()) {
     auto sep = unescape(o.key_separator, "--key-separator");
@@ -571,6 +648,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   std::unique_ptr<engine::LogManager> local_manager;
   std::unique_ptr<RecordWriter> writer;
   int32_t partitions = 0;
+  int64_t max_message_bytes = 0;
   if (remote) {
     if (!compression.empty()) {
       auto c = parse_compression(compression);
@@ -592,9 +670,11 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
       return report_error(target.error());
     }
     partitions = target->partitions;
+    max_message_bytes = target->max_message_bytes;
     writer = std::move(target->writer);
   } else {
-    int rc = open_local_producer(o, g, compression, batch_bytes, seed, local_manager, writer, partitions);
+    int rc = open_local_producer(o, g, compression, batch_bytes, seed, local_manager, writer, partitions,
+                                 max_message_bytes);
     if (rc >= 0) return rc;
   }
   if (o.partition >= partitions) {
@@ -604,6 +684,13 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
                         "partitions are numbered from 0; grow the topic with: streamctl topic add-partitions");
   }
   RecordWriter& producer = *writer;
+  BatchBuildOptions guard_build;
+  if (!compression.empty()) guard_build.compression = *parse_compression(compression);  // checked above
+  const OversizeGuard guard(size_t(max_message_bytes), guard_build);
+  size_t header_bytes = 0;  // the -H headers every record carries
+  for (const auto& h : headers) header_bytes += h.key.size() + (h.value ? h.value->size() : 0);
+  int64_t oversize_count = 0;
+  size_t oversize_largest = 0;
 
   bool show_progress = !g.quiet() && is_tty(STDERR_FILENO);
   for (const auto& in : *inputs) {
@@ -625,6 +712,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   const int64_t interval_ns = rate > 0 ? int64_t(1e9 / rate) : 0;
   int64_t next_due_ns = start_ns;
   Error failure;
+  std::string failure_hint;
   bool interrupted = false;
 
   // Fails with the error of the first append/flush problem, or the input position for bad lines.
@@ -673,27 +761,74 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     clock_uses = 0;
   };
 
+  auto input_name = [](const LineReader& reader) {
+    return reader.name() == "-" ? std::string("stdin") : reader.name();
+  };
+  // --oversize for a record that may not fit: true to produce `rec` (possibly truncated), false with
+  // *skip set to leave it out, false with *skip unset when produce must stop (failure is set).
+  auto check_oversize = [&](Record& rec, LineReader& reader, bool* skip) -> bool {
+    *skip = false;
+    auto size = guard.batch_bytes(rec);
+    if (!size.ok()) return fail(size.error());
+    if (*size <= guard.limit()) return true;
+    const size_t payload = (rec.key ? rec.key->size() : 0) + (rec.value ? rec.value->size() : 0);
+    const std::string where = input_name(reader) + " line " + std::to_string(reader.line_number());
+    const std::string limit = "topic '" + o.topic + "' takes batches up to max.message.bytes=" +
+                              std::to_string(guard.limit());
+    ++oversize_count;
+    oversize_largest = std::max(oversize_largest, payload);
+    if (o.oversize == "skip") {
+      warn(g, "skipped " + where + ": record too large (" + std::to_string(payload) + " bytes, a " +
+                  std::to_string(*size) + "-byte batch); " + limit);
+      *skip = true;
+      return false;
+    }
+    if (o.oversize == "truncate") {
+      auto fits = guard.truncate(rec, *size);
+      if (!fits.ok()) return fail(fits.error());
+      if (*fits) {
+        warn(g, "truncated " + where + ": value cut from " + std::to_string(payload) + " to " +
+                    std::to_string(rec.value->size()) + " bytes; " + limit);
+        return true;
+      }
+      failure_hint = "only the value is truncated; this record's key and headers alone exceed the limit";
+    } else {
+      failure_hint = "--oversize skip or --oversize truncate keeps going past such records; or raise the limit: "
+                     "streamctl topic alter " + o.topic + " --config max.message.bytes=N";
+    }
+    return fail_input(Error::record_too_large("record too large: " + where + " is " + std::to_string(payload) +
+                                              " bytes (a " + std::to_string(*size) + "-byte batch); " + limit));
+  };
+
   auto produce_line = [&](std::string_view line, LineReader& reader) -> bool {
     PartitionId p;
     Record* r;
     size_t bytes;
     if (g.json) {
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;  // blank line
-      auto jr = parse_json_record(line, now);
+      auto jr = parse_json_record(line, now, JsonInputOptions{o.json_text});
       if (!jr.ok()) {
-        return fail_input(Error::invalid_argument((reader.name() == "-" ? std::string("stdin") : reader.name()) +
+        return fail_input(Error::invalid_argument(input_name(reader) +
                                             ", line " + std::to_string(reader.line_number()) + ": " +
                                             jr.error().message));
       }
       Record& src = jr->record;
       bytes = (src.key ? src.key->size() : 0) + (src.value ? src.value->size() : 0);
       for (const auto& h : src.headers) bytes += h.key.size() + (h.value ? h.value->size() : 0);
+      if (guard.may_exceed(bytes + header_bytes, src.headers.size() + headers.size())) {
+        for (const auto& h : headers) src.headers.push_back(h);
+        bool skip;
+        if (!check_oversize(src, reader, &skip)) return skip;
+        src.headers.resize(src.headers.size() - headers.size());
+        bytes = (src.key ? src.key->size() : 0) + (src.value ? src.value->size() : 0);
+        for (const auto& h : src.headers) bytes += h.key.size() + (h.value ? h.value->size() : 0);
+      }
       if (o.partition >= 0) {
         p = o.partition;
       } else if (jr->partition) {
         p = *jr->partition;
         if (p >= partitions) {
-          return fail_input(Error::not_found((reader.name() == "-" ? std::string("stdin") : reader.name()) + ", line " +
+          return fail_input(Error::not_found(input_name(reader) + ", line " +
                                        std::to_string(reader.line_number()) + ": partition " + std::to_string(p) +
                                        " does not exist: topic '" + o.topic + "' has " +
                                        std::to_string(partitions) + " (create the topic with enough partitions "
@@ -725,10 +860,20 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
         }
       }
       if (value->empty()) {
-        if (o.skip_empty && !key) return true;
+        if (o.skip_empty && line.empty()) return true;  // "key<SEP>" is not an empty line
         if (o.null_empty) value.reset();
       }
       bytes = (key ? key->size() : 0) + (value ? value->size() : 0);
+      if (guard.may_exceed(bytes + header_bytes, headers.size())) {  // rare: measure exactly
+        Record whole;
+        assign_optional(whole.key, key);
+        assign_optional(whole.value, value);
+        whole.headers = headers;
+        bool skip;
+        if (!check_oversize(whole, reader, &skip)) return skip;
+        if (value && whole.value->size() < value->size()) value = value->substr(0, whole.value->size());
+        bytes = (key ? key->size() : 0) + (value ? value->size() : 0);
+      }
       p = o.partition >= 0 ? o.partition : producer.partitioner().partition(key, bytes);
       auto slot = producer.slot(p);
       if (!slot.ok()) return fail(slot.error());
@@ -832,14 +977,19 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
 
   const double secs = double(monotonic_ns() - start_ns) / 1e9;
   const int64_t n = producer.records_written();
+  if (oversize_count > 0 && o.oversize != "fail") {
+    warn(g, std::to_string(oversize_count) + " record" + (oversize_count == 1 ? "" : "s") + " over max.message.bytes=" +
+                std::to_string(guard.limit()) + " of '" + o.topic + "' " + (o.oversize == "skip" ? "skipped" : "truncated") +
+                " (largest " + std::to_string(oversize_largest) + " bytes)");
+  }
   if (!ok) {
     if (n > 0 && (flushed.ok() || remote)) {
-      report_error(failure);
+      report_error(failure, failure_hint);
       info(g, std::to_string(n) + " record" + (n == 1 ? "" : "s") + " before the error were written and flushed to '" +
                   o.topic + "'");
       return to_int(ExitCode::kPartial);
     }
-    return report_error(failure);
+    return report_error(failure, failure_hint);
   }
   if (((is_tty(STDERR_FILENO) && !g.quiet()) || g.verbose()) && n == 0) {
     info(g, "nothing produced to '" + o.topic + "' (the input had no records)");
@@ -891,6 +1041,12 @@ void register_produce_command(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--partitions", opts->create_partitions, "partitions when auto-creating the topic (default 1)")
       ->type_name("N");
   cmd->add_flag("--no-create", opts->no_create, "fail instead of creating a missing topic");
+  cmd->add_flag("--json-text", opts->json_text, "with --json: store a non-string key or value (number, object, "
+                                                "array, true/false) as its compact JSON text instead of failing");
+  cmd->add_option("--oversize", opts->oversize, "a record too large for the topic's max.message.bytes: fail "
+                                                "(default; what came before is kept), skip or truncate its value")
+      ->type_name("ACTION")
+      ->check(CLI::IsMember({"fail", "skip", "truncate"}));
   cmd->footer(R"(Input: one record per line; with the global --json, one JSON object per line:
   {"key":"k","value":"v","headers":[{"key":"h","value":"x"}],"partition":0,"timestamp":1714564800000}
   (null vs "" kept; key_b64/value_b64 for binary; the shape 'consume --json' prints).

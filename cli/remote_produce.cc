@@ -2,9 +2,11 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <string>
 
 #include "cli/kafka_client.h"
+#include "cli/remote_topic.h"
 #include "cli/wire_producer.h"
 
 namespace streamctl::cli {
@@ -223,12 +225,27 @@ Result<RemoteProduceTarget> open_remote_producer(const ConnectionSettings& setti
   if (!topic.ok()) return std::move(topic).error();
   RemoteProduceTarget out;
   out.partitions = int32_t(topic->partitions.size());
+  // The record size limit, so an oversize record is found at its input line as in embedded mode.
+  auto configs = remote_topic_configs(**client, request.topic);
+  if (configs.ok()) {
+    if (auto it = configs->find("max.message.bytes"); it != configs->end()) {
+      char* end = nullptr;
+      long long v = std::strtoll(it->second.value.c_str(), &end, 10);
+      if (!it->second.value.empty() && *end == '\0' && v > 0) out.max_message_bytes = v;
+    }
+  } else {
+    debug(global, 1, "max.message.bytes of '" + request.topic + "' unknown (" + configs.error().message +
+                         "); assuming " + std::to_string(out.max_message_bytes));
+  }
   // streamctl's own producer when nothing asks for librdkafka (see cli/wire_producer.h), else librdkafka.
   std::string why_not;
   auto native = wire_producer_config(settings.properties, request.compression, &why_not);
   if (!native.ok()) return std::move(native).error();
   if (*native) {
-    auto writer = open_wire_writer(*client, request.topic, out.partitions, **native,
+    WireProducerConfig config = **native;
+    // A batch the broker would refuse as a whole fails every record in it: stay under the topic's limit.
+    config.max_batch_bytes = std::min(config.max_batch_bytes, size_t(out.max_message_bytes));
+    auto writer = open_wire_writer(*client, request.topic, out.partitions, config,
                                    StickyPartitioner(out.partitions, request.batch_bytes, request.seed), global);
     if (writer.ok()) {
       out.writer = std::move(writer).value();

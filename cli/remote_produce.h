@@ -29,6 +29,9 @@ struct RemoteProduceRequest {
 struct RemoteProduceTarget {
   std::unique_ptr<RecordWriter> writer;
   int32_t partitions = 0;  // the topic's partition count
+  // The topic's max.message.bytes as the cluster reports it (DescribeConfigs); Kafka's default 1048588
+  // when the cluster does not say (the debug log then says so).
+  int64_t max_message_bytes = 1048588;
 };
 
 // Connects, finds (or creates) the topic and returns a writer for it. kNotFound when the topic is missing

@@ -42,12 +42,8 @@ Result<std::vector<std::string>> remote_list_topics(const KafkaClient& client) {
   return names;
 }
 
-Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, const std::string& name) {
-  auto t = client.topic(name);
-  if (!t.ok()) return std::move(t).error();
-  engine::TopicMetadata md;
-  md.name = name;
-  md.partitions = int32_t(t->partitions.size());
+Result<std::map<std::string, RemoteConfigEntry>> remote_topic_configs(const KafkaClient& client,
+                                                                          const std::string& name) {
   rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str());
   auto ev = client.admin(
       RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS,
@@ -60,6 +56,7 @@ Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, c
   size_t n = 0;
   const rd_kafka_ConfigResource_t** resources =
       rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev->get()), &n);
+  std::map<std::string, RemoteConfigEntry> out;
   for (size_t i = 0; i < n; ++i) {
     rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i]);
     if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
@@ -69,10 +66,25 @@ Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, c
     size_t cn = 0;
     const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &cn);
     for (size_t j = 0; j < cn; ++j) {
-      if (rd_kafka_ConfigEntry_source(entries[j]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG) continue;
       const char* value = rd_kafka_ConfigEntry_value(entries[j]);
-      md.overrides[rd_kafka_ConfigEntry_name(entries[j])] = value != nullptr ? value : "";
+      out[rd_kafka_ConfigEntry_name(entries[j])] =
+          RemoteConfigEntry{value != nullptr ? value : "",
+                            rd_kafka_ConfigEntry_source(entries[j]) == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG};
     }
+  }
+  return out;
+}
+
+Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, const std::string& name) {
+  auto t = client.topic(name);
+  if (!t.ok()) return std::move(t).error();
+  engine::TopicMetadata md;
+  md.name = name;
+  md.partitions = int32_t(t->partitions.size());
+  auto configs = remote_topic_configs(client, name);
+  if (!configs.ok()) return std::move(configs).error();
+  for (auto& [k, entry] : *configs) {
+    if (entry.topic_override) md.overrides[k] = std::move(entry.value);
   }
   return md;
 }

@@ -33,6 +33,15 @@ struct PartitionDescription {
 
 // Topic names, sorted (internal "__" topics left out, as embedded list does not have them).
 Result<std::vector<std::string>> remote_list_topics(const KafkaClient& client);
+// One config of a topic as DescribeConfigs reports it: its effective value and whether it is a topic
+// override (else a broker default).
+struct RemoteConfigEntry {
+  std::string value;
+  bool topic_override = false;
+};
+// Every config of a topic (effective values), by name. kNotFound when the topic does not exist.
+Result<std::map<std::string, RemoteConfigEntry>> remote_topic_configs(const KafkaClient& client,
+                                                                          const std::string& name);
 // Name, partition count and config overrides (topic_id empty, created_ms 0: unknown remotely).
 Result<engine::TopicMetadata> remote_topic_metadata(const KafkaClient& client, const std::string& name);
 // Per-partition offsets (and leaders) of a topic.

@@ -171,9 +171,12 @@ int run_list(const TopicOptions& o, const GlobalOptions& g) {
   if (backend->remote && !backend->routed) return run_list_remote(o, g, *backend->remote);
   auto lm = open_existing(g);
   if (!lm.ok()) {
-    if (lm.error().code == ErrorCode::kNotFound) {
-      // No data directory yet: no topics.
+    if (lm.error().code == ErrorCode::kNotFound && !data_dir_chosen(g)) {
+      // The default data directory before anything was produced: no topics.
       return g.json ? print_json(Json::array()) : 0;
+    }
+    if (lm.error().code == ErrorCode::kNotFound) {
+      return report_error(lm.error(), "check the path; producing to a topic there creates it");
     }
     return report_error(lm.error());
   }

@@ -607,6 +607,34 @@ Status Log::Impl::open_locked() {
   return write_stamp();
 }
 
+Status Log::Impl::open_read_only() {
+  // A shared lock while loading waits for a writer that is mid-change (one that can write here) and holds
+  // off the next; no lock file can exist (and no writer) where a writer never could create it.
+  std::unique_ptr<FileLock> shared;
+  if (options.cross_process_lock) {
+    auto held = fs->lock(lock_path, LockMode::kShared, /*wait=*/true);
+    if (held.ok()) {
+      shared = std::move(held).value();
+    } else if (held.error().code != ErrorCode::kNotFound) {
+      return std::move(held).error();
+    }
+  }
+  if (auto bytes = read_file(*fs, checkpoint_path); bytes.ok()) {
+    if (auto cp = decode_checkpoint(*bytes)) mark_durable(*cp);
+  } else if (bytes.error().code != ErrorCode::kNotFound) {
+    return std::move(bytes).error();
+  }
+  // The reader's view: every segment as it is (staged compaction files left alone), the active one loaded
+  // read-only up to its last complete, valid batch; nothing truncated, rebuilt on disk or flushed.
+  STREAMCTL_TRY(reload_locked(/*writer=*/false));
+  Segment* a = active();
+  if (!a->invalid_tail().empty() && a->size() < durable_position_of(a->base_offset().value)) {
+    // Bad bytes below the recovery checkpoint are corruption, not a torn tail (as open_locked() says).
+    return Error::corruption(a->invalid_tail() + ", within the fsynced bytes (recovery checkpoint); nothing was changed");
+  }
+  return ok_status();
+}
+
 // ---- Impl: write path
 
 bool Log::Impl::should_roll(const Segment& seg, uint64_t projected_size, const BatchInfo& next, Timestamp now) const {
@@ -811,7 +839,17 @@ Result<std::unique_ptr<Log>> Log::open(const LogOptions& options) {
   }
   std::lock_guard<std::mutex> guard(impl.mu);
   Impl::LockScope lock(impl);
-  STREAMCTL_TRY(lock.acquire());
+  Status acquired = lock.acquire();
+  if (!acquired.ok() && acquired.error().code == ErrorCode::kPermissionDenied) {
+    // The directory cannot be written here (a read-only mount, a backup without write permission): open it
+    // for reading only. Appends and other changes then fail on the partition lock, naming it.
+    if (Status s = impl.open_read_only(); !s.ok()) {
+      impl.closed = true;
+      return Error{s.error().code, "opening " + impl.dir + " (read-only): " + s.error().message};
+    }
+    return log;
+  }
+  STREAMCTL_TRY(acquired);
   if (Status s = impl.open_locked(); !s.ok()) {
     impl.closed = true;
     return Error{s.error().code, "opening " + impl.dir + ": " + s.error().message};

@@ -124,7 +124,9 @@ struct SegmentInfo {
 
 class Log {
  public:
-  // Opens (creating if needed) and recovers the partition directory.
+  // Opens (creating if needed) and recovers the partition directory. A directory this process may not write
+  // (the partition lock cannot be opened for writing: EROFS, EACCES) is opened read-only instead: nothing is
+  // recovered, truncated or written, reads see up to the last valid batch, and appends fail naming the lock.
   static Result<std::unique_ptr<Log>> open(const LogOptions& options);
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;

@@ -139,6 +139,9 @@ struct Log::Impl {
 
   // ---- open and recovery
   Status open_locked();
+  // open() of a directory this process may not write: loads it for reading only (no file opened for
+  // writing, no lock file created), under a shared partition lock when the lock file exists.
+  Status open_read_only();
   Status finish_staged_files();
   Status recover_segments(const std::optional<RecoveryCheckpoint>& cp);
 

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Installs dependencies and builds streamctl (Release) into build/. Usage: scripts/build.sh [extra cmake args]
+# Installs dependencies and builds streamctl (Release) into build/.
+# Usage: scripts/build.sh [--target T]... [extra cmake args]   (default: every target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+targets=()
+while [ $# -ge 2 ] && [ "$1" = "--target" ]; do
+  targets+=(--target "$2")
+  shift 2
+done
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-cmake --build build -j"$(nproc)"
+cmake --build build -j"$(nproc)" "${targets[@]}"

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Installs every build, test and benchmark dependency of streamctl from Debian 12 packages.
+# Installs every build, test and demo dependency of streamctl from Debian 12 packages (the PACKAGES list
+# below). Benchmark-only peers (hyperfine, redis, nats) are not here: bench/install-bench-deps.sh installs
+# them when a benchmark runs. tests/tools/external_commands.py checks that every external command the
+# tests, scripts and benchmarks run comes from a package listed in one of the two.
+# Usage: scripts/install-deps.sh [PACKAGE...]   (with arguments: installs those packages instead)
 # Idempotent: does nothing (and needs no network) when everything is already installed.
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config ccache
   libcli11-dev nlohmann-json3-dev doctest-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libasio-dev librdkafka-dev libssl-dev openssl
-  kcat python3 python3-kafka hyperfine xxd jq ccache
+  kcat python3 python3-kafka xxd jq
   clang libclang-rt-14-dev
-  redis-server nats-server
 )
+if [ $# -gt 0 ]; then
+  PACKAGES=("$@")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -224,6 +224,9 @@ Result<std::unique_ptr<Broker>> Broker::start(const BrokerConfig& config) {
   return broker;
 }
 
+// Partitions that failed to open at start that are logged one by one.
+constexpr size_t kMaxLoggedOpenFailures = 10;
+
 Status Broker::Impl::open() {
   auto& fs = *posix_file_system();
   log_info("starting").kv("data_dir", config.data_dir).kv("listen", config.listen).kv("node_id", config.node_id)
@@ -243,16 +246,31 @@ Status Broker::Impl::open() {
   STREAMCTL_ASSIGN_OR_RETURN(logs, engine::LogManager::open(lo));
   STREAMCTL_ASSIGN_OR_RETURN(std::string cluster_id, load_or_create_cluster_id(fs, config.data_dir));
 
-  // Open (and recover) every partition now, so damage from a crash is reported at start.
-  if (auto topics = logs->list_topics(); topics.ok()) {
+  // Open (and recover) every partition now, so damage from a crash is reported at start. A server that
+  // cannot open them all does not start: listening with some partitions missing would answer their clients
+  // UNKNOWN_TOPIC_OR_PARTITION (and Metadata without the topic) as if they did not exist.
+  {
+    STREAMCTL_ASSIGN_OR_RETURN(std::vector<std::string> topics, logs->list_topics());
     size_t partitions = 0;
-    for (const auto& t : *topics) {
+    size_t failed = 0;
+    std::optional<Error> first_error;
+    for (const auto& t : topics) {
       auto md = logs->describe_topic(t);
-      if (!md.ok()) continue;
+      if (!md.ok()) {
+        log_error("cannot read topic metadata").kv("topic", t).kv("error", md.error().to_string());
+        if (!first_error) first_error = Error{md.error().code, "topic " + t + ": " + md.error().message};
+        ++failed;
+        continue;
+      }
       for (int32_t p = 0; p < md->partitions; ++p) {
         auto log = logs->log(t, p);
         if (!log.ok()) {
-          log_error("cannot open partition").kv("topic", t).kv("partition", p).kv("error", log.error().to_string());
+          // The first few are enough to see the cause (the error below counts them all).
+          if (failed < kMaxLoggedOpenFailures) {
+            log_error("cannot open partition").kv("topic", t).kv("partition", p).kv("error", log.error().to_string());
+          }
+          if (!first_error) first_error = Error{log.error().code, "partition " + t + "-" + std::to_string(p) + ": " + log.error().message};
+          ++failed;
           continue;
         }
         ++partitions;
@@ -263,7 +281,17 @@ Status Broker::Impl::open() {
         }
       }
     }
-    log_info("logs loaded").kv("topics", topics->size()).kv("partitions", partitions);
+    if (first_error) {
+      OpenFilesLimit limit = open_files_limit();
+      // "Too many open files" is the usual cause with many partitions: say what the limit is.
+      std::string hint = "; open-files limit " + (limit.soft ? std::to_string(limit.soft) : "unlimited") +
+                         " (hard " + (limit.hard ? std::to_string(limit.hard) : "unlimited") +
+                         "; raise it with ulimit -n or LimitNOFILE=)";
+      return Error{first_error->code, "cannot open " + std::to_string(failed) + " of " +
+                                          std::to_string(partitions + failed) + " partitions, not starting (first: " +
+                                          first_error->message + ")" + hint};
+    }
+    log_info("logs loaded").kv("topics", topics.size()).kv("partitions", partitions);
   }
 
   GroupCoordinatorConfig gc;

@@ -123,11 +123,35 @@ TEST_CASE("Base64EncodesAndDecodesAllLengths") {
   CHECK_FALSE(decode_base64("Z").ok());
 }
 
+TEST_CASE("ProduceJsonStoresNonStringJsonAsTextOnlyWhenAsked") {
+  JsonInputOptions text;
+  text.json_text = true;
+  auto a = parse_json_record(R"({"value":{"user":1,"tags":["x"]}})", kNow, text);
+  REQUIRE(a.ok());
+  CHECK(*a->record.value == R"({"user":1,"tags":["x"]})");
+  auto b = parse_json_record(R"({"key":42,"value":true,"headers":{"n":7}})", kNow, text);
+  REQUIRE(b.ok());
+  CHECK(*b->record.key == "42");
+  CHECK(*b->record.value == "true");
+  CHECK(*b->record.headers[0].value == "7");
+  CHECK(parse_error(R"({"value":1})").find("field \"value\": is a JSON number, not a string") != std::string::npos);
+  CHECK(parse_error(R"({"key":{"a":1},"value":"v"})").find("field \"key\": is a JSON object") != std::string::npos);
+  CHECK(parse_error(R"({"value":"v","headers":{"n":[1]}})").find("headers.n") != std::string::npos);
+  CHECK(parse_error(R"({"value":"v","headers":[{"key":"h","value":false}]})").find("--json-text") != std::string::npos);
+}
+
+TEST_CASE("ProduceJsonRequiresAValueAndTakesExplicitNullAsTombstone") {
+  CHECK(parse_error(R"({"key":"k"})").find("field \"value\": missing") != std::string::npos);
+  CHECK(parse_error(R"({})").find("\"value\":null") != std::string::npos);
+  CHECK_FALSE(parse_ok(R"({"key":"k","value":null})").record.value.has_value());
+  CHECK_FALSE(parse_ok(R"({"key":"k","value_b64":null})").record.value.has_value());
+}
+
 TEST_CASE("ProduceJsonAcceptsConveniences") {
-  auto a = parse_ok(R"({"value":{"user":1,"tags":["x"]}})");
-  CHECK(*a.record.value == R"({"user":1,"tags":["x"]})");
+  auto a = parse_ok(R"({"value":"{\"user\":1}"})");
+  CHECK(*a.record.value == R"({"user":1})");
   CHECK_FALSE(a.record.key.has_value());
-  auto b = parse_ok(R"({"key":42,"value":"v","headers":{"z":"1","a":null}})");
+  auto b = parse_ok(R"({"key":"42","value":"v","headers":{"z":"1","a":null}})");
   CHECK(*b.record.key == "42");
   REQUIRE(b.record.headers.size() == 2);
   CHECK(b.record.headers[0].key == "z");  // order kept
@@ -151,6 +175,6 @@ TEST_CASE("ProduceJsonRejectsUnknownFieldsAndBadValues") {
   CHECK(parse_error(R"({"value_b64":"!!"})").find("value_b64") != std::string::npos);
   CHECK(parse_error(R"({"value":"x",)").find("invalid JSON") != std::string::npos);
   CHECK(parse_error(R"(["x"])").find("object") != std::string::npos);
-  CHECK(parse_error(R"({"headers":[{"value":"x"}]})").find("key") != std::string::npos);
-  CHECK(parse_error(R"({"timestamp":"yesterday"})").find("timestamp") != std::string::npos);
+  CHECK(parse_error(R"({"value":"v","headers":[{"value":"x"}]})").find("key") != std::string::npos);
+  CHECK(parse_error(R"({"value":"v","timestamp":"yesterday"})").find("timestamp") != std::string::npos);
 }

@@ -14,7 +14,7 @@ cat >"$work/in.jsonl" <<'JSON'
 
 {"value":{"nested":[1,2,{"x":null}]},"partition":0,"timestamp":"2024-05-01T12:00:00.006Z"}
 JSON
-expect_exit "produce --json" 0 sc produce src --json "$work/in.jsonl"
+expect_exit "produce --json" 0 sc produce src --json --json-text "$work/in.jsonl"  # --json-text: the last line's value is an object
 sc consume src --json >"$work/src.jsonl"
 expect_eq "seven records (blank line skipped)" "7" "$(wc -l <"$work/src.jsonl" | tr -d ' ')"
 record_check "null vs empty kept" '.timestamp==1714564800001' '.key == null and .value == ""' "$work/src.jsonl"

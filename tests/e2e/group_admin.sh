@@ -55,25 +55,46 @@ check "dry run leaves the committed offsets alone" \
 check "dry run --json reports the plan" \
   bash -c "\"$STREAMCTL\" group reset-offsets g --topic t --to-earliest --dry-run --json | jq -e '.dry_run and ([.partitions[].new_offset == 0] | all)' >/dev/null"
 
-sc group reset-offsets g --topic t --to-earliest >/dev/null 2>&1
+# Without --execute a reset is a dry run (as kafka-consumer-groups.sh).
+sc group reset-offsets g --topic t --to-earliest >/dev/null 2>"$work/default.err"
+check "reset without --execute exits 0" test $? -eq 0
+check "reset without --execute says it was a dry run" grep -q "dry run: nothing was changed (add --execute to apply)" "$work/default.err"
+check "reset without --execute leaves the committed offsets alone" \
+  test "$(sc group describe g --json | jq -c '[.partitions[].committed_offset]')" = "$before"
+check "reset without --execute --json says dry_run" \
+  bash -c "\"$STREAMCTL\" group reset-offsets g --topic t --to-earliest --json | jq -e '.dry_run' >/dev/null"
+sc group reset-offsets g --topic t --to-earliest --dry-run --execute >/dev/null 2>&1
+check "--dry-run with --execute is a usage error (exit 2)" test $? -eq 2
+# An unknown group is refused unless --create (a typo must not create a group).
+sc group reset-offsets gg --topic t --to-earliest --execute >/dev/null 2>"$work/unknown.err"
+check "reset of an unknown group exits 3" test $? -eq 3
+check "the refusal names the group and --create" \
+  bash -c "grep -q \"consumer group 'gg' does not exist\" '$work/unknown.err' && grep -q -- --create '$work/unknown.err'"
+check "the unknown group was not created" bash -c "! \"$STREAMCTL\" group list | grep -qx gg"
+sc group reset-offsets fresh --topic t --to-offset 3 --create --execute >/dev/null 2>&1
+check "--create --execute starts a new group at the offsets" \
+  bash -c "\"$STREAMCTL\" group describe fresh --json | jq -e '[.partitions[].committed_offset] == [3,3,3]' >/dev/null"
+sc group delete fresh >/dev/null 2>&1
+
+sc group reset-offsets g --topic t --to-earliest --execute >/dev/null 2>&1
 check "--to-earliest: total lag 60" test "$(total_lag)" = 60
-sc group reset-offsets g --topic t --to-latest >/dev/null 2>&1
+sc group reset-offsets g --topic t --to-latest --execute >/dev/null 2>&1
 check "--to-latest: total lag 0" test "$(total_lag)" = 0
-sc group reset-offsets g --topic t:1 --to-offset 7 >/dev/null 2>&1
+sc group reset-offsets g --topic t:1 --to-offset 7 --execute >/dev/null 2>&1
 check "--to-offset 7 on t:1 moves only partition 1" \
   test "$(committed 0) $(committed 1) $(committed 2)" = "20 7 20"
-sc group reset-offsets g --topic t --shift-by -5 >/dev/null 2>&1
+sc group reset-offsets g --topic t --shift-by -5 --execute >/dev/null 2>&1
 check "--shift-by -5 moves every partition back 5" test "$(committed 0) $(committed 1) $(committed 2)" = "15 2 15"
-sc group reset-offsets g --topic t:1 --shift-by -100 >/dev/null 2>"$work/clamp.err"
+sc group reset-offsets g --topic t:1 --shift-by -100 --execute >/dev/null 2>"$work/clamp.err"
 check "--shift-by below the log start clamps to it" test "$(committed 1)" = 0
 check "clamping prints a warning" grep -q "clamped" "$work/clamp.err"
-sc group reset-offsets g --topic t --to-offset 999 >/dev/null 2>&1
+sc group reset-offsets g --topic t --to-offset 999 --execute >/dev/null 2>&1
 check "--to-offset past the end clamps to the log end" test "$(total_lag)" = 0
-sc group reset-offsets g --topic t --to-datetime "$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null 2>&1
+sc group reset-offsets g --topic t --to-datetime "$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)" --execute >/dev/null 2>&1
 check "--to-datetime between old and new records: offset 10 everywhere" \
   test "$(committed 0) $(committed 1) $(committed 2)" = "10 10 10"
-sc group reset-offsets g --all-topics --to-earliest >/dev/null 2>&1
-sc group reset-offsets g --all-topics --by-duration 1h >/dev/null 2>&1
+sc group reset-offsets g --all-topics --to-earliest --execute >/dev/null 2>&1
+sc group reset-offsets g --all-topics --by-duration 1h --execute >/dev/null 2>&1
 check "--by-duration 1h skips the old records: offset 10 everywhere" \
   test "$(committed 0) $(committed 1) $(committed 2)" = "10 10 10"
 sc consume t --group g >"$work/after_reset" 2>/dev/null
@@ -95,7 +116,7 @@ sc group reset-offsets g --topic t:x --to-earliest >/dev/null 2>&1
 check "reset with a bad partition list is a usage error (exit 2)" test $? -eq 2
 sc group reset-offsets g --topic t --to-datetime yesterday-ish >/dev/null 2>&1
 check "reset with a bad time is a usage error (exit 2)" test $? -eq 2
-sc group reset-offsets newgroup --topic t --shift-by 1 >/dev/null 2>&1
+sc group reset-offsets newgroup --topic t --shift-by 1 --create --execute >/dev/null 2>&1
 check "--shift-by without committed offsets is a usage error (exit 2)" test $? -eq 2
 sc group nosuchsub >/dev/null 2>&1
 check "an unknown group subcommand is a usage error (exit 2)" test $? -eq 2
@@ -110,7 +131,7 @@ check "describe --json lists the member's pid and its 3 partitions" \
   bash -c "\"$STREAMCTL\" group describe g --json | jq -e '.members[0].pid == $mpid and (.members[0].partitions | length) == 3' >/dev/null"
 sc group describe g --members >"$work/members"
 check "describe --members shows the member" grep -q "$mpid" "$work/members"
-sc group reset-offsets g --topic t --to-earliest >/dev/null 2>"$work/busy"
+sc group reset-offsets g --topic t --to-earliest --execute >/dev/null 2>"$work/busy"
 check "reset while a member is alive is refused (exit 1)" test $? -eq 1
 check "the refusal says the group is active" grep -q "active member" "$work/busy"
 sc group reset-offsets g --topic t --to-earliest --dry-run >/dev/null 2>&1
@@ -160,7 +181,7 @@ if ! skip_if_served "this section starts its own server on the directory"; then
   sc group describe served --json >"$work/served.json" 2>/dev/null
   json_check "the server's coordinator sees the embedded commit, then its own (offset 2)" \
     '[.partitions[] | select(.partition == 0) | .committed_offset] == [2] or ([.partitions[].committed_offset] | add) == 2' "$work/served.json"
-  sc group reset-offsets served --topic t --to-earliest >/dev/null 2>&1
+  sc group reset-offsets served --topic t --to-earliest --execute >/dev/null 2>&1
   check "reset-offsets through the server exits 0" test $? -eq 0
   sc group reset-offsets served --topic t --to-earliest --dry-run >/dev/null 2>&1
   check "a dry run through the server works (exit 0)" test $? -eq 0

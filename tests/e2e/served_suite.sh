@@ -11,7 +11,7 @@ set -uo pipefail
 : "${STREAMCTL:?set STREAMCTL to the streamctl binary}"
 here=$(dirname "$0")
 failed=()
-for t in cli_concurrent cli_errors cli_follow cli_json_copy cli_offsets cli_produce_consume cli_topic group_admin group_resume; do
+for t in cli_concurrent cli_errors cli_follow cli_json_copy cli_mistakes cli_offsets cli_oversize cli_produce_consume cli_topic cli_typos group_admin group_resume; do
   echo "=== $t (served)"
   if STREAMCTL_E2E_MODE=served bash "$here/$t.sh"; then :; else failed+=("$t"); fi
 done
