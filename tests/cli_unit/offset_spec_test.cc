@@ -197,8 +197,9 @@ TEST_CASE("RangeEndsResolveRelativeToTheStart") {
   auto r3 = range("-10:end");
   CHECK(r3.start == Offset(190));
   CHECK(*r3.end == Offset(200));
-  auto r4 = range("150:120");  // end before start: empty
-  CHECK(*r4.end == Offset(150));
+  // End before start is refused when it is parsed, with the range the user probably meant.
+  CHECK(parse_error("150:120").find("did you mean '120:150'") != std::string::npos);
+  CHECK(parse_error("-3:-5").find("is empty") != std::string::npos);
   auto r5 = range("190:500");  // absolute end in the future is kept (for --follow)
   CHECK(*r5.end == Offset(500));
   auto r6 = range("@110000:@120000");
