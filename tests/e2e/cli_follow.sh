@@ -55,6 +55,7 @@ check "no error printed" test ! -s "$work/follow.err"
 "$STREAMCTL" consume live -f -o end >/dev/null 2>&1 &
 f2=$!
 bg_pids+=("$f2")
+wait_for 20 handles_signal "$f2" 15
 sleep 0.3
 kill -TERM "$f2"
 wait "$f2"

@@ -110,6 +110,14 @@ wait_for() {
     sleep 0.05
   done
 }
+# handles_signal PID SIGNUM: true once the process has installed a handler for the signal (SigCgt in
+# /proc/PID/status). Tests that signal a freshly started command wait for this instead of sleeping: a slow
+# start (sanitizers, a loaded machine) must not turn "graceful stop" into "killed by the default action".
+handles_signal() {
+  local mask
+  mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+  [[ -n "$mask" ]] && (( (16#$mask >> ($2 - 1)) & 1 ))
+}
 finish() {
   if ((failures > 0)); then echo "$failures check(s) failed"; exit 1; fi
   echo "all checks passed"
