@@ -84,6 +84,12 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
   scalar(o, "streamctl_produce_duplicates_total", "counter",
          "Idempotent retries answered from producer state (not appended again).",
          uint64_t(m.produce_duplicates.load()));
+  scalar(o, "streamctl_produce_upconverted_batches_total", "counter",
+         "Produce v0-v2 message sets (magic 0/1) converted to RecordBatch v2 on append.",
+         uint64_t(m.produce_upconverted_batches.load()));
+  scalar(o, "streamctl_fetch_downconverted_partitions_total", "counter",
+         "Fetch v0-v3 partition reads converted to message format v0/v1 for old clients.",
+         uint64_t(m.fetch_downconverted_partitions.load()));
   scalar(o, "streamctl_fetch_bytes_total", "counter", "Record bytes returned by Fetch.",
          uint64_t(m.fetch_bytes.load()));
   scalar(o, "streamctl_fetch_sendfile_bytes_total", "counter",

@@ -38,6 +38,8 @@ struct Metrics {
   std::atomic<uint64_t> produce_records{0};       // records appended (duplicates excluded)
   std::atomic<uint64_t> produce_bytes{0};         // batch bytes appended
   std::atomic<uint64_t> produce_duplicates{0};    // idempotent retries answered from producer state
+  std::atomic<uint64_t> produce_upconverted_batches{0};  // Produce v0-v2 message sets converted to v2
+  std::atomic<uint64_t> fetch_downconverted_partitions{0};  // Fetch v0-v3 partitions converted to magic 0/1
   std::atomic<uint64_t> fetch_bytes{0};           // record bytes returned by Fetch
   std::atomic<uint64_t> fetch_sendfile_bytes{0};  // of those, bytes sent from segment files with sendfile
   std::atomic<uint64_t> fetch_waits{0};           // Fetch requests that long-polled

@@ -27,7 +27,9 @@ constexpr ApiInfo api(const char* name, VersionRange advertised) {
 // THE table. Advertised ranges: COMPAT.md §1 (see api_keys.h for the constraints they satisfy).
 constexpr std::array kApis = {
     api<ProduceRequest, ProduceResponse>("Produce", {0, 7}),
-    api<FetchRequest, FetchResponse>("Fetch", {4, 11}),
+    // Produce v0-v2 and Fetch v0-v3 use message formats v0/v1: converted to and from RecordBatch v2
+    // (kafka/format/legacy_records.h), as Kafka 3.x brokers do.
+    api<FetchRequest, FetchResponse>("Fetch", {0, 11}),
     api<ListOffsetsRequest, ListOffsetsResponse>("ListOffsets", {0, 5}),
     api<MetadataRequest, MetadataResponse>("Metadata", {0, 8}),
     api<OffsetCommitRequest, OffsetCommitResponse>("OffsetCommit", {0, 7}),

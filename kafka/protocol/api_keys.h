@@ -6,7 +6,8 @@
 // shared/kafka-protocol/COMPAT.md §1: librdkafka <= 2.0.2 turns features on only if a range contains
 // an exact version (Produce min 0 and 3 and 7, Fetch 4 and 10, FindCoordinator/JoinGroup/SyncGroup/
 // Heartbeat/LeaveGroup 0, ...), and every advertised version is non-flexible except ApiVersions v3.
-// Produce v0-2 are advertised but refused by the handler (we store only RecordBatch v2), like Kafka 4.0.
+// Produce v0-2 and Fetch v0-3 carry message formats v0/v1: the handlers convert them to and from the
+// RecordBatch v2 the log stores (kafka/format/legacy_records.h), as Kafka 3.x brokers do.
 // "Decodable" comes from the generated messages (kMinVersion/kMaxVersion) and is a superset, so that
 // widening the advertisement is a one-line change here once a handler supports it.
 // Constant data; thread-safe.

@@ -22,6 +22,7 @@
 #include <limits>
 #include <mutex>
 
+#include "kafka/format/legacy_records.h"
 #include "server/handlers/handlers.h"
 #include "base/logging.h"
 
@@ -34,6 +35,9 @@ using kafka::protocol::to_int16;
 
 namespace {
 
+// Fetch v4 is the first version whose responses carry RecordBatch v2 (KIP-98).
+constexpr int16_t kFirstRecordBatchFetchVersion = 4;
+
 struct ReadOutcome {
   FetchAnswer answer;
   size_t bytes = 0;
@@ -44,14 +48,14 @@ struct ReadOutcome {
 // connection sends them), smaller ones and copied reads go into `records`. Returns the bytes, or an error
 // when copying a slice fails (the file shrank: truncated in place).
 Result<size_t> place_records(engine::ReadResult& r, size_t ordinal, FetchResponse::PartitionData& pd,
-                                     std::vector<FetchAnswer::FileRecords>& file_records) {
+                                     std::vector<FetchAnswer::FileRecords>& file_records, bool allow_sendfile) {
   if (r.slices.empty()) {
     pd.records = Bytes(r.records.begin(), r.records.end());
     return r.records.size();
   }
   uint64_t total = 0;
   for (const auto& s : r.slices) total += s.length;
-  if (total >= kMinSendfileBytes) {
+  if (allow_sendfile && total >= kMinSendfileBytes) {
     file_records.push_back({ordinal, std::move(r.slices)});
     pd.records = Bytes{};
     return size_t(total);
@@ -150,8 +154,21 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
         continue;
       }
       auto st = log->read_slices(Offset(p.fetch_offset), size_t(limit), log->high_watermark(), min_one, read);
-      Result<size_t> placed = st.ok() ? place_records(read, this_ordinal, pd, out.answer.file_records)
+      // Fetch v0-v3 clients read message formats v0/v1 only: their records are copied and down-converted.
+      const bool legacy = version < kFirstRecordBatchFetchVersion;
+      Result<size_t> placed = st.ok() ? place_records(read, this_ordinal, pd, out.answer.file_records, !legacy)
                                               : Result<size_t>(std::move(st).error());
+      if (placed.ok() && legacy && pd.records && !pd.records->empty()) {
+        auto old = downconvert_batches(ByteSpan(pd.records->data(), pd.records->size()),
+                                       version < 2 ? kMagicV0 : kMagicV1, Offset(p.fetch_offset));
+        if (old.ok()) {
+          s.metrics->fetch_downconverted_partitions.fetch_add(1, std::memory_order_relaxed);
+          placed = old->size();
+          pd.records = std::move(*old);
+        } else {
+          placed = std::move(old).error();
+        }
+      }
       if (!placed.ok()) {
         if (placed.error().code == streamctl::ErrorCode::kCorruption) {
           report_corrupt_read(*s.metrics, t.topic, p.partition, p.fetch_offset, placed.error());

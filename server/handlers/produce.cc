@@ -5,6 +5,7 @@
 // process, kill -9 included); fsync follows the topic's flush.* settings and the broker's flush interval.
 #include <algorithm>
 
+#include "kafka/format/legacy_records.h"
 #include "kafka/format/record_batch.h"
 #include "server/handlers/handlers.h"
 #include "base/logging.h"
@@ -53,7 +54,7 @@ server::BatchPlacement placement_of(const engine::AppendResult& r) {
 }
 
 PartitionResult produce_partition(RequestContext& ctx, const std::string& topic, int32_t partition,
-                                  const Bytes& records) {
+                                  const Bytes& request_records) {
   BrokerServices& s = *ctx.services;
   PartitionResult out;
   auto log_r = s.logs->log(topic, partition);
@@ -63,6 +64,38 @@ PartitionResult produce_partition(RequestContext& ctx, const std::string& topic,
     return out;
   }
   engine::Log* log = *log_r;
+  // Produce v0-v2 carry message sets (magic 0/1): converted to one RecordBatch v2 first, as Kafka 3.x
+  // brokers do; v3+ must carry record batches (Kafka's rule for each version range).
+  const int16_t version = ctx.api_version();
+  const int8_t magic = request_records.size() > kMagicOffset ? int8_t(request_records[kMagicOffset]) : -1;
+  Bytes converted;
+  ByteSpan records(request_records.data(), request_records.size());
+  if (version < 3 || magic == kMagicV0 || magic == kMagicV1) {
+    if (version >= 3) {
+      out.error = ErrorCode::kUnsupportedForMessageFormat;
+      out.message = "Produce v" + std::to_string(version) + " must carry RecordBatch v2 (magic 2); got magic " +
+                    std::to_string(int(magic)) + " (message formats v0/v1 are accepted with Produce v0-v2)";
+      return out;
+    }
+    if (magic != kMagicV0 && magic != kMagicV1) {
+      out.error = ErrorCode::kInvalidRecord;
+      out.message = "Produce v" + std::to_string(version) + " must carry message format v0 or v1; got magic " +
+                    std::to_string(int(magic));
+      return out;
+    }
+    LegacyConversionOptions options;
+    options.now = s.clock->now();
+    auto up = upconvert_message_set(records, options);
+    if (!up.ok()) {
+      out.error = up.error().code == streamctl::ErrorCode::kNotSupported ? ErrorCode::kUnsupportedForMessageFormat
+                                                                        : ErrorCode::kCorruptMessage;
+      out.message = up.error().message;
+      return out;
+    }
+    s.metrics->produce_upconverted_batches.fetch_add(1, std::memory_order_relaxed);
+    converted = std::move(up->batch);
+    records = ByteSpan(converted.data(), converted.size());
+  }
   if (records.size() < kBatchHeaderSize) {
     out.error = ErrorCode::kCorruptMessage;
     out.message = "record set of " + std::to_string(records.size()) + " bytes is shorter than a batch header";
@@ -73,7 +106,7 @@ PartitionResult produce_partition(RequestContext& ctx, const std::string& topic,
   std::vector<RecordBatchHeader> headers;
   bool idempotent = false;
   {
-    ByteSpan all(records.data(), records.size());
+    ByteSpan all = records;
     if (int8_t(all[kMagicOffset]) != kMagicV2) {
       out.error = ErrorCode::kUnsupportedForMessageFormat;
       out.message = "only RecordBatch v2 (magic 2) is accepted; got magic " +
@@ -108,7 +141,7 @@ PartitionResult produce_partition(RequestContext& ctx, const std::string& topic,
   TopicPartition tp{topic, partition};
   uint64_t records_appended = 0, bytes_appended = 0;
   if (!idempotent) {
-    auto r = log->append_batches(ByteSpan(records.data(), records.size()), kSingleNodeLeaderEpoch);
+    auto r = log->append_batches(records, kSingleNodeLeaderEpoch);
     if (!r.ok()) {
       out.error = append_error(r.error());
       out.message = r.error().message;
@@ -184,10 +217,7 @@ ProduceOutcome handle_produce(RequestContext& ctx, const ProduceRequest& req) {
   const int16_t version = ctx.api_version();
   ErrorCode request_error = ErrorCode::kNone;
   std::string request_message;
-  if (version < 3) {
-    request_error = ErrorCode::kUnsupportedVersion;
-    request_message = "Produce v" + std::to_string(version) + " (message format v0/v1) is not supported; use v3+";
-  } else if (req.transactional_id && !req.transactional_id->empty()) {
+  if (req.transactional_id && !req.transactional_id->empty()) {
     request_error = ErrorCode::kTransactionalIdAuthorizationFailed;
     request_message = "transactions are not supported by streamctl serve";
   } else if (req.acks != 0 && req.acks != 1 && req.acks != -1) {

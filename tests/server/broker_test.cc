@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "kafka/format/legacy_records.h"
 #include "kafka/format/record_batch.h"
 #include "engine/advert.h"
 #include "server/broker.h"
@@ -182,6 +183,19 @@ Bytes make_batch(int n, int64_t pid = -1, int16_t epoch = -1, int32_t seq = -1) 
   auto b = build_batch(records, Offset(0), o);
   REQUIRE(b.ok());
   return *b;
+}
+
+// Every record of consecutive batches (a fetch response's records).
+std::vector<Record> decode_all(ByteSpan batches) {
+  std::vector<Record> out;
+  BatchIterator it(batches);
+  while (it.next()) {
+    auto recs = decode_records(it.batch());
+    REQUIRE(recs.ok());
+    out.insert(out.end(), recs->begin(), recs->end());
+  }
+  REQUIRE(it.status().ok());
+  return out;
 }
 
 p::ProduceRequest produce_request(const std::string& topic, int32_t partition, Bytes batch, int16_t acks) {
@@ -682,8 +696,50 @@ TEST_CASE("ADecodableButUnadvertisedVersionGetsUnsupportedVersion") {
   create_topic(c, "t", 1);
   auto resp = c.call<p::ProduceResponse>(8, produce_request("t", 0, make_batch(1), 1));
   CHECK(resp.responses[0].partition_responses[0].error_code == 35);
+  // Produce v0-v2 carry message sets (magic 0/1); a RecordBatch v2 there is INVALID_RECORD, as in Kafka.
   auto v2 = c.call<p::ProduceResponse>(2, produce_request("t", 0, make_batch(1), 1));
-  CHECK(v2.responses[0].partition_responses[0].error_code == 35);  // advertised (librdkafka gates) but refused
+  CHECK(v2.responses[0].partition_responses[0].error_code == 87);
+}
+
+TEST_CASE("OldMessageFormatsAreConvertedOnProduceAndDownConvertedOnFetch") {
+  Server s;
+  TestClient c(s.port());
+  create_topic(c, "t", 1);
+  auto modern = c.call<p::ProduceResponse>(7, produce_request("t", 0, make_batch(2), 1));
+  REQUIRE(modern.responses[0].partition_responses[0].error_code == 0);
+  for (int16_t version : {0, 1, 2}) {
+    CAPTURE(version);
+    Bytes set;
+    const int8_t magic = version == 2 ? kMagicV1 : kMagicV0;
+    append_legacy_message(set, magic, 0, 0, Timestamp(5000), std::string_view("k"), std::string_view("old-a"));
+    append_legacy_message(set, magic, 1, 0, Timestamp(5001), std::nullopt, std::string_view("old-b"));
+    auto r = c.call<p::ProduceResponse>(version, produce_request("t", 0, std::move(set), 1));
+    CHECK(r.responses[0].partition_responses[0].error_code == 0);
+    CHECK(r.responses[0].partition_responses[0].base_offset == 2 + 2 * version);
+  }
+  // Today's fetch sees RecordBatch v2 holding the old records.
+  auto f11 = c.call<p::FetchResponse>(11, fetch_request("t", 0, 0, 0, 0));
+  const auto& recs11 = *f11.responses[0].partitions[0].records;
+  auto all = decode_all(ByteSpan(recs11.data(), recs11.size()));
+  REQUIRE(all.size() == 8);
+  CHECK(*all[2].key == "k");
+  CHECK(*all[7].value == "old-b");
+  CHECK(all[7].timestamp == Timestamp(5001));  // magic 1 keeps its timestamp
+  // Fetch v3 (magic 1) and v1 (magic 0) get message sets from offset 3 on.
+  for (int16_t version : {1, 3}) {
+    CAPTURE(version);
+    auto f = c.call<p::FetchResponse>(version, fetch_request("t", 0, 3, 0, 0));
+    const auto& pd = f.responses[0].partitions[0];
+    CHECK(pd.error_code == 0);
+    CHECK(pd.high_watermark == 8);
+    const Bytes& set = *pd.records;
+    REQUIRE(set.size() > 17);
+    CHECK(int8_t(set[16]) == (version == 3 ? kMagicV1 : kMagicV0));
+    CHECK(get_be64(set.data()) == 3);  // absolute offsets, starting at the fetch offset
+    auto back = upconvert_message_set(ByteSpan(set.data(), set.size()), {Timestamp(1)});
+    REQUIRE(back.ok());
+    CHECK(back->record_count == 5);
+  }
 }
 
 TEST_CASE("IdleConnectionsAreClosed") {

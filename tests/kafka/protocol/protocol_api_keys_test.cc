@@ -48,7 +48,7 @@ TEST_CASE("AdvertisedRangesSatisfyCompatHardConstraints") {
 
 TEST_CASE("AdvertisedTableIsCompatSectionOne") {
   std::map<ApiKey, std::pair<int, int>> expected = {
-      {ApiKey::kProduce, {0, 7}},          {ApiKey::kFetch, {4, 11}},
+      {ApiKey::kProduce, {0, 7}},          {ApiKey::kFetch, {0, 11}},
       {ApiKey::kListOffsets, {0, 5}},      {ApiKey::kMetadata, {0, 8}},
       {ApiKey::kOffsetCommit, {0, 7}},     {ApiKey::kOffsetFetch, {0, 5}},
       {ApiKey::kFindCoordinator, {0, 2}},  {ApiKey::kJoinGroup, {0, 5}},
@@ -107,7 +107,8 @@ TEST_CASE("TableLookupByKeyAndName") {
   CHECK(find_api(1000) == nullptr);
   CHECK(is_advertised(0, 0));
   CHECK_FALSE(is_advertised(0, 8));
-  CHECK_FALSE(is_advertised(1, 3));  // Fetch v0-3 (MessageSet v0/v1) are not served
+  CHECK(is_advertised(1, 3));  // Fetch v0-3: message sets down-converted from RecordBatch v2
+  CHECK_FALSE(is_advertised(1, 12));
   CHECK_FALSE(is_advertised(60, 0));
   CHECK(is_flexible_version(18, 4));  // beyond the codec, still known to be flexible
   CHECK_FALSE(is_flexible_version(17, 5));
@@ -256,11 +257,11 @@ TEST_CASE("DecodeRequestRejectsUnknownKeysUnadvertisedVersionsAndMalformedBodies
   REQUIRE_FALSE(r1.ok());
   CHECK(r1.error().code == streamctl::ErrorCode::kNotSupported);
   CHECK(r1.error().message.find("API key 17") != std::string::npos);
-  // Fetch v3 is decodable but not advertised.
-  auto r2 = decode_request(from_hex("0001000300000001ffff"));
+  // Fetch v12 is decodable but not advertised.
+  auto r2 = decode_request(from_hex("0001000c00000001ffff00"));
   REQUIRE_FALSE(r2.ok());
   CHECK(r2.error().code == streamctl::ErrorCode::kNotSupported);
-  CHECK(r2.error().message.find("Fetch (key 1) v3") != std::string::npos);
+  CHECK(r2.error().message.find("Fetch (key 1) v12") != std::string::npos);
   // DescribeCluster is decodable but not served at all.
   auto r3 = decode_request(from_hex("003c000000000001ffff00" "0000"));
   REQUIRE_FALSE(r3.ok());
