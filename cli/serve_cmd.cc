@@ -43,7 +43,8 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
   for (const auto& [key, option] : opts.options) {
     if (option->count() == 0) continue;
     auto st = server::apply_config_setting(config, key, opts.values.at(key));
-    if (!st.ok()) return report_usage_error("--" + key + ": " + st.error().message);
+    // The setting's own message names the key ("max-connections: 'x' is not an integer"): add the dashes.
+    if (!st.ok()) return report_usage_error("--" + st.error().message);
   }
   if (opts.no_auto_create) config.auto_create_topics = false;
   if (auto st = server::validate_broker_config(config); !st.ok()) return report_usage_error(st.error().message);
@@ -98,6 +99,8 @@ Examples:
       {"port-file", "write the Kafka port here once listening (for scripts using port 0)", "FILE"},
       {"threads", "io threads (default 2)", "N"},
       {"max-connections", "refuse connections beyond this many (default 1000)", "N"},
+      {"max-connections-per-ip", "connections one address may hold (default 0: 3/4 of --max-connections)", "N"},
+      {"max-connections-per-ip-overrides", "per-address limits, e.g. 127.0.0.1:2000,10.0.0.7:50", "LIST"},
       {"max-request-bytes", "largest request accepted (default 104857600)", "BYTES"},
       {"initial-max-request-bytes", "largest first request of a connection (default 2097152)", "BYTES"},
       {"max-inflight-requests", "per-connection pipeline depth before reading pauses (default 256)", "N"},

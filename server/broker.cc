@@ -6,6 +6,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include "engine/group_store.h"
@@ -32,6 +33,9 @@ namespace {
 
 constexpr int64_t kTopicMetadataMaxAgeMs = 1000;  // LogManagerOptions::metadata_max_age_ms (see open())
 constexpr int64_t kCoordinatorTickMs = 100;
+// Connections over max-connections-per-ip: at most this many wait (this long) to be told why.
+constexpr size_t kMaxRefusingConnections = 32;
+constexpr int64_t kRefusedConnectionTimeoutMs = 5000;
 constexpr int64_t kProducerExpiryCheckMs = 3600 * 1000;
 constexpr int64_t kProducerIdleExpiryMs = 7 * 24 * 3600 * 1000LL;  // Kafka producer.id.expiration.ms is 1 day;
                                                                     // a week keeps retries of slow producers safe
@@ -141,6 +145,18 @@ struct Broker::Impl {
   std::mutex conns_mu;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> conns;
   uint64_t next_conn_id = 1;
+  // max-connections-per-ip: open connections per peer address, the address of each counted connection,
+  // and how many refused connections are waiting to be told why (bounded: beyond it they are just closed).
+  std::unordered_map<std::string, size_t> conns_per_ip;
+  std::unordered_map<uint64_t, std::string> conn_ip;
+  size_t refusing = 0;
+  size_t per_ip_default = 0;
+  std::map<std::string, size_t> per_ip_overrides;
+
+  size_t per_ip_limit(const std::string& ip) const {
+    auto it = per_ip_overrides.find(ip);
+    return it != per_ip_overrides.end() ? it->second : per_ip_default;
+  }
 
   std::thread maintenance;
   std::mutex maintenance_mu;
@@ -323,6 +339,9 @@ Status Broker::Impl::open() {
   limits.max_inflight_requests = config.max_inflight_requests;
   limits.max_queued_response_bytes = config.max_queued_response_bytes;
   limits.idle_timeout_ms = config.idle_timeout_ms;
+  per_ip_default = config.max_connections_per_ip > 0 ? config.max_connections_per_ip
+                                                     : std::max<size_t>(1, config.max_connections * 3 / 4);
+  STREAMCTL_ASSIGN_OR_RETURN(per_ip_overrides, parse_connection_overrides(config.max_connections_per_ip_overrides));
 
   // The Kafka listener.
   STREAMCTL_ASSIGN_OR_RETURN(auto listen_hp, parse_host_port(config.listen, "--listen"));
@@ -432,9 +451,40 @@ asio::awaitable<void> Broker::Impl::accept_loop() {
         socket.close(ignored);
         continue;
       }
+      asio::error_code ep_ec;
+      auto ep = socket.remote_endpoint(ep_ec);
+      const std::string ip = ep_ec ? std::string("unknown") : ep.address().to_string();
+      const size_t ip_limit = per_ip_limit(ip);
+      const bool over_ip_limit = conns_per_ip[ip] >= ip_limit;
+      if (over_ip_limit) {
+        metrics.connections_rejected_per_ip.fetch_add(1, std::memory_order_relaxed);
+        log_warn("connection refused: too many connections from one address").kv("peer", ip)
+            .kv("connections", conns_per_ip[ip]).kv("max_connections_per_ip", ip_limit);
+        if (conns_per_ip[ip] == 0) conns_per_ip.erase(ip);
+        if (refusing >= kMaxRefusingConnections) {
+          asio::error_code ignored;
+          socket.close(ignored);
+          continue;
+        }
+      }
       uint64_t id = next_conn_id++;
-      conn = std::make_shared<Connection>(std::move(socket), id, *dispatcher, limits,
+      ConnectionLimits conn_limits = limits;
+      if (over_ip_limit) {
+        // Told why with the answer to its first request, which must come soon and be small.
+        conn_limits.idle_timeout_ms = kRefusedConnectionTimeoutMs;
+        conn_limits.initial_max_request_bytes = std::min<size_t>(limits.initial_max_request_bytes, 64 << 10);
+      }
+      conn = std::make_shared<Connection>(std::move(socket), id, *dispatcher, conn_limits,
                                           [this](uint64_t cid) { on_connection_closed(cid); });
+      if (over_ip_limit) {
+        conn->refuse(kafka::protocol::ErrorCode::kPolicyViolation,
+                     "more than " + std::to_string(ip_limit) + " connections from " + ip +
+                         " (max-connections-per-ip; raise it or set max-connections-per-ip-overrides)");
+        ++refusing;
+      } else {
+        ++conns_per_ip[ip];
+      }
+      conn_ip[id] = over_ip_limit ? std::string() : ip;
       conns[id] = conn;
     }
     metrics.connections_accepted.fetch_add(1, std::memory_order_relaxed);
@@ -447,6 +497,14 @@ asio::awaitable<void> Broker::Impl::accept_loop() {
 void Broker::Impl::on_connection_closed(uint64_t id) {
   std::lock_guard<std::mutex> g(conns_mu);
   if (conns.erase(id)) metrics.connections_active.fetch_sub(1, std::memory_order_relaxed);
+  auto it = conn_ip.find(id);
+  if (it == conn_ip.end()) return;
+  if (it->second.empty()) {
+    --refusing;
+  } else if (auto c = conns_per_ip.find(it->second); c != conns_per_ip.end() && --c->second == 0) {
+    conns_per_ip.erase(c);
+  }
+  conn_ip.erase(it);
 }
 
 asio::awaitable<void> Broker::Impl::tick_loop() {

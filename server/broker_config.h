@@ -25,6 +25,11 @@ struct BrokerConfig {
 
   // Limits.
   size_t max_connections = 1000;
+  // Kafka max.connections.per.ip: 0 = three quarters of max_connections, so that one client (or one host
+  // of clients) cannot take every slot. Overrides per address, Kafka's max.connections.per.ip.overrides
+  // form: "127.0.0.1:2000,10.0.0.7:50" (the count after the last colon; 0 = that address is refused).
+  size_t max_connections_per_ip = 0;
+  std::string max_connections_per_ip_overrides;
   size_t max_request_bytes = kDefaultMaxRequestBytes;
   // Limit for the first request on a connection, until one request has been parsed (an unknown peer
   // cannot make us buffer 100 MiB).

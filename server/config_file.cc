@@ -77,6 +77,14 @@ const std::map<std::string, Setter>& setters() {
       {"data-dir", string_setter(&BrokerConfig::data_dir)},
       {"threads", int_setter(&BrokerConfig::threads, 1, 64)},
       {"max-connections", int_setter(&BrokerConfig::max_connections, 1, 1000000)},
+      {"max-connections-per-ip", int_setter(&BrokerConfig::max_connections_per_ip, 0, 1000000)},
+      {"max-connections-per-ip-overrides",
+       [](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
+         auto parsed = parse_connection_overrides(v);
+         if (!parsed.ok()) return Error::invalid_argument(k + ": " + parsed.error().message);
+         c.max_connections_per_ip_overrides = v;
+         return ok_status();
+       }},
       {"max-request-bytes", int_setter(&BrokerConfig::max_request_bytes, 1024, int64_t(1) << 30)},
       {"initial-max-request-bytes",
        int_setter(&BrokerConfig::initial_max_request_bytes, 1024, int64_t(1) << 30)},
@@ -115,6 +123,26 @@ const std::map<std::string, Setter>& setters() {
 }
 
 }  // namespace
+
+Result<std::map<std::string, size_t>> parse_connection_overrides(const std::string& text) {
+  std::map<std::string, size_t> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    const std::string entry = trim(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+    if (entry.empty()) continue;
+    const size_t colon = entry.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return Error::invalid_argument("'" + entry + "' is not address:count (e.g. 127.0.0.1:2000)");
+    }
+    std::string addr = entry.substr(0, colon);
+    if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+    STREAMCTL_ASSIGN_OR_RETURN(int64_t n, parse_int("'" + entry + "'", entry.substr(colon + 1), 0, 1000000));
+    out[addr] = size_t(n);
+  }
+  return out;
+}
 
 Result<std::vector<ConfigEntry>> parse_config_text(const std::string& text, const std::string& origin) {
   std::vector<ConfigEntry> out;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <map>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,11 @@ Status apply_config_entries(BrokerConfig& config, const std::vector<ConfigEntry>
 std::vector<std::string> config_keys();
 // Checks cross-field rules (ports, sizes, data dir present). Error messages say which setting to fix.
 Status validate_broker_config(const BrokerConfig& config);
+
+// max-connections-per-ip-overrides: "addr:n,addr:n" (the count after the last colon, so IPv6 addresses
+// work as they are, "::1:20" or "[::1]:20") -> address -> limit. Empty text is an empty map.
+// kInvalidArgument naming the entry when one has no count, a bad count or an empty address.
+Result<std::map<std::string, size_t>> parse_connection_overrides(const std::string& text);
 
 // "host:port" -> {host, port}; "[::1]:9092" for IPv6. kInvalidArgument when malformed or port > 65535.
 Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text, const std::string& what);

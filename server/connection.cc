@@ -72,6 +72,11 @@ void Connection::start() {
   }
 }
 
+void Connection::refuse(kafka::protocol::ErrorCode error, std::string reason) {
+  refusal_ = error;
+  refusal_reason_ = std::move(reason);
+}
+
 void Connection::touch() { last_activity_ms_ = steady_ms(); }
 
 bool Connection::backpressured() const {
@@ -192,6 +197,13 @@ bool Connection::handle_frame(ByteSpan frame) {
   ctx.header = std::move(decoded->header);
   ctx.client_host = peer_host_;
   ctx.connection_id = id_;
+  ctx.refuse_with = refusal_;
+  if (refusal_) {
+    // One answer, then close: stop reading; write_pending() closes once the pipeline is empty.
+    reading_stopped_ = true;
+    log_info("refused connection answered").kv("conn", id_).kv("peer", peer_).kv("reason", refusal_reason_)
+        .kv("api_key", ctx.header.api_key);
+  }
   auto self = shared_from_this();
   dispatcher_.dispatch(std::move(ctx), decoded->body, [self, seq](Reply reply) {
     // Runs inline when the handler answered synchronously (we are on the strand), else is posted.

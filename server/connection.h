@@ -26,6 +26,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection();
 
   void start();
+  // Before start(): the connection is one the broker cannot take (over max-connections-per-ip). Its first
+  // request is answered with `error` (Kafka's error response for whatever it asked, so the client can
+  // tell why) and then it closes; `reason` goes to the log.
+  void refuse(kafka::protocol::ErrorCode error, std::string reason);
   // Stops reading requests; closes once every request already read has been answered.
   void drain();
   // Closes now (pending responses are dropped).
@@ -128,6 +133,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool known_client_ = false;  // a request header has parsed: the full size limit applies
   bool reading_stopped_ = false;
   bool closed_ = false;
+  std::optional<kafka::protocol::ErrorCode> refusal_;  // refuse(): answer one request with it, then close
+  std::string refusal_reason_;
   int64_t last_activity_ms_ = 0;
 };
 

@@ -99,6 +99,12 @@ void Dispatcher::dispatch(RequestContext ctx, ByteSpan body, ReplyFn done) {
     return;
   }
 
+  if (ctx.refuse_with) {
+    metrics.count_error(key);
+    done(encode_reply(key, version, correlation_id, handlers::make_error_response(*decoded, version, *ctx.refuse_with)));
+    return;
+  }
+
   // Completion for every handler: count errors, encode, hand back.
   Metrics* metrics_ptr = &metrics;
   auto finish = [key, version, correlation_id, metrics_ptr, done](

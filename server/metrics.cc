@@ -71,6 +71,9 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
          uint64_t(m.connections_accepted.load()));
   scalar(o, "streamctl_connections_rejected_total", "counter", "Connections refused over max-connections.",
          uint64_t(m.connections_rejected.load()));
+  scalar(o, "streamctl_connections_rejected_per_ip_total", "counter",
+         "Connections refused over max-connections-per-ip (answered POLICY_VIOLATION, then closed).",
+         uint64_t(m.connections_rejected_per_ip.load()));
   scalar(o, "streamctl_connections_active", "gauge", "Open client connections.",
          double(m.connections_active.load()));
   scalar(o, "streamctl_connections_closed_malformed_total", "counter",

@@ -12,12 +12,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 
 #include "base/clock.h"
+#include "kafka/protocol/error_codes.h"
 #include "engine/log_manager.h"
 #include "server/append_notifier.h"
 #include "server/broker_config.h"
@@ -71,6 +73,9 @@ struct RequestContext {
   kafka::protocol::RequestHeader header;
   std::string client_host;  // peer IP address
   uint64_t connection_id = 0;
+  // Set for a connection the broker refused (over a connection limit): the request is answered with
+  // this error, whatever it asks, and the connection closes.
+  std::optional<kafka::protocol::ErrorCode> refuse_with;
 
   const std::string client_id() const { return header.client_id.value_or(""); }
   int16_t api_version() const { return header.api_version; }

@@ -1066,5 +1066,58 @@ TEST_CASE("ATopicDeletedWhileItsRecordsAreBeingSentStillArrivesWhole") {
   CHECK(*part.records == stored);
 }
 
+TEST_CASE("OneAddressCannotTakeEveryConnectionSlot") {
+  SUBCASE("explicit limit: the connection over it is told why, then closed") {
+    Server s([](BrokerConfig& c) {
+      c.max_connections_per_ip = 2;
+      c.http = "127.0.0.1:0";
+    });
+    auto a = std::make_unique<TestClient>(s.port());
+    TestClient b(s.port());
+    CHECK(a->call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0);
+    CHECK(b.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0);
+    {
+      TestClient c(s.port());
+      auto refused = c.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+      CHECK(refused.error_code == 44);  // POLICY_VIOLATION
+      CHECK(c.closed_by_peer());
+    }
+    {
+      TestClient c(s.port());
+      auto md = c.call<p::MetadataResponse>(1, metadata_all());  // any API gets its own error answer
+      CHECK(md.brokers.empty());
+      CHECK(c.closed_by_peer());
+    }
+    CHECK(metric(s, "streamctl_connections_rejected_per_ip_total") == 2);
+    // A slot freed is a slot available again.
+    a.reset();
+    bool accepted = false;
+    for (int i = 0; i < 100 && !accepted; ++i) {
+      TestClient d(s.port());
+      accepted = d.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0;
+      if (!accepted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(accepted);
+  }
+  SUBCASE("default: three quarters of max-connections") {
+    Server s([](BrokerConfig& c) { c.max_connections = 4; });
+    TestClient a(s.port()), b(s.port()), c(s.port());
+    for (TestClient* t : {&a, &b, &c}) CHECK(t->call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0);
+    TestClient d(s.port());
+    CHECK(d.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 44);
+  }
+  SUBCASE("overrides name an address") {
+    Server s([](BrokerConfig& c) {
+      c.max_connections_per_ip = 1;
+      c.max_connections_per_ip_overrides = "10.1.2.3:0, 127.0.0.1:2";
+    });
+    TestClient a(s.port()), b(s.port());
+    CHECK(a.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0);
+    CHECK(b.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0);
+    TestClient c(s.port());
+    CHECK(c.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 44);
+  }
+}
+
 }  // namespace
 }  // namespace streamctl::server

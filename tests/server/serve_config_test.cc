@@ -135,5 +135,27 @@ TEST_CASE("AdvertisementRoundTripsAndAFreeLockMeansNoOwner") {
   CHECK_FALSE(engine::check_data_dir_owner(fs, "/d")->has_value());
 }
 
+TEST_CASE("ConnectionOverridesParseKafkasFormat") {
+  auto m = parse_connection_overrides("127.0.0.1:2000, 10.0.0.7:0,::1:5,[fe80::1]:6,");
+  REQUIRE(m.ok());
+  CHECK(m->size() == 4);
+  CHECK(m->at("127.0.0.1") == 2000);
+  CHECK(m->at("10.0.0.7") == 0);
+  CHECK(m->at("::1") == 5);
+  CHECK(m->at("fe80::1") == 6);
+  CHECK(parse_connection_overrides("")->empty());
+  auto bad = parse_connection_overrides("127.0.0.1");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("'127.0.0.1' is not address:count") != std::string::npos);
+  CHECK_FALSE(parse_connection_overrides("127.0.0.1:x").ok());
+  CHECK_FALSE(parse_connection_overrides("127.0.0.1:-1").ok());
+  BrokerConfig c;
+  auto st = apply_config_setting(c, "max-connections-per-ip-overrides", "a:b");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.rfind("max-connections-per-ip-overrides: ", 0) == 0);
+  CHECK(apply_config_setting(c, "max-connections-per-ip", "7").ok());
+  CHECK(c.max_connections_per_ip == 7);
+}
+
 }  // namespace
 }  // namespace streamctl::server
