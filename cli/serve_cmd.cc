@@ -103,6 +103,8 @@ Examples:
       {"max-connections-per-ip-overrides", "per-address limits, e.g. 127.0.0.1:2000,10.0.0.7:50", "LIST"},
       {"max-request-bytes", "largest request accepted (default 104857600)", "BYTES"},
       {"initial-max-request-bytes", "largest first request of a connection (default 2097152)", "BYTES"},
+      {"queued-max-request-bytes", "bytes of large requests read at once, all connections (default 209715200)",
+       "BYTES"},
       {"max-inflight-requests", "per-connection pipeline depth before reading pauses (default 256)", "N"},
       {"idle-timeout-ms", "close connections idle this long (default 600000; 0 = never)", "MS"},
       {"flush-interval-ms", "fsync every log this often (default 0: as Kafka, per topic flush.* and on exit)", "MS"},

@@ -35,6 +35,8 @@ constexpr int64_t kTopicMetadataMaxAgeMs = 1000;  // LogManagerOptions::metadata
 constexpr int64_t kCoordinatorTickMs = 100;
 // Connections over max-connections-per-ip: at most this many wait (this long) to be told why.
 constexpr size_t kMaxRefusingConnections = 32;
+constexpr int64_t kMemoryTrimCheckMs = 10000;
+constexpr size_t kMemoryTrimMinFreeBytes = size_t(32) << 20;
 constexpr int64_t kRefusedConnectionTimeoutMs = 5000;
 constexpr int64_t kProducerExpiryCheckMs = 3600 * 1000;
 constexpr int64_t kProducerIdleExpiryMs = 7 * 24 * 3600 * 1000LL;  // Kafka producer.id.expiration.ms is 1 day;
@@ -133,6 +135,7 @@ struct Broker::Impl {
   Metrics metrics;
   std::unique_ptr<AsioScheduler> scheduler;
   BrokerServices services;
+  std::unique_ptr<RequestBudget> request_budget;
   std::unique_ptr<Dispatcher> dispatcher;
   ConnectionLimits limits;
 
@@ -205,6 +208,23 @@ void keep_large_buffers_in_the_heap() {
     return true;
   }();
   (void)done;
+}
+
+// The other half of keeping large buffers in the heap: after a spike (large requests, many connections)
+// the freed memory would stay resident for good. Every kMemoryTrimCheckMs, when more than
+// kMemoryTrimMinFreeBytes of the heap is free, hand it back to the kernel (malloc_trim also releases free
+// pages in the middle of the heap). Costs a page fault per page when the next spike comes.
+void give_back_free_memory() {
+  // Free bytes stay counted in fordblks after a trim (they are free, just not resident): trim again only
+  // when that many more bytes have been freed since the last trim.
+  static size_t free_after_last_trim = 0;
+  struct mallinfo2 info = mallinfo2();
+  if (info.fordblks < kMemoryTrimMinFreeBytes || info.fordblks < free_after_last_trim + kMemoryTrimMinFreeBytes / 4) {
+    return;
+  }
+  malloc_trim(0);
+  free_after_last_trim = mallinfo2().fordblks;
+  log_debug("free heap memory given back").kv("free_bytes", uint64_t(info.fordblks));
 }
 
 // Fetch sends records with sendfile(2), which has no MSG_NOSIGNAL: a client that goes away mid-send would
@@ -332,6 +352,8 @@ Status Broker::Impl::open() {
   services.clock = clock;
   services.node_id = config.node_id;
   services.cluster_id = cluster_id;
+  request_budget = std::make_unique<RequestBudget>(config.queued_max_request_bytes);
+  services.request_budget = request_budget.get();
   dispatcher = std::make_unique<Dispatcher>(services);
 
   limits.max_request_bytes = config.max_request_bytes;
@@ -525,8 +547,9 @@ void Broker::Impl::maintenance_loop() {
   auto next_flush = now + std::chrono::milliseconds(flush_on ? config.flush_interval_ms : 0);
   auto next_retention = now + std::chrono::milliseconds(retention_on ? config.retention_check_interval_ms : 0);
   auto next_expiry = now + std::chrono::milliseconds(kProducerExpiryCheckMs);
+  auto next_trim = now + std::chrono::milliseconds(kMemoryTrimCheckMs);
   for (;;) {
-    auto next = next_expiry;
+    auto next = std::min(next_expiry, next_trim);
     if (flush_on) next = std::min(next, next_flush);
     if (retention_on) next = std::min(next, next_retention);
     {
@@ -549,6 +572,10 @@ void Broker::Impl::maintenance_loop() {
         log_debug("retention pass").kv("duration_ms", int64_t(ms));
       }
       next_retention = Clock::now() + std::chrono::milliseconds(config.retention_check_interval_ms);
+    }
+    if (now >= next_trim) {
+      give_back_free_memory();
+      next_trim = now + std::chrono::milliseconds(kMemoryTrimCheckMs);
     }
     if (now >= next_expiry) {
       size_t n = producers->expire(clock->monotonic_ms(), kProducerIdleExpiryMs);

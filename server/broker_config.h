@@ -34,6 +34,10 @@ struct BrokerConfig {
   // Limit for the first request on a connection, until one request has been parsed (an unknown peer
   // cannot make us buffer 100 MiB).
   size_t initial_max_request_bytes = kDefaultInitialMaxRequestBytes;
+  // Kafka queued.max.request.bytes: bytes of large requests (beyond a connection's 64 KiB read buffer)
+  // being read at once across all connections; the rest wait, unread. Two requests of the default
+  // max_request_bytes.
+  size_t queued_max_request_bytes = size_t(200) << 20;
   size_t max_inflight_requests = 256;        // per connection; reading pauses beyond it (backpressure)
   size_t max_queued_response_bytes = size_t(64) << 20;  // per connection; reading pauses beyond it
   int64_t idle_timeout_ms = 600000;          // Kafka connections.max.idle.ms

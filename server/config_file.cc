@@ -88,6 +88,8 @@ const std::map<std::string, Setter>& setters() {
       {"max-request-bytes", int_setter(&BrokerConfig::max_request_bytes, 1024, int64_t(1) << 30)},
       {"initial-max-request-bytes",
        int_setter(&BrokerConfig::initial_max_request_bytes, 1024, int64_t(1) << 30)},
+      {"queued-max-request-bytes",
+       int_setter(&BrokerConfig::queued_max_request_bytes, 1 << 20, int64_t(1) << 40)},
       {"max-inflight-requests", int_setter(&BrokerConfig::max_inflight_requests, 1, 100000)},
       {"max-queued-response-bytes",
        int_setter(&BrokerConfig::max_queued_response_bytes, 1024, int64_t(1) << 34)},

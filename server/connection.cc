@@ -62,7 +62,7 @@ Connection::Connection(asio::ip::tcp::socket socket, uint64_t id, Dispatcher& di
   last_activity_ms_ = steady_ms();
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() = default;  // admitted bytes were released by close_on_strand
 
 void Connection::start() {
   auto self = shared_from_this();
@@ -89,7 +89,6 @@ void Connection::wake_reader() {
 
 asio::awaitable<void> Connection::read_loop() {
   auto self = shared_from_this();
-  rbuf_.resize(kInitialReadBuffer);
   for (;;) {
     if (!process_frames()) co_return;
     if (closed_ || reading_stopped_) co_return;
@@ -102,6 +101,24 @@ asio::awaitable<void> Connection::read_loop() {
       reader_waiting_ = false;
       continue;
     }
+    if (read_pos_ == read_end_) {
+      read_pos_ = read_end_ = 0;
+      asio::error_code ec;
+      if (rbuf_.empty() || socket_.available(ec) == 0) {
+        // Nothing buffered and nothing to read yet: wait for bytes without holding a buffer, so an idle
+        // connection costs no read memory (and one that read a large request gives it back).
+        ScratchBytes().swap(rbuf_);
+        co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+        if (closed_) co_return;
+        if (ec == asio::error::operation_aborted) {
+          reading_stopped_ = true;
+          if (pipeline_.empty() && !writing_) close_on_strand("shutdown", false);
+          co_return;
+        }
+        // Other errors show up in the read below.
+      }
+      if (rbuf_.size() < kInitialReadBuffer) rbuf_.resize(kInitialReadBuffer);
+    }
     // Make room: move unconsumed bytes to the front, then grow if a known frame needs more space.
     if (read_pos_ > 0) {
       std::memmove(rbuf_.data(), rbuf_.data() + read_pos_, read_end_ - read_pos_);
@@ -109,11 +126,34 @@ asio::awaitable<void> Connection::read_loop() {
       read_pos_ = 0;
     }
     if (read_end_ == rbuf_.size()) {
-      // Full: the pending frame is larger than the buffer. Grow by doubling, never past what the frame
-      // (already checked against the limit) needs.
+      // Full: the pending frame is larger than the buffer. It is read on only once the broker's request
+      // budget admits its size; then the buffer grows by doubling, never past what the frame (already
+      // checked against the limit) needs.
       size_t need = rbuf_.size() * 2;
       if (read_end_ >= 4) {
-        size_t frame = 4 + size_t(get_be32(rbuf_.data()));
+        const size_t frame = 4 + size_t(get_be32(rbuf_.data()));
+        RequestBudget* budget = dispatcher_.services().request_budget;
+        if (budget && admitted_ < frame) {
+          std::weak_ptr<Connection> weak = weak_from_this();
+          const bool admitted = budget->acquire_or_wait(frame - admitted_, [weak]() {
+            if (auto c = weak.lock()) {
+              asio::post(c->strand_, [c]() {
+                if (c->budget_waiting_) c->resume_timer_.cancel();
+              });
+            }
+          });
+          if (!admitted) {
+            metrics_.request_budget_waits.fetch_add(1, std::memory_order_relaxed);
+            budget_waiting_ = true;
+            resume_timer_.expires_at(asio::steady_timer::time_point::max());
+            asio::error_code wait_ec;
+            co_await resume_timer_.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+            budget_waiting_ = false;
+            if (closed_) co_return;
+            continue;
+          }
+          admitted_ = frame;
+        }
         need = std::min(need, frame);
       }
       rbuf_.resize(std::max(need, read_end_ + 1));
@@ -126,6 +166,7 @@ asio::awaitable<void> Connection::read_loop() {
       if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
         // The client is gone (or shut its side): answer what was read, then close.
         reading_stopped_ = true;
+        release_admitted();
         if (pipeline_.empty() && !writing_) {
           close_on_strand(ec == asio::error::operation_aborted ? "shutdown" : "client closed the connection", false);
         }
@@ -137,12 +178,13 @@ asio::awaitable<void> Connection::read_loop() {
     read_end_ += n;
     metrics_.bytes_in.fetch_add(n, std::memory_order_relaxed);
     touch();
-    // A shrunk buffer after a large request: go back to the small one when it is empty.
-    if (read_end_ == read_pos_ && rbuf_.size() > 4 * kInitialReadBuffer) {
-      rbuf_.assign(kInitialReadBuffer, std::byte{0});
-      read_pos_ = read_end_ = 0;
-    }
   }
+}
+
+void Connection::release_admitted() {
+  if (admitted_ == 0) return;
+  if (RequestBudget* budget = dispatcher_.services().request_budget) budget->release(admitted_);
+  admitted_ = 0;
 }
 
 bool Connection::process_frames() {
@@ -173,7 +215,11 @@ bool Connection::process_frames_deferred() {
     if (avail < 4 + size_t(size)) return true;
     ByteSpan frame(rbuf_.data() + read_pos_ + 4, size_t(size));
     read_pos_ += 4 + size_t(size);
-    if (!handle_frame(frame)) return false;
+    const bool open = handle_frame(frame);
+    // The admitted frame is always the one at the front of the buffer: it has been handled (its request
+    // decoded into its own structures), so its bytes go back to the budget.
+    release_admitted();
+    if (!open) return false;
   }
   return !closed_;
 }
@@ -442,6 +488,7 @@ void Connection::close_on_strand(const std::string& reason, bool error) {
   resume_timer_.cancel();
   idle_timer_.cancel();
   pipeline_.clear();
+  release_admitted();
   if (on_closed_) {
     ClosedFn fn = std::move(on_closed_);
     on_closed_ = nullptr;

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "base/coding.h"
 #include "server/dispatcher.h"
 
 namespace streamctl::server {
@@ -100,6 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close_on_strand(const std::string& reason, bool error);
   bool backpressured() const;
   void wake_reader();
+  void release_admitted();
   void touch();
 
   asio::strand<asio::any_io_executor> strand_;
@@ -112,8 +114,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_;       // "ip:port"
   std::string peer_host_;  // ip
 
-  // Read buffer: bytes [read_pos_, read_end_) are received but not yet consumed.
-  std::vector<std::byte> rbuf_;
+  // Read buffer: bytes [read_pos_, read_end_) are received but not yet consumed. Allocated only while bytes
+  // are coming in: an idle connection holds none (it waits for readability without a buffer).
+  ScratchBytes rbuf_;
+  // Bytes of the frame at the front of rbuf_ admitted by the broker's RequestBudget (0 = none): a frame
+  // larger than the initial buffer is read only once admitted, and released when it has been handled.
+  size_t admitted_ = 0;
+  bool budget_waiting_ = false;  // the reader waits on resume_timer_ for the budget
   size_t read_pos_ = 0;
   size_t read_end_ = 0;
 

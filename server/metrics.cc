@@ -74,6 +74,9 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
   scalar(o, "streamctl_connections_rejected_per_ip_total", "counter",
          "Connections refused over max-connections-per-ip (answered POLICY_VIOLATION, then closed).",
          uint64_t(m.connections_rejected_per_ip.load()));
+  scalar(o, "streamctl_request_budget_waits_total", "counter",
+         "Large requests whose reading waited for queued-max-request-bytes (memory held by requests being read).",
+         uint64_t(m.request_budget_waits.load()));
   scalar(o, "streamctl_connections_active", "gauge", "Open client connections.",
          double(m.connections_active.load()));
   scalar(o, "streamctl_connections_closed_malformed_total", "counter",

@@ -33,6 +33,7 @@ struct Metrics {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_rejected{0};  // over max connections
   std::atomic<uint64_t> connections_rejected_per_ip{0};  // over max-connections-per-ip
+  std::atomic<uint64_t> request_budget_waits{0};  // large requests that waited for queued-max-request-bytes
   std::atomic<int64_t> connections_active{0};
   std::atomic<uint64_t> connections_closed_malformed{0};  // bad frames, bad headers
   std::atomic<uint64_t> connections_closed_idle{0};

@@ -26,6 +26,7 @@
 #include "server/group_coordinator.h"
 #include "server/metrics.h"
 #include "server/producer_state.h"
+#include "server/request_budget.h"
 #include "kafka/protocol/header.h"
 
 namespace streamctl::server {
@@ -55,6 +56,7 @@ struct BrokerServices {
   Metrics* metrics = nullptr;
   Scheduler* scheduler = nullptr;
   Clock* clock = nullptr;
+  RequestBudget* request_budget = nullptr;  // bytes of large requests being read; null = unbounded
 
   int32_t node_id = 0;
   std::string advertised_host;  // what Metadata and FindCoordinator hand out

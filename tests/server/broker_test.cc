@@ -1119,5 +1119,43 @@ TEST_CASE("OneAddressCannotTakeEveryConnectionSlot") {
   }
 }
 
+TEST_CASE("LargeRequestsAreReadOnlyOnceTheGlobalRequestBudgetAdmitsThem") {
+  Server s([](BrokerConfig& c) {
+    c.queued_max_request_bytes = 1 << 20;
+    c.http = "127.0.0.1:0";
+  });
+  {
+    TestClient setup(s.port());
+    create_topic(setup, "t", 1);
+  }
+  std::vector<Record> one(1);
+  one[0].value = std::string(700 << 10, 'x');
+  one[0].timestamp = Timestamp(1);
+  auto batch = build_batch(one, Offset(0), {});
+  REQUIRE(batch.ok());
+  const Bytes fa = TestClient::frame(7, 1, produce_request("t", 0, *batch, 1));
+  const Bytes fb = TestClient::frame(7, 2, produce_request("t", 0, *batch, 1));
+  const size_t half = fa.size() / 2;
+  TestClient a(s.port()), b(s.port());
+  a.send_raw(Bytes(fa.begin(), fa.begin() + half));
+  // A's frame is admitted (700 KiB of the 1 MiB budget) once its first 64 KiB are in; B's must wait.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  b.send_raw(Bytes(fb.begin(), fb.begin() + half));
+  bool waited = false;
+  for (int i = 0; i < 250 && !waited; ++i) {
+    waited = metric(s, "streamctl_request_budget_waits_total") >= 1;
+    if (!waited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(waited);
+  a.send_raw(Bytes(fa.begin() + half, fa.end()));
+  auto ra = a.read<p::ProduceResponse>(7, 1);
+  CHECK(ra.responses[0].partition_responses[0].error_code == 0);
+  // A's bytes went back to the budget: B is read and answered.
+  b.send_raw(Bytes(fb.begin() + half, fb.end()));
+  auto rb = b.read<p::ProduceResponse>(7, 2);
+  CHECK(rb.responses[0].partition_responses[0].error_code == 0);
+  CHECK(rb.responses[0].partition_responses[0].base_offset == 1);
+}
+
 }  // namespace
 }  // namespace streamctl::server
