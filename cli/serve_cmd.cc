@@ -111,7 +111,7 @@ Examples:
       {"retention-check-interval-ms", "run retention/compaction this often (default 300000)", "MS"},
       {"shutdown-timeout-ms", "time in-flight requests get on SIGTERM (default 10000)", "MS"},
       {"default-partitions", "partitions of auto-created topics (default 1)", "N"},
-      {"group-initial-rebalance-delay-ms", "wait for more members before a new group's first rebalance (default 0)",
+      {"group-initial-rebalance-delay-ms", "wait for more members before a new group's first rebalance (default 3000)",
        "MS"},
       {"group-min-session-timeout-ms", "smallest session timeout accepted (default 6000)", "MS"},
       {"group-max-session-timeout-ms", "largest session timeout accepted (default 1800000)", "MS"},

@@ -55,7 +55,7 @@ struct BrokerConfig {
   int32_t default_partitions = 1;            // Kafka num.partitions
 
   // Group coordinator (Kafka's group.* broker settings).
-  int64_t group_initial_rebalance_delay_ms = 0;
+  int64_t group_initial_rebalance_delay_ms = 3000;  // Kafka's and Redpanda's default (see the man page)
   int64_t group_min_session_timeout_ms = 6000;
   int64_t group_max_session_timeout_ms = 1800000;
 
