@@ -98,4 +98,23 @@ Result<ClusterMetadata> bootstrap_metadata(const std::vector<BrokerAddress>& boo
   return none_reachable(tried);
 }
 
+Result<ClusterMetadata> MetadataSource::fetch(const std::vector<std::string>* topics,
+                                              const std::vector<BrokerAddress>& known) {
+  if (conn_) {
+    auto md = fetch_metadata(*conn_, topics);
+    if (md.ok()) return md;
+    conn_.reset();
+  }
+  std::vector<BrokerAddress> candidates = bootstrap_;
+  for (const auto& a : known) {
+    if (std::find(candidates.begin(), candidates.end(), a) == candidates.end()) candidates.push_back(a);
+  }
+  auto conn = connect_bootstrap(candidates, options_);
+  if (!conn.ok()) return std::move(conn).error();
+  conn_ = std::move(conn).value();
+  auto md = fetch_metadata(*conn_, topics);
+  if (!md.ok()) conn_.reset();
+  return md;
+}
+
 }  // namespace streamctl::kafka::client

@@ -66,4 +66,20 @@ Result<ClusterMetadata> bootstrap_metadata(const std::vector<BrokerAddress>& boo
                                            const ConnectionOptions& options,
                                            const std::vector<std::string>* topics);
 
+// Where a long-lived client (Producer, Fetcher) asks for metadata: one connection kept for it, to the
+// first broker that answers among the bootstrap list and then `known` (brokers learnt from earlier
+// metadata). A failed request drops the connection; the next call connects again.
+class MetadataSource {
+ public:
+  MetadataSource(std::vector<BrokerAddress> bootstrap, ConnectionOptions options)
+      : bootstrap_(std::move(bootstrap)), options_(std::move(options)) {}
+
+  Result<ClusterMetadata> fetch(const std::vector<std::string>* topics, const std::vector<BrokerAddress>& known = {});
+
+ private:
+  std::vector<BrokerAddress> bootstrap_;
+  ConnectionOptions options_;
+  std::unique_ptr<BrokerConnection> conn_;
+};
+
 }  // namespace streamctl::kafka::client

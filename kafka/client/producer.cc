@@ -61,6 +61,14 @@ bool retriable(int code) {
   }
 }
 
+ConnectionOptions connection_options(const ProducerOptions& o) {
+  ConnectionOptions c;
+  c.client_id = o.client_id;
+  c.connect_timeout_ms = o.connect_timeout_ms;
+  c.request_timeout_ms = o.request_timeout_ms;
+  return c;
+}
+
 struct Batch {
   int32_t partition = 0;
   int32_t records = 0;
@@ -107,13 +115,11 @@ class Producer::Impl {
  public:
   Impl(std::vector<BrokerAddress> bootstrap, std::string topic, int32_t partitions, ProducerOptions options)
       : bootstrap_(std::move(bootstrap)), topic_(std::move(topic)), options_(std::move(options)),
-        parts_(size_t(partitions)) {
+        conn_options_(connection_options(options_)), parts_(size_t(partitions)),
+        metadata_(bootstrap_, conn_options_) {
     if (options_.acks != -1) options_.idempotence = false;
     if (options_.idempotence) options_.max_in_flight = std::min(options_.max_in_flight, 5);
     options_.max_in_flight = std::max(options_.max_in_flight, 1);
-    conn_options_.client_id = options_.client_id;
-    conn_options_.connect_timeout_ms = options_.connect_timeout_ms;
-    conn_options_.request_timeout_ms = options_.request_timeout_ms;
   }
 
   // Metadata, connections to the leaders, versions, producer id.
@@ -201,27 +207,10 @@ class Producer::Impl {
   // Asks the connection used for metadata, else the bootstrap brokers and then the known ones in turn.
   Status refresh_metadata() {
     const std::vector<std::string> topics{topic_};
-    Result<ClusterMetadata> md = Error{ErrorCode::kUnavailable, "no metadata connection"};
-    if (meta_conn_) {
-      md = fetch_metadata(*meta_conn_, &topics);
-      if (!md.ok()) meta_conn_.reset();
-    }
-    if (!meta_conn_) {
-      std::vector<BrokerAddress> candidates = bootstrap_;
-      for (const auto& [id, b] : brokers_) {
-        if (std::find(candidates.begin(), candidates.end(), b.address) == candidates.end()) {
-          candidates.push_back(b.address);
-        }
-      }
-      auto conn = connect_bootstrap(candidates, conn_options_);
-      if (!conn.ok()) return std::move(conn).error();
-      meta_conn_ = std::move(conn).value();
-      md = fetch_metadata(*meta_conn_, &topics);
-      if (!md.ok()) {
-        meta_conn_.reset();
-        return std::move(md).error();
-      }
-    }
+    std::vector<BrokerAddress> known;
+    for (const auto& [id, b] : brokers_) known.push_back(b.address);
+    auto md = metadata_.fetch(&topics, known);
+    if (!md.ok()) return std::move(md).error();
     for (const auto& b : md->brokers) {
       BrokerState& s = brokers_[b.id];
       if (s.conn && !(s.address == b.address())) disconnect(b.id, "broker address changed");
@@ -661,7 +650,7 @@ class Producer::Impl {
   ConnectionOptions conn_options_;
   std::vector<PartitionState> parts_;
   std::map<int32_t, BrokerState> brokers_;
-  std::unique_ptr<BrokerConnection> meta_conn_;
+  MetadataSource metadata_;
   std::vector<std::unique_ptr<Batch>> free_;
   Bytes head_;
   std::vector<std::array<std::byte, 8>> prefixes_;
