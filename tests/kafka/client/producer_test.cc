@@ -116,6 +116,52 @@ TEST_CASE("Producer: idempotent, pipelined batches in order, counters right") {
   }
 }
 
+TEST_CASE("Producer: the broker restarting mid-stream: batches retried, nothing lost, nothing twice") {
+  TestBroker b;
+  test::create_topic(b, "t", 1);
+  ProducerOptions options;
+  options.max_batch_bytes = 2048;
+  options.retry_backoff_ms = 20;
+  options.delivery_timeout_ms = 60000;  // a regression fails in a minute instead of five
+  auto producer = Producer::open({b.address()}, "t", 1, options);
+  REQUIRE_MESSAGE(producer.ok(), producer.error().message);
+  std::vector<std::string> expected;
+  auto produce = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      Record& r = *(*producer)->slot(0);
+      r.key.reset();
+      r.value = std::string("value-").append(std::to_string(i));
+      r.headers.clear();
+      r.timestamp = Timestamp{1'700'000'000'000 + i};
+      expected.push_back(*r.value);
+      REQUIRE((*producer)->added(0, r.value->size()).ok());
+    }
+  };
+  produce(0, 500);
+  REQUIRE((*producer)->flush().ok());
+  const int port = b.port();
+  b.stop();
+  produce(500, 1000);  // sent into a closed connection, or not at all: held for retry
+  REQUIRE((*producer)->send_all().ok());
+  CHECK((*producer)->has_pending());
+  b.restart(port);
+  auto st = (*producer)->flush();
+  REQUIRE_MESSAGE(st.ok(), st.error().message);
+  CHECK((*producer)->stats().records_delivered == 1000);
+  CHECK((*producer)->stats().batches_retried > 0);
+  producer->reset();
+  b.stop();
+  Stored stored = read_partition(b.config.data_dir, "t", 0);
+  std::vector<std::string> got;
+  for (const auto& r : stored.records) got.push_back(r.value.value_or("<null>"));
+  CHECK(got == expected);
+  int32_t next_sequence = 0;
+  for (const auto& h : stored.headers) {
+    CHECK(h.base_sequence == next_sequence);
+    next_sequence += h.record_count;
+  }
+}
+
 TEST_CASE("Producer: acks=1 is not idempotent; keyed records follow murmur2") {
   TestBroker b;
   test::create_topic(b, "keys", 4);

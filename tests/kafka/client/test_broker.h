@@ -43,6 +43,13 @@ struct TestBroker {
     (void)broker->wait();
     broker.reset();
   }
+  // Starts the broker again on the same port and data directory. REQUIRES: stop() first.
+  void restart(int port) {
+    config.listen = "127.0.0.1:" + std::to_string(port);
+    auto b = server::Broker::start(config);
+    REQUIRE_MESSAGE(b.ok(), b.error().message);
+    broker = std::move(*b);
+  }
   int port() const { return broker->port(); }
   BrokerAddress address() const { return {"127.0.0.1", port()}; }
 };
