@@ -25,13 +25,8 @@ std::map<int, std::vector<std::string>> produce(const TestBroker& b, const std::
   std::map<int, std::vector<std::string>> values;
   for (int i = 0; i < count * partitions; ++i) {
     const PartitionId part = i % partitions;
-    Record& r = *(*producer)->slot(part);
-    r.key.reset();
-    r.value = std::string("v").append(std::to_string(i));
-    r.headers.clear();
-    r.timestamp = Timestamp{1'700'000'000'000 + i};
-    values[part].push_back(*r.value);
-    REQUIRE((*producer)->added(part, r.value->size()).ok());
+    values[part].push_back(std::string("v").append(std::to_string(i)));
+    test::add(**producer, part, std::nullopt, values[part].back(), 1'700'000'000'000 + i);
   }
   auto st = (*producer)->flush();
   REQUIRE_MESSAGE(st.ok(), st.error().message);

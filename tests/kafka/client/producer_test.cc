@@ -128,13 +128,8 @@ TEST_CASE("Producer: the broker restarting mid-stream: batches retried, nothing 
   std::vector<std::string> expected;
   auto produce = [&](int from, int to) {
     for (int i = from; i < to; ++i) {
-      Record& r = *(*producer)->slot(0);
-      r.key.reset();
-      r.value = std::string("value-").append(std::to_string(i));
-      r.headers.clear();
-      r.timestamp = Timestamp{1'700'000'000'000 + i};
-      expected.push_back(*r.value);
-      REQUIRE((*producer)->added(0, r.value->size()).ok());
+      expected.push_back(std::string("value-").append(std::to_string(i)));
+      test::add(**producer, 0, std::nullopt, expected.back(), 1'700'000'000'000 + i);
     }
   };
   produce(0, 500);
@@ -176,13 +171,8 @@ TEST_CASE("Producer: acks=1 is not idempotent; keyed records follow murmur2") {
     const std::string key = std::string("user-").append(std::to_string(i % 13));
     const PartitionId p = partitioner.partition(key, key.size() + 8);
     CHECK(p == partition_for_key(key, 4));
-    Record& r = *(*producer)->slot(p);
-    r.key = key;
-    r.value = std::string("v").append(std::to_string(i));
-    r.headers.clear();
-    r.timestamp = Timestamp{1'700'000'000'000};
     expected[p].push_back(key);
-    REQUIRE((*producer)->added(p, r.key->size() + r.value->size()).ok());
+    test::add(**producer, p, key, std::string("v").append(std::to_string(i)));
   }
   REQUIRE((*producer)->flush().ok());
   CHECK((*producer)->stats().records_delivered == 200);
@@ -203,12 +193,7 @@ TEST_CASE("Producer: a broker error fails the records with Kafka's name and the 
   auto producer = Producer::open({b.address()}, "small", 1, {});
   REQUIRE_MESSAGE(producer.ok(), producer.error().message);
   for (int i = 0; i < 3; ++i) {
-    Record& r = *(*producer)->slot(0);
-    r.key.reset();
-    r.value = std::string(2000, 'x');
-    r.headers.clear();
-    r.timestamp = Timestamp{1'700'000'000'000};
-    REQUIRE((*producer)->added(0, 2000).ok());
+    test::add(**producer, 0, std::nullopt, std::string(2000, 'x'));
   }
   auto st = (*producer)->flush();
   REQUIRE_FALSE(st.ok());
@@ -230,12 +215,7 @@ TEST_CASE("Producer: a partition without a leader fails after the delivery timeo
   auto producer = Producer::open({b.address()}, "one", 2, options);
   REQUIRE_MESSAGE(producer.ok(), producer.error().message);
   for (PartitionId p : {0, 1}) {
-    Record& r = *(*producer)->slot(p);
-    r.key.reset();
-    r.value = "v";
-    r.headers.clear();
-    r.timestamp = Timestamp{1'700'000'000'000};
-    REQUIRE((*producer)->added(p, 1).ok());
+    test::add(**producer, p, std::nullopt, std::string("v"));
   }
   auto st = (*producer)->flush();
   REQUIRE_FALSE(st.ok());

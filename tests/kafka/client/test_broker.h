@@ -14,6 +14,7 @@
 
 #include "base/logging.h"
 #include "kafka/client/connection.h"
+#include "kafka/client/producer.h"
 #include "kafka/protocol/generated/create_topics.h"
 #include "server/broker.h"
 #include "tests/support/temp_dir.h"
@@ -104,6 +105,17 @@ inline void create_topic(const TestBroker& broker, const std::string& name, int3
   auto c = BrokerConnection::connect(broker.address(), {});
   REQUIRE_MESSAGE(c.ok(), c.error().message);
   REQUIRE(create_topic(**c, name, partitions, configs) == 0);
+}
+
+// Fills the next record of partition p (no headers) and hands it to the producer.
+inline void add(Producer& producer, PartitionId p, std::optional<std::string> key, std::optional<std::string> value,
+                int64_t timestamp = 1'700'000'000'000) {
+  Record& r = *producer.slot(p);
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.headers.clear();
+  r.timestamp = Timestamp{timestamp};
+  REQUIRE(producer.added(p, (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0)).ok());
 }
 
 }  // namespace streamctl::kafka::client::test
