@@ -170,7 +170,8 @@ Status BrokerConnection::read_available(const std::function<Status(const Pending
     while (st.ok() && in_used_ - at >= 4) {
       const int32_t size = int32_t(get_be32(in_.data() + at));
       if (size < 4 || size > kMaxResponseBytes) {
-        return Error{ErrorCode::kCorruption, "broker " + peer() + " sent a frame of " + std::to_string(size) + " bytes"};
+        return Error{ErrorCode::kCorruption,
+                     "broker " + peer() + " sent a frame of " + std::to_string(size) + " bytes"};
       }
       if (in_used_ - at < 4 + size_t(size)) break;
       const ByteSpan frame(in_.data() + at + 4, size_t(size));

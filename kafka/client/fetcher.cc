@@ -234,7 +234,9 @@ Status Fetcher::assign(int32_t partition, int64_t offset) {
   if (offset == kEarliestOffset || offset == kLatestOffset) {
     auto leader = m.leaders.find(partition);
     BrokerConnection* c = leader == m.leaders.end() || leader->second < 0 ? nullptr : m.conn_to(leader->second);
-    if (c == nullptr) return Error{ErrorCode::kUnavailable, m.topic + "-" + std::to_string(partition) + " has no reachable leader"};
+    if (c == nullptr) {
+      return Error{ErrorCode::kUnavailable, m.topic + "-" + std::to_string(partition) + " has no reachable leader"};
+    }
     auto offsets = list_offsets(*c, m.topic, {partition}, offset);
     if (!offsets.ok()) {
       m.conns.erase(leader->second);
