@@ -68,7 +68,8 @@ std::optional<int16_t> highest_common_version(const VersionTable& broker, int16_
 
 Result<std::unique_ptr<BrokerConnection>> BrokerConnection::connect(const BrokerAddress& address,
                                                                     const ConnectionOptions& options) {
-  auto t = PlainTransport::connect(address.host, address.port, options.connect_timeout_ms);
+  auto t = options.dial ? options.dial(address, options.connect_timeout_ms)
+                        : PlainTransport::connect(address.host, address.port, options.connect_timeout_ms);
   if (!t.ok()) return std::move(t).error();
   return open(std::move(t).value(), options);
 }

@@ -60,10 +60,15 @@ using VersionTable = std::map<int16_t, protocol::VersionRange>;
 std::optional<int16_t> highest_common_version(const VersionTable& broker, int16_t key, int16_t ours_min,
                                               int16_t ours_max);
 
+// Makes the Transport to a broker: where TLS (and SASL, before the first Kafka request) plug in. Empty:
+// PlainTransport::connect.
+using Dialer = std::function<Result<std::unique_ptr<Transport>>(const BrokerAddress& address, int timeout_ms)>;
+
 struct ConnectionOptions {
   std::string client_id = "streamctl";
   int32_t connect_timeout_ms = 10000;
   int32_t request_timeout_ms = 30000;  // each synchronous round trip (ApiVersions, call)
+  Dialer dial;                         // every connection this client makes goes through it
 };
 
 class BrokerConnection {
@@ -78,7 +83,7 @@ class BrokerConnection {
   BrokerConnection(const BrokerConnection&) = delete;
   BrokerConnection& operator=(const BrokerConnection&) = delete;
 
-  // PlainTransport::connect, then open().
+  // options.dial (PlainTransport::connect when empty), then open().
   static Result<std::unique_ptr<BrokerConnection>> connect(const BrokerAddress& address,
                                                            const ConnectionOptions& options);
   // Takes `transport` and asks the broker for its versions (correlation ids 1, and 2 when v3 is refused).

@@ -66,6 +66,7 @@ ConnectionOptions connection_options(const ProducerOptions& o) {
   c.client_id = o.client_id;
   c.connect_timeout_ms = o.connect_timeout_ms;
   c.request_timeout_ms = o.request_timeout_ms;
+  c.dial = o.dial;
   return c;
 }
 

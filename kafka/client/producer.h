@@ -42,6 +42,7 @@ struct ProducerOptions {
   int64_t delivery_timeout_ms = 300000;          // give up retrying a batch after this long
   int64_t retry_backoff_ms = 100;                // doubles per retry, at most 1 s
   int max_in_flight = 5;                         // requests a connection; at most 5 when idempotent
+  Dialer dial;                                   // how connections are made (connection.h); empty: plain TCP
   // Progress and retry messages (the CLI prints them with -v); may be empty.
   std::function<void(const std::string&)> log;
   // Polled while waiting: true stops flush() and back-pressure waits; what is undelivered then fails.

@@ -1,7 +1,8 @@
 // Transport: the byte stream under a Kafka client connection, and the seam where TLS and SASL plug in.
 // BrokerConnection (kafka/client/connection.h) speaks the Kafka framing over any Transport; PlainTransport
 // is TCP. A TLS transport will wrap the same calls (its read_some returning decrypted bytes, its
-// buffered() saying whether decrypted bytes wait although the socket is quiet).
+// buffered() saying whether decrypted bytes wait although the socket is quiet); clients pick the
+// transport through ConnectionOptions::dial (connection.h).
 //
 // Deadlines are absolute CLOCK_MONOTONIC nanoseconds (mono_ns()). Errors name the peer ("host:port"):
 // kUnavailable (resolve, connect, read/write failures, connection closed), kTimeout (deadline passed).

@@ -179,5 +179,45 @@ TEST_CASE("PlainTransport: IPv6 loopback") {
   ::close(lfd);
 }
 
+// A Transport that counts what passes through the one it wraps (as a TLS transport would wrap TCP).
+class CountingTransport final : public Transport {
+ public:
+  CountingTransport(std::unique_ptr<Transport> inner, size_t* written) : inner_(std::move(inner)), written_(written) {}
+  const std::string& peer() const override { return inner_->peer(); }
+  int fd() const override { return inner_->fd(); }
+  Status write_all(std::span<struct iovec> iov, int64_t deadline_ns) override {
+    for (const auto& v : iov) *written_ += v.iov_len;
+    return inner_->write_all(iov, deadline_ns);
+  }
+  Result<size_t> read_some(std::span<std::byte> buf) override { return inner_->read_some(buf); }
+  Result<bool> wait_readable(int64_t deadline_ns) override { return inner_->wait_readable(deadline_ns); }
+  void close() override { inner_->close(); }
+
+ private:
+  std::unique_ptr<Transport> inner_;
+  size_t* written_;
+};
+
+TEST_CASE("ConnectionOptions::dial: every connection a client makes goes through the given transport") {
+  TestBroker b;
+  test::create_topic(b, "t", 2);
+  std::vector<std::string> dialled;
+  size_t written = 0;
+  ProducerOptions o;
+  o.dial = [&](const BrokerAddress& a, int timeout_ms) -> Result<std::unique_ptr<Transport>> {
+    dialled.push_back(a.text());
+    auto t = PlainTransport::connect(a.host, a.port, timeout_ms);
+    if (!t.ok()) return std::move(t).error();
+    return std::unique_ptr<Transport>(new CountingTransport(std::move(t).value(), &written));
+  };
+  auto producer = Producer::open({b.address()}, "t", 2, o);
+  REQUIRE_MESSAGE(producer.ok(), producer.error().message);
+  for (int i = 0; i < 100; ++i) test::add(**producer, i % 2, std::nullopt, std::string(100, 'x'));
+  REQUIRE((*producer)->flush().ok());
+  // One connection for metadata, one to the leader of both partitions; 10 kB of values went through.
+  CHECK(dialled == std::vector<std::string>(2, b.address().text()));
+  CHECK(written > 100 * 100);
+}
+
 }  // namespace
 }  // namespace streamctl::kafka::client
