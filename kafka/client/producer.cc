@@ -10,10 +10,11 @@
 #include <map>
 #include <set>
 
+#include "kafka/client/accumulator.h"
 #include "kafka/client/errors.h"
+#include "kafka/client/idempotence.h"
 #include "kafka/client/metadata.h"
 #include "kafka/protocol/error_codes.h"
-#include "kafka/protocol/generated/init_producer_id.h"
 #include "kafka/protocol/generated/produce.h"
 
 namespace streamctl::kafka::client {
@@ -23,7 +24,6 @@ namespace {
 namespace proto = kafka::protocol;
 
 constexpr auto kProduceKey = int16_t(proto::ApiKey::kProduce);
-constexpr auto kInitProducerIdKey = int16_t(proto::ApiKey::kInitProducerId);
 // Produce v3 is the first with RecordBatch v2; v8 the last before the flexible (compact) encoding, whose
 // records length prefix is a varint (this producer writes the prefix before the batch it encoded).
 constexpr int16_t kMinProduceVersion = 3;
@@ -32,12 +32,6 @@ constexpr int16_t kMaxProduceVersion = 8;
 // Failure reasons that are not Kafka error codes (outside int16).
 constexpr int kTransportError = -100000;  // connection lost or not made
 constexpr int kTimedOut = -100001;        // not delivered within the delivery timeout
-
-int64_t wall_ms() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
 
 // Kafka's retriable produce errors (a later attempt can succeed once leadership or replicas settle).
 bool retriable(int code) {
@@ -70,23 +64,11 @@ ConnectionOptions connection_options(const ProducerOptions& o) {
   return c;
 }
 
-struct Batch {
-  int32_t partition = 0;
-  int32_t records = 0;
-  uint64_t payload_bytes = 0;
-  Bytes bytes;  // the RecordBatch in bytes[0, size)
-  size_t size = 0;
-  bool in_flight = false;
-  int64_t created_ns = 0;
-};
+using Batch = ProducerBatch;
 
+// The sender's view of a partition (its records and batches are the accumulator's).
 struct PartitionState {
-  std::vector<Record> records;  // records[0, used) wait to be encoded
-  size_t used = 0;
-  size_t estimate = 0;                         // their encoded size, roughly
-  std::deque<std::unique_ptr<Batch>> batches;  // encoded, unacknowledged, in sequence order
   int32_t leader = -1;
-  int32_t next_sequence = 0;
   int in_flight = 0;
   bool first_acknowledged = false;  // the broker holds sequence state for this producer here
   bool hold = false;                // a batch must be resent: send nothing until in_flight == 0, then resend
@@ -117,7 +99,8 @@ class Producer::Impl {
   Impl(std::vector<BrokerAddress> bootstrap, std::string topic, int32_t partitions, ProducerOptions options)
       : bootstrap_(std::move(bootstrap)), topic_(std::move(topic)), options_(std::move(options)),
         conn_options_(connection_options(options_)), parts_(size_t(partitions)),
-        metadata_(bootstrap_, conn_options_) {
+        acc_(partitions, options_.max_batch_bytes, options_.compression, options_.compression_level),
+        idempotence_(partitions), metadata_(bootstrap_, conn_options_) {
     if (options_.acks != -1) options_.idempotence = false;
     if (options_.idempotence) options_.max_in_flight = std::min(options_.max_in_flight, 5);
     options_.max_in_flight = std::max(options_.max_in_flight, 1);
@@ -139,33 +122,29 @@ class Producer::Impl {
     }
     log("producing with streamctl's own Kafka producer (acks=" +
         (options_.acks == -1 ? std::string("all") : std::to_string(options_.acks)) +
-        (producer_id_ >= 0 ? ", idempotent producer id " + std::to_string(producer_id_) : ", not idempotent") + ")");
+        (idempotence_.enabled() ? ", idempotent producer id " + std::to_string(idempotence_.producer_id())
+                                : ", not idempotent") +
+        ")");
     return ok_status();
   }
 
-  Record* slot(PartitionId p) {
-    PartitionState& s = parts_[size_t(p)];
-    if (s.used == s.records.size()) s.records.emplace_back();
-    return &s.records[s.used++];
-  }
+  Record* slot(PartitionId p) { return acc_.slot(p); }
 
   Status added(PartitionId p, size_t bytes) {
-    PartitionState& s = parts_[size_t(p)];
     ++stats_.records_handed;
-    s.estimate += bytes + kRecordOverhead;
-    if (s.estimate + kBatchOverhead >= options_.max_batch_bytes) {
-      auto st = encode(p, /*all=*/false);
+    if (acc_.added(p, bytes)) {
+      auto st = acc_.encode(p, /*all=*/false, idempotence_);
       if (!st.ok()) return st;
       pump(0);
       // Back-pressure: at most kMaxBuffered batches wait (encoded or in flight) before input is read on.
-      while (buffered_batches_ > kMaxBuffered && !interrupted()) pump(100);
+      while (acc_.buffered_batches() > kMaxBuffered && !interrupted()) pump(100);
     }
     return failure_status();
   }
 
   Status send_all() {
     for (size_t p = 0; p < parts_.size(); ++p) {
-      auto st = encode(PartitionId(p), /*all=*/true);
+      auto st = acc_.encode(PartitionId(p), /*all=*/true, idempotence_);
       if (!st.ok()) return st;
     }
     pump(0);
@@ -174,7 +153,7 @@ class Producer::Impl {
 
   Status flush() {
     auto st = send_all();
-    while (st.ok() && buffered_batches_ > 0) {
+    while (st.ok() && acc_.buffered_batches() > 0) {
       if (interrupted()) {
         for (size_t p = 0; p < parts_.size(); ++p) fail_partition(int32_t(p), kTransportError, "interrupted");
         break;
@@ -185,17 +164,12 @@ class Producer::Impl {
     return failure_status();
   }
 
-  bool has_pending() const {
-    if (buffered_batches_ > 0) return true;
-    return std::any_of(parts_.begin(), parts_.end(), [](const PartitionState& s) { return s.used > 0; });
-  }
+  bool has_pending() const { return acc_.has_pending(); }
 
   const ProducerStats& stats() const { return stats_; }
-  int64_t producer_id() const { return producer_id_; }
+  int64_t producer_id() const { return idempotence_.producer_id(); }
 
  private:
-  static constexpr size_t kRecordOverhead = 12;  // length, attributes, deltas, key/value lengths, headers count
-  static constexpr size_t kBatchOverhead = 61;   // RecordBatch v2 header
   static constexpr int kMaxBuffered = 16;
 
   void log(const std::string& message) const {
@@ -238,24 +212,14 @@ class Producer::Impl {
     return ok_status();
   }
 
+  // A producer id from the first connected broker (none: produce without idempotence).
   Status init_producer_id() {
     for (auto& [id, b] : brokers_) {
       if (!b.conn) continue;
-      auto version = b.conn->negotiate(proto::ApiKey::kInitProducerId, proto::InitProducerIdRequest::kMinVersion,
-                                       proto::InitProducerIdRequest::kMaxVersion);
-      if (!version.ok()) break;  // no idempotence on this cluster
-      proto::InitProducerIdRequest req;
-      req.transactional_id = std::nullopt;
-      req.transaction_timeout_ms = 60000;
-      auto resp = b.conn->call<proto::InitProducerIdResponse>(kInitProducerIdKey, *version, req);
-      if (!resp.ok()) return std::move(resp).error();
-      if (resp->error_code != 0) {
-        log("no idempotent producer id (InitProducerId: " + broker_error_text(resp->error_code) +
-            "): producing without one");
-        break;
-      }
-      producer_id_ = resp->producer_id;
-      producer_epoch_ = resp->producer_epoch;
+      std::string why_not;
+      auto enabled = idempotence_.init(*b.conn, &why_not);
+      if (!enabled.ok()) return std::move(enabled).error();
+      if (!*enabled && !why_not.empty()) log("no idempotent producer id (" + why_not + "): producing without one");
       break;
     }
     return ok_status();
@@ -269,66 +233,6 @@ class Producer::Impl {
       for (Batch* batch : req.batches) retry(*batch, kTransportError, reason);
     }
     b.in_flight.clear();
-  }
-
-  // ---- encoding
-
-  // Encodes partition p's waiting records into batches: all of them, or only while a full batch waits.
-  Status encode(PartitionId p, bool all) {
-    PartitionState& s = parts_[size_t(p)];
-    while (s.used > 0 && (all || s.estimate + kBatchOverhead >= options_.max_batch_bytes)) {
-      auto batch = take_batch();
-      BatchBuildOptions o;
-      o.compression = options_.compression;
-      o.compression_level = options_.compression_level;
-      o.append_time = Timestamp{wall_ms()};
-      if (producer_id_ >= 0) {
-        o.producer_id = producer_id_;
-        o.producer_epoch = producer_epoch_;
-        o.base_sequence = s.next_sequence;
-      }
-      size_t n = s.used;
-      auto encode_prefix = [&] {
-        return encode_batch_prefix(std::span<const Record>(s.records.data(), n), Offset{0}, o,
-                                   options_.max_batch_bytes, batch->bytes, 0);
-      };
-      auto enc = encode_prefix();
-      // A compressed batch is chosen by uncompressed size: in the rare case it came out larger, fewer records.
-      while (enc.ok() && enc->bytes > options_.max_batch_bytes && enc->records > 1) {
-        n = enc->records / 2;
-        enc = encode_prefix();
-      }
-      if (!enc.ok()) return std::move(enc).error();
-      batch->partition = p;
-      batch->records = int32_t(enc->records);
-      batch->size = enc->bytes;
-      batch->payload_bytes = 0;
-      for (size_t i = 0; i < enc->records; ++i) {
-        const Record& r = s.records[i];
-        batch->payload_bytes += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
-      }
-      batch->created_ns = mono_ns();
-      if (producer_id_ >= 0) s.next_sequence = int32_t(uint32_t(s.next_sequence) + uint32_t(enc->records)) & 0x7fffffff;
-      // The records not taken move to the front (their strings keep their buffers for reuse).
-      std::rotate(s.records.begin(), s.records.begin() + ptrdiff_t(enc->records), s.records.begin() + ptrdiff_t(s.used));
-      s.used -= enc->records;
-      s.estimate = 0;
-      for (size_t i = 0; i < s.used; ++i) {
-        const Record& r = s.records[i];
-        s.estimate += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0) + kRecordOverhead;
-      }
-      s.batches.push_back(std::move(batch));
-      ++buffered_batches_;
-    }
-    return ok_status();
-  }
-
-  std::unique_ptr<Batch> take_batch() {
-    if (free_.empty()) return std::make_unique<Batch>();
-    auto b = std::move(free_.back());
-    free_.pop_back();
-    b->in_flight = false;
-    return b;
   }
 
   // ---- sending and receiving
@@ -346,13 +250,14 @@ class Producer::Impl {
   void send_ready(int32_t id, BrokerState& b) {
     while (b.in_flight.size() < size_t(options_.max_in_flight)) {
       std::vector<Batch*> batches;
-      for (auto& s : parts_) {
+      for (size_t p = 0; p < parts_.size(); ++p) {
+        const PartitionState& s = parts_[p];
         if (s.leader != id || s.hold) continue;
         // Until the broker has taken a first batch it has no sequence state for this producer and would
         // take a later batch after a gap (Kafka accepts any sequence from a producer it does not know):
         // one batch in flight until then.
         if (!s.first_acknowledged && s.in_flight > 0) continue;
-        for (auto& batch : s.batches) {
+        for (auto& batch : acc_.batches(PartitionId(p))) {
           if (batch->in_flight) continue;
           batches.push_back(batch.get());
           break;
@@ -476,7 +381,7 @@ class Producer::Impl {
     if (code == 0 || code == proto::to_int16(proto::ErrorCode::kDuplicateSequenceNumber)) {
       acknowledge(batch);
     } else if (retriable(code) || (code == proto::to_int16(proto::ErrorCode::kOutOfOrderSequenceNumber) &&
-                                   (s.hold || s.batches.front().get() != &batch))) {
+                                   (s.hold || acc_.batches(batch.partition).front().get() != &batch))) {
       // (Out of order while an earlier batch of the partition is unacknowledged: that one is being retried
       // or will be, and this one follows it.)
       retry(batch, code, message);
@@ -494,7 +399,7 @@ class Producer::Impl {
     --s.in_flight;
     s.first_acknowledged = true;
     s.backoff_ms = 0;
-    release(s, batch);
+    acc_.release(batch);
   }
 
   // Holds the partition back: once nothing of it is in flight, its unacknowledged batches go again, in order
@@ -529,33 +434,23 @@ class Producer::Impl {
     batch.in_flight = false;
     note_error(s, code, reason);
     count_failure(batch.partition, batch.records, code, reason);
-    release(s, batch);
-    if (producer_id_ >= 0) fail_partition(batch.partition, code, reason);
+    acc_.release(batch);
+    if (idempotence_.enabled()) fail_partition(batch.partition, code, reason);
   }
 
   // Fails every batch of partition p that is not in flight (those in flight fail or succeed on their own).
   void fail_partition(int32_t p, int code, const std::string& reason) {
-    PartitionState& s = parts_[size_t(p)];
-    for (size_t i = 0; i < s.batches.size();) {
-      Batch& batch = *s.batches[i];
+    auto& batches = acc_.batches(p);
+    for (size_t i = 0; i < batches.size();) {
+      Batch& batch = *batches[i];
       if (batch.in_flight) {
         ++i;
         continue;
       }
       count_failure(p, batch.records, code, reason);
-      release(s, batch);
+      acc_.release(batch);
     }
-    s.hold = false;
-  }
-
-  void release(PartitionState& s, Batch& batch) {
-    for (auto it = s.batches.begin(); it != s.batches.end(); ++it) {
-      if (it->get() != &batch) continue;
-      free_.push_back(std::move(*it));
-      s.batches.erase(it);
-      --buffered_batches_;
-      return;
-    }
+    parts_[size_t(p)].hold = false;
   }
 
   void note_error(PartitionState& s, int code, const std::string& reason) {
@@ -586,8 +481,9 @@ class Producer::Impl {
     }
     for (size_t p = 0; p < parts_.size(); ++p) {
       PartitionState& s = parts_[p];
-      if (s.batches.empty() || s.batches.front()->in_flight) continue;
-      if (now - s.batches.front()->created_ns < options_.delivery_timeout_ms * 1'000'000) continue;
+      const auto& batches = acc_.batches(PartitionId(p));
+      if (batches.empty() || batches.front()->in_flight) continue;
+      if (now - batches.front()->created_ns < options_.delivery_timeout_ms * 1'000'000) continue;
       const std::string why = "not delivered within " + std::to_string(options_.delivery_timeout_ms / 1000) +
                               " s (last error: " + error_text(s.last_error, s.last_reason) + ")";
       fail_partition(int32_t(p), kTimedOut, why);
@@ -599,9 +495,11 @@ class Producer::Impl {
   void prepare_resends() {
     const int64_t now = mono_ns();
     // Batches for a partition without a (known) leader wait like a retry: metadata is asked again.
-    for (auto& s : parts_) {
-      if (s.hold || s.batches.empty() || (s.leader >= 0 && brokers_.count(s.leader) > 0)) continue;
-      hold(*s.batches.front(), kTransportError, "the partition has no leader");
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      const PartitionState& s = parts_[p];
+      const auto& batches = acc_.batches(PartitionId(p));
+      if (s.hold || batches.empty() || (s.leader >= 0 && brokers_.count(s.leader) > 0)) continue;
+      hold(*batches.front(), kTransportError, "the partition has no leader");
     }
     bool due = false;
     for (auto& s : parts_) due |= s.hold && s.in_flight == 0 && now >= s.resend_at_ns;
@@ -650,14 +548,12 @@ class Producer::Impl {
   ProducerOptions options_;
   ConnectionOptions conn_options_;
   std::vector<PartitionState> parts_;
+  RecordAccumulator acc_;
+  Idempotence idempotence_;
   std::map<int32_t, BrokerState> brokers_;
   MetadataSource metadata_;
-  std::vector<std::unique_ptr<Batch>> free_;
   Bytes head_;
   std::vector<std::array<std::byte, 8>> prefixes_;
-  int64_t producer_id_ = -1;
-  int16_t producer_epoch_ = -1;
-  int buffered_batches_ = 0;
   bool metadata_stale_ = false;
   ProducerStats stats_;
   int first_error_ = 0;

@@ -13,6 +13,8 @@
 // with the ErrorCode of that reason (errors.h; kUnavailable for a lost connection, kTimeout for a record
 // not delivered within delivery_timeout_ms).
 //
+// Parts: RecordAccumulator (accumulator.h: records into batches), Idempotence (idempotence.h: producer id
+// and sequences) and the sender here (connections to the leaders, requests in flight, retries, outcomes).
 // Ownership: the producer owns its connections. Thread-compatible (one thread drives it; the callbacks in
 // ProducerOptions run on that thread).
 #pragma once
