@@ -31,7 +31,6 @@
 #include "cli/json_record.h"
 #include "cli/line_reader.h"
 #include "cli/offset_spec.h"
-#include "cli/partitioner.h"
 #include "cli/record_writer.h"
 #include "cli/remote_produce.h"
 #include "cli/kafka_client.h"

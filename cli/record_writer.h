@@ -14,12 +14,16 @@
 #include <set>
 
 #include "cli/command.h"
-#include "cli/partitioner.h"
 #include "kafka/format/record_batch.h"
 #include "base/result.h"
 #include "kafka/format/types.h"
+#include "kafka/client/partitioner.h"
 
 namespace streamctl::cli {
+
+// The partitioner lives with the Kafka client (both backends use it).
+using kafka::client::kDefaultBatchBytes;
+using kafka::client::StickyPartitioner;
 
 class RecordWriter {
  public:

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-#include "cli/kafka_wire.h"
+#include "cli/wire_producer.h"
+#include "kafka/client/connection.h"
 
 namespace streamctl::cli {
 
@@ -228,9 +229,12 @@ Result<bool> supports_offset_delete(const KafkaClient& client) {
   if (!md.ok()) return std::move(md).error();
   if (md->brokers.empty()) return Error{streamctl::ErrorCode::kUnavailable, "the cluster named no brokers"};
   const BrokerMetadata& b = md->brokers.front();
-  auto versions = probe_api_versions(b.host, b.port, "streamctl", int(client.request_timeout().count()));
-  if (!versions.ok()) return std::move(versions).error();
-  return supports(*versions, kOffsetDeleteKey, 0);
+  kafka::client::ConnectionOptions options;
+  options.request_timeout_ms = int32_t(client.request_timeout().count());
+  options.connect_timeout_ms = options.request_timeout_ms;
+  auto conn = kafka::client::BrokerConnection::connect({b.host, b.port}, options);
+  if (!conn.ok()) return std::move(conn).error();
+  return kafka::client::highest_common_version((*conn)->versions(), kOffsetDeleteKey, 0, 0).has_value();
 }
 
 // OffsetDelete through librdkafka's DeleteConsumerGroupOffsets: one request, atomic at the coordinator.

@@ -237,15 +237,15 @@ Result<RemoteProduceTarget> open_remote_producer(const ConnectionSettings& setti
     debug(global, 1, "max.message.bytes of '" + request.topic + "' unknown (" + configs.error().message +
                          "); assuming " + std::to_string(out.max_message_bytes));
   }
-  // streamctl's own producer when nothing asks for librdkafka (see cli/wire_producer.h), else librdkafka.
+  // streamctl's own producer when nothing asks for librdkafka (see kafka/client/producer.h), else librdkafka.
   std::string why_not;
   auto native = wire_producer_config(settings.properties, request.compression, &why_not);
   if (!native.ok()) return std::move(native).error();
   if (*native) {
-    WireProducerConfig config = **native;
+    ProducerOptions options = **native;
     // A batch the broker would refuse as a whole fails every record in it: stay under the topic's limit.
-    config.max_batch_bytes = std::min(config.max_batch_bytes, size_t(out.max_message_bytes));
-    auto writer = open_wire_writer(*client, request.topic, out.partitions, config,
+    options.max_batch_bytes = std::min(options.max_batch_bytes, size_t(out.max_message_bytes));
+    auto writer = open_wire_writer(settings.brokers, request.topic, out.partitions, std::move(options),
                                    StickyPartitioner(out.partitions, request.batch_bytes, request.seed), global);
     if (writer.ok()) {
       out.writer = std::move(writer).value();

@@ -1,9 +1,8 @@
-// streamctl's own Kafka producer (cli/wire_producer.h): which settings it takes (the rest go to librdkafka),
-// and, against a real in-process `serve` Broker on loopback, that what it writes is what was produced:
-// records with keys, null values, headers and timestamps, in order per partition, in idempotent batches
-// (producer id, consecutive sequences), with the writer's counters right. Then against librdkafka's mock
-// Kafka cluster (Kafka's broker behaviour as librdkafka's authors model it, not streamctl's): three brokers,
-// partitions led by different brokers, a leader moving and injected produce errors mid-stream.
+// The CLI's side of streamctl's own Kafka producer (cli/wire_producer.h): which -X settings it takes (the
+// rest go to librdkafka), and the RecordWriter over kafka::client::Producer against librdkafka's mock Kafka
+// cluster (Kafka's broker behaviour as librdkafka's authors model it, not streamctl's): three brokers,
+// partitions led by different brokers, a leader moving and injected produce errors mid-stream. The
+// producer against a real in-process `serve` Broker is tested in tests/kafka/client/producer_test.cc.
 #include "cli/wire_producer.h"
 
 #include <doctest/doctest.h>
@@ -17,9 +16,6 @@
 #include "cli/offset_spec.h"
 #include "cli/remote_consume.h"
 #include "cli/remote_produce.h"
-#include "engine/log_manager.h"
-#include "server/broker.h"
-#include "tests/support/temp_dir.h"
 
 // After cli/kafka_client.h: librdkafka's mock cluster (linked directly into this test; the CLI never uses it).
 #include <librdkafka/rdkafka_mock.h>
@@ -29,7 +25,7 @@ namespace {
 
 using Props = std::map<std::string, std::string>;
 
-std::optional<WireProducerConfig> config_of(const Props& props, const std::string& compression = "",
+std::optional<ProducerOptions> config_of(const Props& props, const std::string& compression = "",
                                             std::string* why = nullptr) {
   std::string ignored;
   auto c = wire_producer_config(props, compression, why != nullptr ? why : &ignored);
@@ -120,102 +116,6 @@ TEST_CASE("WireProducerConfig: malformed values are errors naming the property")
   CHECK(c.error().message.find("needs acks=all") != std::string::npos);
 }
 
-TEST_CASE("WireWriter against a serve Broker: records, partitions, idempotent batches and counters") {
-  ::unsetenv("STREAMCTL_KAFKA_PRODUCER");
-  test::TempDir dir;
-  server::BrokerConfig bc;
-  bc.data_dir = dir.join("data");
-  bc.listen = "127.0.0.1:0";
-  bc.log_level = "error";
-  bc.shutdown_timeout_ms = 3000;
-  auto broker = server::Broker::start(bc);
-  REQUIRE_MESSAGE(broker.ok(), broker.error().message);
-
-  GlobalOptions global;
-  global.verbosity = -1;
-  ConnectionSettings settings;
-  settings.brokers = "127.0.0.1:" + std::to_string((*broker)->port());
-  auto client = KafkaClient::create(KafkaClient::Kind::kProducer, settings, {}, global);
-  REQUIRE_MESSAGE(client.ok(), client.error().message);
-  REQUIRE(create_remote_topic(**client, "t", 3, {}).ok());
-
-  WireProducerConfig config;
-  config.max_batch_bytes = 4096;  // many batches: sequences must chain across them
-  std::unique_ptr<KafkaClient> owned = std::move(client).value();
-  auto writer = open_wire_writer(owned, "t", 3, config, StickyPartitioner(3, 16384, 1), global);
-  REQUIRE_MESSAGE(writer.ok(), writer.error().message);
-  CHECK(owned == nullptr);  // taken by the writer
-
-  constexpr int kRecords = 3000;
-  std::map<int, std::vector<std::string>> expected;  // partition -> values in order
-  uint64_t payload = 0;
-  for (int i = 0; i < kRecords; ++i) {
-    const PartitionId p = i % 3;
-    auto slot = (*writer)->slot(p);
-    REQUIRE(slot.ok());
-    Record& r = **slot;
-    r.key = std::string(1, 'k').append(std::to_string(i % 7));
-    r.value = i % 100 == 99 ? std::nullopt : std::optional<std::string>(std::string("value-").append(std::to_string(i)));
-    r.headers.clear();
-    if (i % 10 == 0) r.headers.push_back({"h", std::string("x")});
-    r.timestamp = Timestamp{1'700'000'000'000 + i};
-    expected[p].push_back(r.value.value_or("<null>"));
-    payload += r.key->size() + (r.value ? r.value->size() : 0);
-    REQUIRE((*writer)->added(p, r.key->size() + (r.value ? r.value->size() : 0)).ok());
-  }
-  REQUIRE((*writer)->append_all().ok());
-  auto flushed = (*writer)->flush_touched();
-  REQUIRE_MESSAGE(flushed.ok(), flushed.error().message);
-  CHECK((*writer)->records_written() == kRecords);
-  CHECK((*writer)->bytes_written() == payload);
-  CHECK((*writer)->touched().size() == 3);
-  CHECK_FALSE((*writer)->has_pending());
-  writer->reset();
-  (*broker)->stop();
-  REQUIRE((*broker)->wait().ok());
-
-  engine::LogManagerOptions lo;
-  lo.data_dir = bc.data_dir;
-  lo.create_if_missing = false;
-  auto lm = engine::LogManager::open(lo);
-  REQUIRE_MESSAGE(lm.ok(), lm.error().message);
-  for (int p = 0; p < 3; ++p) {
-    auto log = (*lm)->log("t", p);
-    REQUIRE(log.ok());
-    auto read = (*log)->read(Offset{0}, size_t(64) << 20);
-    REQUIRE(read.ok());
-    BatchIterator it(ByteSpan(read->records.data(), read->records.size()));
-    std::vector<std::string> got;
-    int64_t producer_id = -2;
-    int32_t next_sequence = 0;
-    int batches = 0;
-    while (it.next()) {
-      ++batches;
-      const RecordBatchHeader* h = &it.header();
-      if (producer_id == -2) producer_id = h->producer_id;
-      CHECK(h->producer_id == producer_id);
-      CHECK(h->producer_id >= 0);
-      CHECK(h->base_sequence == next_sequence);  // consecutive: nothing lost, nothing twice
-      next_sequence += h->record_count;
-      auto records = decode_records(it.batch());
-      REQUIRE(records.ok());
-      for (const auto& r : *records) {
-        got.push_back(r.value.value_or("<null>"));
-        const int i = std::stoi(r.key->substr(1));
-        CHECK(i >= 0);
-        CHECK(r.timestamp.value >= 1'700'000'000'000);
-        if (r.value && r.value->ends_with("0") && std::stoi(r.value->substr(6)) % 10 == 0) {
-          REQUIRE(r.headers.size() == 1);
-          CHECK(r.headers[0].key == "h");
-        }
-      }
-    }
-    CHECK(it.status().ok());
-    CHECK(batches > 1);
-    CHECK(got == expected[p]);
-  }
-}
-
 // Collects consumed values per partition, in order.
 class CollectingSink final : public RecordSink {
  public:
@@ -251,10 +151,7 @@ TEST_CASE("WireWriter against librdkafka's mock Kafka cluster: three brokers, a 
       std::this_thread::sleep_for(std::chrono::milliseconds(700));
       rd_kafka_mock_partition_set_leader(mock, "t", 3, 1);
     });
-    auto client = KafkaClient::create(KafkaClient::Kind::kProducer, settings, {}, global);
-    REQUIRE_MESSAGE(client.ok(), client.error().message);
-    std::unique_ptr<KafkaClient> owned = std::move(client).value();
-    WireProducerConfig config;
+    ProducerOptions config;
     config.max_batch_bytes = 2048;
     config.retry_backoff_ms = 20;
     // One request in flight a connection: librdkafka's mock broker does not check idempotent sequences
@@ -262,7 +159,8 @@ TEST_CASE("WireWriter against librdkafka's mock Kafka cluster: three brokers, a 
     // (remote_client.sh checks order across a kill -9 of serve with 5 in flight).
     config.max_in_flight = 1;
     config.delivery_timeout_ms = 20000;  // a regression fails in 20 s instead of hanging for 300
-    auto writer = open_wire_writer(owned, "t", kPartitions, config, StickyPartitioner(kPartitions, 16384, 1), global);
+    auto writer = open_wire_writer(settings.brokers, "t", kPartitions, config, StickyPartitioner(kPartitions, 16384, 1),
+                                   global);
     REQUIRE_MESSAGE(writer.ok(), writer.error().message);
     auto produce = [&](int from, int to) {
       for (int i = from; i < to; ++i) {

@@ -1,11 +1,11 @@
-#include "cli/partitioner.h"
+#include "kafka/client/partitioner.h"
 
 #include <doctest/doctest.h>
 
 #include <map>
 #include <string>
 
-using namespace streamctl::cli;
+using namespace streamctl::kafka::client;
 
 TEST_CASE("Murmur2MatchesKafkaUtilsTestVectors") {
   // org.apache.kafka.common.utils.UtilsTest#testMurmur2

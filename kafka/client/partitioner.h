@@ -14,7 +14,7 @@
 
 #include "kafka/format/types.h"
 
-namespace streamctl::cli {
+namespace streamctl::kafka::client {
 
 // Kafka's Utils.murmur2 (32-bit, seed 0x9747b28c) over the key bytes, as a signed Java int.
 int32_t murmur2(std::string_view data);
@@ -50,4 +50,4 @@ class StickyPartitioner {
   int64_t sticky_bytes_ = 0;
 };
 
-}  // namespace streamctl::cli
+}  // namespace streamctl::kafka::client

@@ -1,6 +1,6 @@
-#include "cli/partitioner.h"
+#include "kafka/client/partitioner.h"
 
-namespace streamctl::cli {
+namespace streamctl::kafka::client {
 
 int32_t murmur2(std::string_view data) {
   // Java ints wrap; do the arithmetic on uint32_t and reinterpret at the end.
@@ -69,4 +69,4 @@ PartitionId StickyPartitioner::partition(const std::optional<std::string_view>& 
   return sticky_;
 }
 
-}  // namespace streamctl::cli
+}  // namespace streamctl::kafka::client
