@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "kafka/client/connection.h"
+
 namespace streamctl::cli {
 
 namespace {
@@ -73,6 +75,27 @@ std::string default_client_config_path() {
   return "./streamctl-config";
 }
 
+std::string portless_brokers(const std::string& list) {
+  std::string out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    size_t comma = list.find(',', at);
+    if (comma == std::string::npos) comma = list.size();
+    std::string entry = list.substr(at, comma - at);
+    at = comma + 1;
+    const auto first = entry.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    entry = entry.substr(first, entry.find_last_not_of(" \t") - first + 1);
+    std::string bare = entry;
+    if (auto scheme = bare.find("://"); scheme != std::string::npos) bare = bare.substr(scheme + 3);
+    const bool bracketed_port = !bare.empty() && bare[0] == '[' && bare.find("]:") != std::string::npos;
+    const auto colon = bare.find(':');
+    const bool one_colon_port = colon != std::string::npos && bare.find(':', colon + 1) == std::string::npos;
+    if (!bracketed_port && !one_colon_port) out += (out.empty() ? "" : ", ") + entry;
+  }
+  return out;
+}
+
 Result<ConnectionSettings> resolve_connection(const ConnectionRequest& request,
                                                       const std::optional<ClientProfiles>& profiles,
                                                       const std::string& config_path) {
@@ -118,6 +141,13 @@ Result<ConnectionSettings> resolve_connection(const ConnectionRequest& request,
   } else if (profile != nullptr) {
     return Error::invalid_argument("profile '" + profile->name + "' in " + config_path +
                                            " sets no brokers; add 'brokers = host:port' to it or pass --brokers");
+  }
+  if (!out.brokers.empty()) {
+    auto parsed = kafka::client::parse_bootstrap(out.brokers);
+    if (!parsed.ok()) {
+      return Error::invalid_argument(out.brokers_source + ": " + parsed.error().message +
+                                     " (expected host:port[,host:port...], e.g. localhost:9092)");
+    }
   }
   return out;
 }

@@ -67,6 +67,10 @@ struct ConnectionSettings {
 // Applies the precedence above. `profiles` is the parsed config file (nullopt when there is none). Errors
 // (kInvalidArgument/kNotFound) when a named profile does not exist (listing the known ones) or names no
 // brokers while nothing else does.
+// The entries of a bootstrap list that name no port ("garbage", "kafka1"): librdkafka assumes 9092 for them,
+// which error messages say, since a forgotten port is the likely mistake. Empty when every entry has one.
+std::string portless_brokers(const std::string& list);
+
 Result<ConnectionSettings> resolve_connection(const ConnectionRequest& request,
                                                       const std::optional<ClientProfiles>& profiles,
                                                       const std::string& config_path);

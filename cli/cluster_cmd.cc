@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "cli/command.h"
@@ -143,7 +144,11 @@ int run_health(const ClusterOptions& o, const GlobalOptions& g) {
   if (g.json) {
     [[maybe_unused]] auto st = write_stdout(Json({{"healthy", false}, {"reason", last.message}}).dump() + "\n");
   }
-  if (o.wait) last.message = "not healthy after " + o.timeout + ": " + last.message;
+  if (o.wait) {
+    // The last attempt's own wait ("within 1.7 s") is not the user's --timeout: say only the latter.
+    last.message = "not healthy after " + o.timeout + ": " +
+                   std::regex_replace(last.message, std::regex(" within [0-9.]+ s"), "");
+  }
   return report_error(last, o.wait ? "check the brokers; a longer --timeout waits more"
                                    : "add --wait to wait for the cluster to become healthy");
 }

@@ -43,18 +43,29 @@ std::string colored(std::string_view text, const char* sgr, bool color) {
   return out;
 }
 
-const char* default_hint(ErrorCode code) {
-  switch (code) {
+// Messages of errors writing the command's own output (stdout): their hints are about the output, not the
+// data directory.
+bool is_output_error(const Error& error) {
+  return error.message.rfind("cannot write the output", 0) == 0 || error.message.rfind("cannot write to stdout", 0) == 0;
+}
+
+const char* default_hint(const Error& error) {
+  if (is_output_error(error)) {
+    return error.code == ErrorCode::kNoSpace
+               ? "the file system the output goes to is full: free space there, or send the output elsewhere"
+               : "check where the output goes (a closed pipe, a full or read-only file system)";
+  }
+  switch (error.code) {
     case ErrorCode::kPermissionDenied:
       return "check the permissions of the data directory, or choose another with --data-dir";
     case ErrorCode::kNoSpace:
-      return "free disk space, or lower retention: streamctl topic alter TOPIC --config retention.bytes=N";
+      return "free disk space, or lower retention: streamctl topic alter <topic> --config retention.bytes=N";
     case ErrorCode::kBusy:
       return "another process holds the lock; retry when it is done";
     case ErrorCode::kCorruption:
-      return "check the partition with: streamctl log verify TOPIC";
+      return "check the partition with: streamctl log verify <topic>";
     case ErrorCode::kRecordTooLarge:
-      return "raise the topic's limit: streamctl topic alter TOPIC --config max.message.bytes=N";
+      return "raise the topic's limit: streamctl topic alter <topic> --config max.message.bytes=N";
     default:
       return "";
   }
@@ -88,7 +99,7 @@ ExitCode exit_code_for(streamctl::ErrorCode code) {
 int report_error(const Error& error, std::string_view hint) {
   bool color = color_enabled(STDERR_FILENO);
   std::string text = "streamctl: " + colored("error:", "1;31", color) + " " + error.message + "\n";
-  std::string_view h = hint.empty() ? std::string_view(default_hint(error.code)) : hint;
+  std::string_view h = hint.empty() ? std::string_view(default_hint(error)) : hint;
   if (!h.empty()) text += colored("hint:", "36", color) + " " + std::string(h) + "\n";
   write_stderr(text);
   return to_int(exit_code_for(error.code));

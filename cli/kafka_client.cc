@@ -141,22 +141,32 @@ KafkaClient::~KafkaClient() {
   rd_kafka_destroy(rk_);
 }
 
-Error KafkaClient::unreachable(rd_kafka_resp_err_t err, const std::string& what) const {
+std::string KafkaClient::unreachable_advice() const {
+  const std::string portless = portless_brokers(settings_.brokers);
+  if (!portless.empty()) return "no port given for " + portless + ", so 9092 was tried: write host:port";
+  return "is a broker listening there?";
+}
+
+Error KafkaClient::unreachable(rd_kafka_resp_err_t err, const std::string& what,
+                               std::chrono::milliseconds waited) const {
   Error e = kafka_error(err, "");
+  if (waited.count() <= 0) waited = request_timeout_;
   e.message = "no answer from Kafka brokers " + settings_.brokers +
               (settings_.brokers_source.empty() ? "" : " (from " + settings_.brokers_source + ")") + " within " +
-              seconds_text(request_timeout_) + (what.empty() ? "" : " for " + what) + ": " + e.message;
+              seconds_text(waited) + (what.empty() ? "" : " for " + what) + ": " + e.message;
+  if (!portless_brokers(settings_.brokers).empty()) e.message += " (" + unreachable_advice() + ")";
   if (e.code == streamctl::ErrorCode::kIoError) e.code = streamctl::ErrorCode::kUnavailable;
   return e;
 }
 
-Error KafkaClient::request_error(rd_kafka_resp_err_t err, const std::string& what) const {
+Error KafkaClient::request_error(rd_kafka_resp_err_t err, const std::string& what,
+                                 std::chrono::milliseconds waited) const {
   switch (err) {
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
     case RD_KAFKA_RESP_ERR__TIMED_OUT:
     case RD_KAFKA_RESP_ERR__RESOLVE:
-      return unreachable(err, what);
+      return unreachable(err, what, waited);
     default:
       return kafka_error(err, what);
   }
@@ -188,12 +198,12 @@ Result<ClusterMetadata> KafkaClient::metadata(const std::string* topic,
                            "cannot connect to Kafka brokers " + settings_.brokers +
                                (settings_.brokers_source.empty() ? "" : " (from " + settings_.brokers_source + ")") +
                                ": every connection failed for " + seconds_text(kRefusedGiveUp) + " (" + e.message +
-                               "); is a broker listening there?"};
+                               "); " + unreachable_advice()};
     }
     if (err != RD_KAFKA_RESP_ERR__TIMED_OUT && !refused) break;
   }
   if (rkt != nullptr) rd_kafka_topic_destroy(rkt);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return request_error(err, "metadata");
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return request_error(err, "metadata", timeout);
   ClusterMetadata out;
   out.answered_by = md->orig_broker_id;
   for (int i = 0; i < md->broker_cnt; ++i) {

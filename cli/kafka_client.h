@@ -92,10 +92,15 @@ class KafkaClient {
   const ConnectionSettings& settings() const { return settings_; }
 
   // An error for "the cluster did not answer": names the brokers, where they came from, and the time.
-  Error unreachable(rd_kafka_resp_err_t err, const std::string& what) const;
+  // `waited`: how long the request was given (0 = the request timeout), as the message says.
+  Error unreachable(rd_kafka_resp_err_t err, const std::string& what,
+                    std::chrono::milliseconds waited = std::chrono::milliseconds(0)) const;
+  // What to check when no broker answers: the missing port of a portless entry, or whether one listens.
+  std::string unreachable_advice() const;
   // Maps an error of a request about `what` (e.g. "topic 'x'"): transport/timeout errors become
   // unreachable(); the rest kafka_error(err, what).
-  Error request_error(rd_kafka_resp_err_t err, const std::string& what) const;
+  Error request_error(rd_kafka_resp_err_t err, const std::string& what,
+                      std::chrono::milliseconds waited = std::chrono::milliseconds(0)) const;
 
   // Brokers, controller and topics. `topic` non-null: only that topic (beware: a broker with
   // auto.create.topics.enable creates it). Null: every topic, internal ones (__consumer_offsets) included.

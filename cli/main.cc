@@ -84,11 +84,18 @@ int missing_subcommand(const CLI::App* at) {
   return streamctl::cli::to_int(streamctl::cli::ExitCode::kUsage);
 }
 
+// `token` is the whole command-line word the unknown flag came from ("-dash" for flag "-d"): a word that
+// starts with one dash and holds no known flag is likely a name (a topic "-dash"), which goes after "--".
 int unknown_word(const CLI::App* at, const std::string& what, const std::string& word,
-                 const std::vector<std::string>& candidates) {
+                 const std::vector<std::string>& candidates, const std::string& token = {}) {
   std::string message = "unknown " + what + " '" + word + "' for '" + command_path(at) + "'";
+  if (!token.empty() && token != word) message += " (in '" + token + "')";
   if (auto best = streamctl::cli::closest(word, candidates)) message += " (did you mean '" + *best + "'?)";
-  return streamctl::cli::report_usage_error(message, "run '" + command_path(at) + " --help' for usage and examples");
+  std::string hint = "run '" + command_path(at) + " --help' for usage and examples";
+  if (token.size() > 2 && token[0] == '-' && token[1] != '-') {
+    hint = "a name starting with '-' goes after '--': " + command_path(at) + " [flags] -- " + token + "; or " + hint;
+  }
+  return streamctl::cli::report_usage_error(message, hint);
 }
 
 bool is_negative_number(const std::string& t) {
@@ -134,7 +141,7 @@ WordCheck check_words(const CLI::App& app, int argc, char** argv) {
             for (const auto& l : opt->get_lnames()) candidates.push_back("--" + l);
           }
         }
-        return {unknown_word(at, "flag", name, name.rfind("--", 0) == 0 ? candidates : std::vector<std::string>{}),
+        return {unknown_word(at, "flag", name, name.rfind("--", 0) == 0 ? candidates : std::vector<std::string>{}, t),
                 -1};
       }
       if (last == "-h" || last == "--help") return {};  // CLI11 prints the help

@@ -722,6 +722,14 @@ std::string LogManager::new_topic_id() {
 Result<TopicMetadata> LogManager::create_topic(const std::string& name, int32_t partitions,
                                                const std::map<std::string, std::string>& overrides) {
   STREAMCTL_TRY(validate_topic_name(name));
+  // Kafka's internal topics: a client that writes "__consumer_offsets" here means Kafka's, which this
+  // data directory keeps elsewhere (__meta/groups); creating it would only shadow that.
+  for (const char* internal : {"__consumer_offsets", "__transaction_state", "__cluster_metadata"}) {
+    if (name == internal) {
+      return Error::invalid_argument("'" + name + "' is the name of an internal Kafka topic and cannot be created; "
+                                     "choose another name");
+    }
+  }
   if (partitions < 1 || partitions > kMaxPartitions) {
     return Error::invalid_argument("cannot create topic '" + name + "' with " + std::to_string(partitions) +
                                    " partitions: the count must be from 1 to " + std::to_string(kMaxPartitions));

@@ -63,4 +63,24 @@ expect_exit "--json numeric value with --json-text" 0 bash -c "echo '{\"value\":
 expect_exit "--json explicit null value" 0 bash -c "echo '{\"key\":\"k\",\"value\":null}' | \"$STREAMCTL\" --json produce j"
 expect_eq "stored: \"1\" and a tombstone" '"1" null' "$(sc -q --json consume j | jq -c .value | tr '\n' ' ' | sed 's/ $//')"
 
+# ---- wrong words (issue 16 item 6): each message names the real problem
+expect_exit "a topic named -dash" 2 sc topic create -dash
+stderr_has "-dash: hint about --" "a name starting with '-' goes after '--'"
+expect_exit "-- -dash creates it" 0 sc topic create -- -dash
+if [[ -w /dev/full ]]; then
+  sc consume t >/dev/full 2>"$work/err"
+  stderr_has "consume > /dev/full blames the output" "the file system the output goes to is full"
+  if grep -q "retention" "$work/err"; then fail "consume > /dev/full suggests retention"; else pass "no retention advice for a full output"; fi
+fi
+expect_exit "--brokers with a bad port" 2 sc --brokers 'localhost:x9092' topic list
+stderr_has "bad port named" "broker 'localhost:x9092': bad port 'x9092'"
+skip_if_served "produce goes through the server" ||
+  { expect_exit "produce into __consumer_offsets" 2 bash -c "echo x | \"$STREAMCTL\" produce __consumer_offsets"
+    stderr_has "internal topic refused" "is the name of an internal Kafka topic"; }
+expect_exit "cluster health --wait --timeout 2s, nothing listening" 1 sc --brokers 127.0.0.1:1 cluster health --wait --timeout 2s
+stderr_has "says the user's timeout" "not healthy after 2s"
+if grep -q "within 15 s" "$work/err"; then fail "health speaks of 15 s"; else pass "health does not speak of another timeout"; fi
+expect_exit "--brokers without a port, nothing there" 1 sc --brokers no-such-host.invalid topic list
+stderr_has "portless broker: says 9092 was assumed" "no port given for no-such-host.invalid, so 9092 was tried"
+
 finish
