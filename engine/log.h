@@ -7,7 +7,7 @@
 // fsynced; recovery on open scans only what follows it).
 //
 // Durability: append() returns once the batch is in the page cache (visible to readers in any process); it is
-// durable after flush() (fsync of the active segment, then the checkpoint is advanced). flush.messages and
+// durable after flush() (fdatasync of the active segment's .log, then the checkpoint is advanced). flush.messages and
 // flush.ms make append() flush by itself. Invariant: log start <= high watermark <= log end; flushed <= end.
 //
 // Several processes: appends take the partition lock, first catch up with what other processes appended
@@ -17,8 +17,10 @@
 //
 // Partition state files (all integers big-endian; CRC-32C as in base/crc32c.h):
 //
-//   recovery-checkpoint (42 bytes, written atomically: tmp + fsync + rename + dir fsync, after the segments
-//   it covers were fsynced; a file that fails any check is ignored and every segment is scanned):
+//   recovery-checkpoint (42 bytes, written only after the segment bytes it covers were fsynced, so it never
+//   claims more than is durable; moved forward within a segment by a 42-byte overwrite in place without an
+//   fsync (it may lag on disk), otherwise written atomically: tmp + fsync + rename + dir fsync; a file that
+//   fails any check is ignored and every segment is scanned; engine/README.md "One fdatasync per flush"):
 //     offset  width  field
 //     0       4      magic                  "SCCK" (0x5343434b)
 //     4       2      version                1
