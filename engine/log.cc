@@ -962,12 +962,40 @@ Result<AppendResult> Log::append_batches(ByteSpan batches, LeaderEpoch leader_ep
     auto st = recompress_batches(buffer, *codec, topic_codec_level(impl.config, *codec), impl.clock->now());
     if (!st.ok()) return Error{st.error().code, "appending to " + impl.dir + ": " + st.error().message};
   }
-  const size_t max_bytes = size_t(impl.config.max_message_bytes);
   std::vector<Impl::PreparedBatch> prepared;
-  BatchIterator it(buffer);
+  STREAMCTL_TRY(impl.prepare_batches(buffer, /*verify=*/true, prepared));
+  Impl::LockScope lock(impl);
+  STREAMCTL_TRY(lock.acquire());
+  STREAMCTL_TRY(impl.catch_up_locked(/*writer=*/true));
+  STREAMCTL_TRY(impl.ensure_active_writable());
+  return impl.append_prepared(buffer, prepared, leader_epoch);
+}
+
+Result<AppendResult> Log::append_built(std::span<std::byte> batches, LeaderEpoch leader_epoch) {
+  Impl& impl = *impl_;
+  if (batches.empty()) return Error::invalid_argument("append to " + impl.dir + ": no record batches");
+  std::unique_lock<std::mutex> guard(impl.mu);
+  if (impl.closed) return closed_error(impl.dir);
+  STREAMCTL_ASSIGN_OR_RETURN(std::optional<Compression> codec, topic_codec(impl.config));
+  if (codec && *codec != Compression::kNone) {
+    guard.unlock();
+    return append_batches(batches, leader_epoch);
+  }
+  std::vector<Impl::PreparedBatch> prepared;
+  STREAMCTL_TRY(impl.prepare_batches(batches, /*verify=*/false, prepared));
+  Impl::LockScope lock(impl);
+  STREAMCTL_TRY(lock.acquire());
+  STREAMCTL_TRY(impl.catch_up_locked(/*writer=*/true));
+  STREAMCTL_TRY(impl.ensure_active_writable());
+  return impl.append_prepared(batches, prepared, leader_epoch);
+}
+
+Status Log::Impl::prepare_batches(ByteSpan buffer, bool verify, std::vector<PreparedBatch>& prepared) const {
+  const size_t max_bytes = size_t(config.max_message_bytes);
+  BatchIterator it(buffer, /*verify_crc=*/verify);
   while (it.next()) {
     const RecordBatchHeader& h = it.header();
-    std::string where = "record batch at byte " + std::to_string(it.position()) + " of the request for " + impl.dir;
+    std::string where = "record batch at byte " + std::to_string(it.position()) + " of the request for " + dir;
     if (h.size_bytes() > max_bytes) {
       return Error::record_too_large(where + " is " + std::to_string(h.size_bytes()) +
                                      " bytes, larger than max.message.bytes (" + std::to_string(max_bytes) + ")");
@@ -979,11 +1007,11 @@ Result<AppendResult> Log::append_batches(ByteSpan batches, LeaderEpoch leader_ep
     }
     // A batch whose records do not decode (say a gzip flag over random bytes with a valid CRC) would stop
     // every reader of the partition: refuse it, as Kafka's broker does (CORRUPT_MESSAGE).
-    if (Status r = check_batch_records(it.batch()); !r.ok()) {
+    if (Status r = verify ? check_batch_records(it.batch()) : ok_status(); !r.ok()) {
       return Error{r.error().code == ErrorCode::kRecordTooLarge ? ErrorCode::kRecordTooLarge : ErrorCode::kCorruption,
                    where + ": " + r.error().message};
     }
-    Impl::PreparedBatch p;
+    PreparedBatch p;
     p.position = it.position();
     p.info.size = uint32_t(h.size_bytes());
     p.info.max_timestamp = h.max_timestamp;
@@ -992,17 +1020,13 @@ Result<AppendResult> Log::append_batches(ByteSpan batches, LeaderEpoch leader_ep
     prepared.push_back(p);
   }
   if (!it.status().ok()) {
-    return Error{it.status().error().code, "appending to " + impl.dir + ": " + it.status().error().message};
+    return Error{it.status().error().code, "appending to " + dir + ": " + it.status().error().message};
   }
   if (it.truncated_tail()) {
-    return Error::corruption("appending to " + impl.dir + ": the record batches end with a partial batch at byte " +
+    return Error::corruption("appending to " + dir + ": the record batches end with a partial batch at byte " +
                              std::to_string(it.valid_bytes()) + " of " + std::to_string(buffer.size()));
   }
-  Impl::LockScope lock(impl);
-  STREAMCTL_TRY(lock.acquire());
-  STREAMCTL_TRY(impl.catch_up_locked(/*writer=*/true));
-  STREAMCTL_TRY(impl.ensure_active_writable());
-  return impl.append_prepared(buffer, prepared, leader_epoch);
+  return ok_status();
 }
 
 Result<ReadResult> Log::read(Offset from, size_t max_bytes, bool min_one_batch) {

@@ -147,6 +147,13 @@ class Log {
   // recordCount - 1 (kInvalidArgument otherwise), as Kafka requires of produced batches. LogAppendTime topics:
   // attribute bit 3 is set, maxTimestamp = clock time and the CRC recomputed.
   Result<AppendResult> append_batches(ByteSpan batches, LeaderEpoch leader_epoch = kNoLeaderEpoch);
+  // append_batches() for batches this process built itself (kafka/format BatchBuilder: CRCs computed by it,
+  // records encoded by it), without a copy: base offsets and leader epoch (and the LogAppendTime fields) are
+  // written into `batches` in place, then the bytes go to the segment with one write. Checked: framing,
+  // recordCount / lastOffsetDelta and max.message.bytes as in append_batches(); not CRCs nor records. A topic
+  // whose compression.type names a codec: append_batches() (a copy, recompressed). Same errors and
+  // all-or-nothing rule as append_batches().
+  Result<AppendResult> append_built(std::span<std::byte> batches, LeaderEpoch leader_epoch = kNoLeaderEpoch);
 
   // Reads whole batches starting with the one containing `from`, up to max_bytes (at least one batch even if
   // larger, when min_one_batch), never past `max_offset` (exclusive; default: the high watermark).

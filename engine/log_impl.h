@@ -157,6 +157,9 @@ struct Log::Impl {
     int32_t last_offset_delta = 0;
     int32_t record_count = 0;
   };
+  // Walks the batches of an append (framing, recordCount / lastOffsetDelta, max.message.bytes; with verify
+  // also the CRC and the records) into `prepared`. Errors name the batch's byte position.
+  Status prepare_batches(ByteSpan buffer, bool verify, std::vector<PreparedBatch>& prepared) const;
   Result<AppendResult> append_prepared(std::span<std::byte> buffer, std::vector<PreparedBatch>& batches,
                                        LeaderEpoch epoch);
   bool should_roll(const Segment& seg, uint64_t projected_size, const BatchInfo& next, Timestamp now) const;
