@@ -426,7 +426,10 @@ class Producer final : public RecordWriter {
     PartitionChunk& c = chunks_[size_t(p)];
     if (!c.built) {
       if (worker_) c.built = worker_->take_free_builder();
-      if (!c.built) c.built = std::make_unique<BatchBuilder>(BatchBuildOptions{}, max_batch_bytes_);
+      if (!c.built) {
+        c.built = std::make_unique<BatchBuilder>(BatchBuildOptions{}, max_batch_bytes_);
+        c.built->reserve(kChunkBytes + kChunkBytes / 4);  // a chunk's payload plus its record framing
+      }
     }
     c.built->add(key, value, headers, timestamp);
     return added(p, bytes);

@@ -373,7 +373,7 @@ void BatchBuilder::add(std::optional<std::string_view> key, std::optional<std::s
   const int64_t ts_delta = wrapping_add(timestamp.value, -base_timestamp_.value);
   const size_t body = body_size(ts_delta, int32_t(open_records_));
   const size_t need = end_ + varint_size(int64_t(body)) + body;
-  if (buf_.size() < need) buf_.resize(std::max(need, buf_.size() + buf_.size() / 2));
+  if (buf_.size() < need) buf_.resize(std::max({need, buf_.size() + buf_.size() / 2, buf_.capacity()}));
   FieldWriter w(buf_.data() + end_);
   w.varint(int64_t(body));
   w.i8(0);  // record attributes (unused)

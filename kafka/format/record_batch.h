@@ -201,6 +201,8 @@ class BatchBuilder {
   void seal();
   // Discards every batch; the buffer keeps its capacity.
   void clear();
+  // Makes room for `bytes` of batches without growing again (the buffer is never zero-filled).
+  void reserve(size_t bytes) { buf_.reserve(bytes); }
 
   // The sealed batches, back to back (mutable: the log assigns offsets in place).
   std::span<std::byte> sealed() { return std::span<std::byte>(buf_.data(), sealed_); }
@@ -213,7 +215,7 @@ class BatchBuilder {
  private:
   BatchBuildOptions options_;
   size_t max_batch_bytes_;
-  Bytes buf_;
+  ScratchBytes buf_;  // grows without zero-filling
   size_t sealed_ = 0;     // end of the last sealed batch
   size_t end_ = 0;        // end of the open batch's records (== sealed_ when none is open)
   size_t records_ = 0;
