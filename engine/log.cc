@@ -417,6 +417,17 @@ Status Log::Impl::reload_locked(bool writer) {
     return Error::corruption(dir + " holds no segment files (removed by another process?)");
   }
   std::optional<PartitionStamp> stamp = read_stamp();
+  // Another process changed the log's shape (a truncation may have moved the checkpoint back): what this
+  // process knew of the checkpoint and of the directory's durable entries is stale; read them again.
+  checkpoint.reset();
+  dir_synced_for.reset();
+  if (auto bytes = read_file(*fs, checkpoint_path); bytes.ok()) {
+    if (auto cp = decode_checkpoint(*bytes)) {
+      checkpoint = *cp;
+      dir_synced_for = cp->segment_base.value;
+      durable_mark = *cp;
+    }
+  }
   segments.clear();
   last_use.clear();
   for (int64_t base : bases) segments[base] = new_segment(Offset(base));

@@ -125,3 +125,32 @@ TEST_CASE("NoAcknowledgedRecordIsLostWhenPowerFailsAtAnyStepOfShortLivedProducer
   }
   CHECK(crashed_mid_produce > 50);
 }
+
+TEST_CASE("AFlushAfterAnotherProcessTruncatedAndThisOneRolledSyncsEverySegmentItsCheckpointCovers") {
+  // Two Logs on one directory stand for two processes. A knows a checkpoint in a late segment; B truncates
+  // below it (the checkpoint moves back); A then rolls into new segments with lower base offsets than the
+  // checkpoint it knew. A's flush must sync those (it re-reads the checkpoint when the shape changed).
+  MemFileSystem mem;
+  FaultInjectionFileSystem fs(&mem);
+  ManualClock clock;
+  LogConfig config = small_config(/*segment_bytes=*/400);
+  auto a = open_log(log_options(&fs, &clock, kDir, config));
+  for (int i = 0; i < 12; ++i) append_values(*a, {tag("a", i, std::string(60, '.'))});
+  REQUIRE(a->flush().ok());
+  REQUIRE(a->segments().size() > 3);
+  {
+    auto b = open_log(log_options(&fs, &clock, kDir, config));
+    REQUIRE(b->truncate_to(Offset(2)).ok());
+  }
+  std::vector<std::string> acknowledged{tag("a", 0, std::string(60, '.')), tag("a", 1, std::string(60, '.'))};
+  for (int i = 0; i < 8; ++i) {
+    acknowledged.push_back(tag("c", i, std::string(60, '.')));
+    append_values(*a, {acknowledged.back()});
+  }
+  REQUIRE(a->flush().ok());
+  fs.set_active(false);
+  a.reset();
+  REQUIRE(fs.crash().ok());
+  auto again = open_log(log_options(&fs, &clock, kDir, config));
+  CHECK(values_of(read_all(*again)) == acknowledged);
+}
