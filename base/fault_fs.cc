@@ -226,9 +226,19 @@ uint64_t FaultInjectionFileSystem::injected_count() const {
   return injected_;
 }
 
+uint64_t FaultInjectionFileSystem::op_count(uint32_t ops) const {
+  std::lock_guard<std::mutex> guard(mu_);
+  uint64_t n = 0;
+  for (uint32_t bit = 0; bit < 13; ++bit) {
+    if (ops & (1u << bit)) n += op_counts_[bit];
+  }
+  return n;
+}
+
 void FaultInjectionFileSystem::reset_counters() {
   std::lock_guard<std::mutex> guard(mu_);
   op_count_ = 0;
+  for (uint64_t& c : op_counts_) c = 0;
   injected_ = 0;
 }
 
@@ -245,6 +255,9 @@ Error FaultInjectionFileSystem::injected_error(uint32_t op, const std::string& p
 Status FaultInjectionFileSystem::check(uint32_t op, const std::string& path) {
   std::lock_guard<std::mutex> guard(mu_);
   ++op_count_;
+  for (uint32_t bit = 0; bit < 13; ++bit) {
+    if (op & (1u << bit)) ++op_counts_[bit];
+  }
   if (active_ && deactivate_.armed && (op & deactivate_.ops)) {
     if (deactivate_.remaining == 0) {
       deactivate_.armed = false;

@@ -77,6 +77,9 @@ class FaultInjectionFileSystem final : public FileSystem {
 
   // Operations attempted (matching anything) since construction or reset_counters().
   uint64_t op_count() const;
+  // Operations attempted whose class is in `ops` (e.g. FsOp::kSync | FsOp::kSyncDir: every fsync/fdatasync),
+  // since construction or reset_counters(). Refused and failed operations count too.
+  uint64_t op_count(uint32_t ops) const;
   // Faults injected (including inactive refusals) since construction or reset_counters().
   uint64_t injected_count() const;
   void reset_counters();
@@ -146,6 +149,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   bool active_ = true;
   bool torn_writes_ = false;
   uint64_t op_count_ = 0;
+  uint64_t op_counts_[13] = {};  // by FsOp bit
   uint64_t injected_ = 0;
 
   struct Countdown {

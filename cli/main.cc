@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -178,6 +179,16 @@ WordCheck check_words(const CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace streamctl::cli;
+  // `streamctl --version` alone is answered before anything is built (the command tree, CLI11's parser,
+  // the open-files limit): scripts call it to probe for streamctl, and it should cost what `cat --version`
+  // costs. Any other use of -V/--version goes through CLI11 below (same text).
+  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
+    const size_t n = std::strlen(kVersion);
+    char line[64];
+    std::memcpy(line, kVersion, n);
+    line[n] = '\n';
+    return ::write(STDOUT_FILENO, line, n + 1) == ssize_t(n + 1) ? 0 : 1;
+  }
   // Every open partition holds a few descriptors; use all the hard limit allows (serve and embedded commands).
   (void)streamctl::raise_open_files_limit();
   CommandContext ctx;

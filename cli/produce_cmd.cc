@@ -2,9 +2,12 @@
 // files, partitioned like Kafka's Java client, appended in large chunks, flushed before exit 0.
 //
 // Pipeline: LineReader (1 MiB reads, memchr) -> record fields (views into the read buffer) -> Partitioner ->
-// a per-partition pending chunk of reused engine::Records (no allocation per record once warm) ->
-// Log::append when a chunk holds 1 MiB or 16384 records, or when the input would block (so `tail -f | produce`
-// delivers each line at once) -> Log::flush of every touched partition before exiting 0.
+// lines: encoded straight from the read buffer into the partition's BatchBuilder (one copy of each byte,
+// CRC-32C once per batch; batches up to max.message.bytes), appended with Log::append_built (no copy);
+// JSON and --compression: a per-partition chunk of reused engine::Records (no allocation per record once
+// warm) appended with Log::append. A chunk goes when it holds 1 MiB or 16384 records (on a helper thread
+// for bulk input), or when the input would block (so `tail -f | produce` delivers each line at once) ->
+// Log::flush of every touched partition before exiting 0 (one fdatasync per partition on the steady path).
 // Durability: records are durable only after the final flush; an idle pipe also flushes at most once a
 // second. On SIGINT/SIGTERM what was read is appended and flushed, then the exit code is 130.
 // Retention: after the final flush the touched partitions get Log::apply_retention (embedded mode has no
@@ -185,12 +188,14 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
-// Records waiting to be appended to one partition. Record objects are reused across chunks so their
-// strings keep their capacity.
+// Records waiting to be appended to one partition: either Record objects (the JSON path; reused across
+// chunks so their strings keep their capacity) or batches encoded as the lines were read (the line path:
+// RecordWriter::add into `built`). One produce run uses one of the two.
 struct PartitionChunk {
   engine::Log* log = nullptr;
   std::vector<Record> records;
   size_t used = 0;
+  std::unique_ptr<BatchBuilder> built;
   size_t bytes = 0;
 };
 
@@ -224,14 +229,26 @@ class AppendWorker {
     thread_.join();
   }
 
-  // Queues a chunk; returns the worker's first error, if any (the chunk is then dropped).
-  Status submit(PartitionId p, engine::Log* log, std::vector<Record>&& records, size_t used, size_t bytes) {
+  // Queues a chunk (records, or sealed batches in `built`); returns the worker's first error, if any (the
+  // chunk is then dropped).
+  Status submit(PartitionId p, engine::Log* log, std::vector<Record>&& records, size_t used,
+                std::unique_ptr<BatchBuilder> built, size_t bytes) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || !error_.ok(); });
     if (!error_.ok()) return error_;
-    queue_.push_back(Job{p, log, std::move(records), used, bytes});
+    queue_.push_back(Job{p, log, std::move(records), used, std::move(built), bytes});
     cv_.notify_all();
     return ok_status();
+  }
+
+  // A builder to fill next (a recycled one, cleared, when available), or nullptr.
+  std::unique_ptr<BatchBuilder> take_free_builder() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_builders_.empty()) return nullptr;
+    std::unique_ptr<BatchBuilder> b = std::move(free_builders_.back());
+    free_builders_.pop_back();
+    b->clear();
+    return b;
   }
 
   // A record vector to fill next (a recycled one when available, so strings keep their capacity).
@@ -265,6 +282,7 @@ class AppendWorker {
     engine::Log* log;
     std::vector<Record> records;
     size_t used;
+    std::unique_ptr<BatchBuilder> built;
     size_t bytes;
   };
 
@@ -278,11 +296,12 @@ class AppendWorker {
       busy_ = true;
       cv_.notify_all();  // room in the queue
       lock.unlock();
-      auto r = job.log->append(std::span<const Record>(job.records.data(), job.used), build_);
+      auto r = job.built ? job.log->append_built(job.built->sealed())
+                         : job.log->append(std::span<const Record>(job.records.data(), job.used), build_);
       lock.lock();
       busy_ = false;
       if (r.ok()) {
-        records_written_ += int64_t(job.used);
+        records_written_ += r->record_count;
         bytes_written_ += job.bytes;
       } else if (error_.ok()) {
         Error e = std::move(r).error();
@@ -290,7 +309,11 @@ class AppendWorker {
         error_ = std::move(e);
         queue_.clear();
       }
-      free_.push_back(std::move(job.records));
+      if (job.built) {
+        free_builders_.push_back(std::move(job.built));
+      } else {
+        free_.push_back(std::move(job.records));
+      }
       cv_.notify_all();
     }
   }
@@ -301,6 +324,7 @@ class AppendWorker {
   std::condition_variable cv_;
   std::deque<Job> queue_;
   std::vector<std::vector<Record>> free_;
+  std::vector<std::unique_ptr<BatchBuilder>> free_builders_;
   bool busy_ = false;
   bool quit_ = false;
   Status error_;
@@ -371,29 +395,50 @@ class OversizeGuard {
 
 class Producer final : public RecordWriter {
  public:
+  // max_batch_bytes: the topic's max.message.bytes (the line path builds batches up to it).
   Producer(engine::LogManager& lm, std::string topic, int32_t partitions, BatchBuildOptions build,
-           StickyPartitioner partitioner)
-      : RecordWriter(std::move(partitioner)), lm_(lm), topic_(std::move(topic)), build_(build) {
+           size_t max_batch_bytes, StickyPartitioner partitioner)
+      : RecordWriter(std::move(partitioner)),
+        lm_(lm),
+        topic_(std::move(topic)),
+        build_(build),
+        max_batch_bytes_(max_batch_bytes) {
     chunks_.resize(size_t(partitions));
   }
 
   // The slot for the next record of partition p (reset by the caller's assignments).
   Result<Record*> slot(PartitionId p) override {
+    STREAMCTL_TRY(open_log(p));
     PartitionChunk& c = chunks_[size_t(p)];
-    if (c.log == nullptr) {
-      auto log = lm_.log(topic_, p);
-      if (!log.ok()) return std::move(log).error();
-      c.log = *log;
-    }
     if (c.used == c.records.size()) c.records.emplace_back();
     return &c.records[c.used++];
+  }
+
+  // The line path: the record is encoded into partition p's batch being built (uncompressed batches; with
+  // --compression the records are kept and the Log compresses them).
+  Status add(PartitionId p, std::optional<std::string_view> key, std::optional<std::string_view> value,
+             const std::vector<RecordHeader>& headers, Timestamp timestamp, size_t bytes) override {
+    if (build_.compression != Compression::kNone) {
+      return RecordWriter::add(p, key, value, headers, timestamp, bytes);
+    }
+    STREAMCTL_TRY(open_log(p));
+    PartitionChunk& c = chunks_[size_t(p)];
+    if (!c.built) {
+      if (worker_) c.built = worker_->take_free_builder();
+      if (!c.built) {
+        c.built = std::make_unique<BatchBuilder>(BatchBuildOptions{}, max_batch_bytes_);
+        c.built->reserve(kChunkBytes + kChunkBytes / 4);  // a chunk's payload plus its record framing
+      }
+    }
+    c.built->add(key, value, headers, timestamp);
+    return added(p, bytes);
   }
 
   // Accounts the record just filled in; hands the chunk to the append worker when it is full.
   Status added(PartitionId p, size_t bytes) override {
     PartitionChunk& c = chunks_[size_t(p)];
     c.bytes += bytes;
-    if (c.bytes >= kChunkBytes || c.used >= kChunkRecords) {
+    if (c.bytes >= kChunkBytes || pending_records(c) >= kChunkRecords) {
       if (!worker_) worker_ = std::make_unique<AppendWorker>(topic_, build_);
       return append(p);
     }
@@ -403,24 +448,27 @@ class Producer final : public RecordWriter {
   // Appends partition p's pending records: queued on the worker when it runs, else right here.
   Status append(PartitionId p) {
     PartitionChunk& c = chunks_[size_t(p)];
-    if (c.used == 0) return ok_status();
+    if (pending_records(c) == 0) return ok_status();
     touched_.insert(p);
+    if (c.built) c.built->seal();
     if (worker_) {
-      auto st = worker_->submit(p, c.log, std::move(c.records), c.used, c.bytes);
+      auto st = worker_->submit(p, c.log, std::move(c.records), c.used, std::move(c.built), c.bytes);
       c.records = worker_->take_free();
       c.used = 0;
       c.bytes = 0;
       return st;
     }
-    auto r = c.log->append(std::span<const Record>(c.records.data(), c.used), build_);
+    auto r = c.built ? c.log->append_built(c.built->sealed())
+                     : c.log->append(std::span<const Record>(c.records.data(), c.used), build_);
     if (!r.ok()) {
       Error e = std::move(r).error();
       e.message = topic_ + "-" + std::to_string(p) + ": " + e.message;
       return e;
     }
-    records_written_ += int64_t(c.used);
+    records_written_ += r->record_count;
     bytes_written_ += c.bytes;
     c.used = 0;
+    if (c.built) c.built->clear();
     c.bytes = 0;
     return ok_status();
   }
@@ -439,7 +487,7 @@ class Producer final : public RecordWriter {
 
   bool has_pending() const override {
     for (const auto& c : chunks_) {
-      if (c.used > 0) return true;
+      if (pending_records(c) > 0) return true;
     }
     return false;
   }
@@ -475,9 +523,21 @@ class Producer final : public RecordWriter {
   const std::set<PartitionId>& touched() const override { return touched_; }
 
  private:
+  static size_t pending_records(const PartitionChunk& c) { return c.used + (c.built ? c.built->records() : 0); }
+
+  Status open_log(PartitionId p) {
+    PartitionChunk& c = chunks_[size_t(p)];
+    if (c.log != nullptr) return ok_status();
+    auto log = lm_.log(topic_, p);
+    if (!log.ok()) return std::move(log).error();
+    c.log = *log;
+    return ok_status();
+  }
+
   engine::LogManager& lm_;
   std::string topic_;
   BatchBuildOptions build_;
+  size_t max_batch_bytes_;
   std::vector<PartitionChunk> chunks_;
   std::set<PartitionId> touched_;
   std::unique_ptr<AppendWorker> worker_;
@@ -486,14 +546,6 @@ class Producer final : public RecordWriter {
   int64_t last_flush_ns_ = monotonic_ns();
 };
 
-void assign_optional(std::optional<std::string>& dst, const std::optional<std::string_view>& src) {
-  if (!src) {
-    dst.reset();
-    return;
-  }
-  if (!dst) dst.emplace();
-  dst->assign(src->data(), src->size());
-}
 
 std::string partition_list(const std::set<PartitionId>& parts) {
   std::string s;
@@ -553,7 +605,7 @@ int open_local_producer(const ProduceOptions& o, const GlobalOptions& g, std::st
     build.compression = *c;
   }
 
-  writer = std::make_unique<Producer>(**lm, o.topic, partitions, build,
+  writer = std::make_unique<Producer>(**lm, o.topic, partitions, build, size_t(max_message_bytes),
                                       StickyPartitioner(partitions, batch_bytes, seed));
   manager = std::move(lm).value();
   return -1;
@@ -874,13 +926,10 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
         bytes = (key ? key->size() : 0) + (value ? value->size() : 0);
       }
       p = o.partition >= 0 ? o.partition : producer.partitioner().partition(key, bytes);
-      auto slot = producer.slot(p);
-      if (!slot.ok()) return fail(slot.error());
-      r = *slot;
-      assign_optional(r->key, key);
-      assign_optional(r->value, value);
-      if (r->headers.size() != headers.size() || (!headers.empty() && r->headers != headers)) r->headers = headers;
-      r->timestamp = record_time();
+      // The fields go straight from the read buffer into the batch being built (embedded writer).
+      auto st = producer.add(p, key, value, headers, record_time(), bytes + header_bytes);
+      if (!st.ok()) return fail(st.error());
+      return true;
     }
     for (const auto& h : headers) bytes += h.key.size() + (h.value ? h.value->size() : 0);
     auto st = producer.added(p, bytes);

@@ -11,7 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/command.h"
 #include "kafka/format/record_batch.h"
@@ -25,6 +29,16 @@ namespace streamctl::cli {
 using kafka::client::kDefaultBatchBytes;
 using kafka::client::StickyPartitioner;
 
+// dst = src, reusing dst's capacity.
+inline void assign_optional(std::optional<std::string>& dst, std::optional<std::string_view> src) {
+  if (!src) {
+    dst.reset();
+    return;
+  }
+  if (!dst) dst.emplace();
+  dst->assign(src->data(), src->size());
+}
+
 class RecordWriter {
  public:
   explicit RecordWriter(StickyPartitioner partitioner) : partitioner_(std::move(partitioner)) {}
@@ -36,6 +50,18 @@ class RecordWriter {
   virtual Result<Record*> slot(PartitionId p) = 0;
   // Takes the record just filled in (bytes: its payload size, for batching decisions).
   virtual Status added(PartitionId p, size_t bytes) = 0;
+  // slot() + added() for a record given by its fields (views, used only during the call): the line path.
+  // The embedded writer encodes them straight into the batch it is building (one copy, no Record); this
+  // default fills a slot.
+  virtual Status add(PartitionId p, std::optional<std::string_view> key, std::optional<std::string_view> value,
+                     const std::vector<RecordHeader>& headers, Timestamp timestamp, size_t bytes) {
+    STREAMCTL_ASSIGN_OR_RETURN(Record * r, slot(p));
+    assign_optional(r->key, key);
+    assign_optional(r->value, value);
+    if (r->headers != headers) r->headers = headers;
+    r->timestamp = timestamp;
+    return added(p, bytes);
+  }
   // Hands every pending record to the log / the client and waits until they are accepted (not yet durable).
   virtual Status append_all() = 0;
   // Waits for background work (append thread) to finish; its first error.

@@ -7,7 +7,7 @@
 // fsynced; recovery on open scans only what follows it).
 //
 // Durability: append() returns once the batch is in the page cache (visible to readers in any process); it is
-// durable after flush() (fsync of the active segment, then the checkpoint is advanced). flush.messages and
+// durable after flush() (fdatasync of the active segment's .log, then the checkpoint is advanced). flush.messages and
 // flush.ms make append() flush by itself. Invariant: log start <= high watermark <= log end; flushed <= end.
 //
 // Several processes: appends take the partition lock, first catch up with what other processes appended
@@ -17,8 +17,10 @@
 //
 // Partition state files (all integers big-endian; CRC-32C as in base/crc32c.h):
 //
-//   recovery-checkpoint (42 bytes, written atomically: tmp + fsync + rename + dir fsync, after the segments
-//   it covers were fsynced; a file that fails any check is ignored and every segment is scanned):
+//   recovery-checkpoint (42 bytes, written only after the segment bytes it covers were fsynced, so it never
+//   claims more than is durable; moved forward within a segment by a 42-byte overwrite in place without an
+//   fsync (it may lag on disk), otherwise written atomically: tmp + fsync + rename + dir fsync; a file that
+//   fails any check is ignored and every segment is scanned; engine/README.md "One fdatasync per flush"):
 //     offset  width  field
 //     0       4      magic                  "SCCK" (0x5343434b)
 //     4       2      version                1
@@ -145,6 +147,13 @@ class Log {
   // recordCount - 1 (kInvalidArgument otherwise), as Kafka requires of produced batches. LogAppendTime topics:
   // attribute bit 3 is set, maxTimestamp = clock time and the CRC recomputed.
   Result<AppendResult> append_batches(ByteSpan batches, LeaderEpoch leader_epoch = kNoLeaderEpoch);
+  // append_batches() for batches this process built itself (kafka/format BatchBuilder: CRCs computed by it,
+  // records encoded by it), without a copy: base offsets and leader epoch (and the LogAppendTime fields) are
+  // written into `batches` in place, then the bytes go to the segment with one write. Checked: framing,
+  // recordCount / lastOffsetDelta and max.message.bytes as in append_batches(); not CRCs nor records. A topic
+  // whose compression.type names a codec: append_batches() (a copy, recompressed). Same errors and
+  // all-or-nothing rule as append_batches().
+  Result<AppendResult> append_built(std::span<std::byte> batches, LeaderEpoch leader_epoch = kNoLeaderEpoch);
 
   // Reads whole batches starting with the one containing `from`, up to max_bytes (at least one batch even if
   // larger, when min_one_batch), never past `max_offset` (exclusive; default: the high watermark).

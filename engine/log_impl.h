@@ -75,7 +75,12 @@ struct Log::Impl {
   Offset high_watermark;
   bool high_watermark_set = false;  // false: single-node, the high watermark follows the log end offset
   uint64_t generation = 0;
-  std::optional<RecoveryCheckpoint> checkpoint;  // last checkpoint known to be on disk
+  // The checkpoint last written to (or read from) the `recovery-checkpoint` file: in the page cache at least,
+  // durable only when write_checkpoint() wrote it (flush_locked() updates it in place without an fsync).
+  std::optional<RecoveryCheckpoint> checkpoint;
+  // Base offset of the active segment when the directory was last known synced: every segment up to it is a
+  // durable directory entry. flush_locked() syncs the directory only when the active segment is newer.
+  std::optional<int64_t> dir_synced_for;
   // The newest checkpoint this process read or wrote: what is known fsynced. Segments are told their part of
   // it (Segment::set_durable_position) so that no scan ever cuts fsynced bytes as a torn tail.
   std::optional<RecoveryCheckpoint> durable_mark;
@@ -152,13 +157,21 @@ struct Log::Impl {
     int32_t last_offset_delta = 0;
     int32_t record_count = 0;
   };
+  // Walks the batches of an append (framing, recordCount / lastOffsetDelta, max.message.bytes; with verify
+  // also the CRC and the records) into `prepared`. Errors name the batch's byte position.
+  Status prepare_batches(ByteSpan buffer, bool verify, std::vector<PreparedBatch>& prepared) const;
   Result<AppendResult> append_prepared(std::span<std::byte> buffer, std::vector<PreparedBatch>& batches,
                                        LeaderEpoch epoch);
   bool should_roll(const Segment& seg, uint64_t projected_size, const BatchInfo& next, Timestamp now) const;
   Status roll_locked(Offset base);
   Status flush_locked();
   Status maybe_flush_locked();
+  // Writes the checkpoint durably (tmp + fsync + rename + directory fsync).
   Status write_checkpoint(const RecoveryCheckpoint& cp);
+  // flush_locked()'s checkpoint, after the fdatasync of every byte it covers: when it only moves the current
+  // checkpoint forward within the same segment, the 42 bytes are overwritten in place with no fsync (the
+  // checkpoint may lag on disk; it never claims more than is durable). Otherwise write_checkpoint().
+  Status advance_checkpoint(const RecoveryCheckpoint& cp);
   Status write_log_start_offset();
   // Removes a whole segment: its files are renamed to .deleted, the directory synced, then unlinked.
   Status delete_segment_locked(int64_t base);

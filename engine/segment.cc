@@ -286,7 +286,26 @@ Result<ScanReport> Segment::scan_from(uint64_t from, uint64_t file_size, bool tr
       problem = log_path_ + ": torn batch at position " + std::to_string(size_) + " (" + scanner.torn_detail() + ")";
     }
   }
-  if (!problem.empty() && file_size > size_ && truncate_invalid_tail && size_ < durable_position_) {
+  // A bad batch followed by a valid one is not a torn tail either, wherever the checkpoint is: a crash tears
+  // the end of what was written, and the batch after it was written (and, if acknowledged, fsynced) later.
+  // This is what keeps a batch fsynced after the last durable checkpoint (the checkpoint may lag on disk:
+  // Log::Impl::advance_checkpoint) from being cut with the tail behind it.
+  bool followed_by_valid = false;
+  if (!problem.empty() && file_size > size_ && truncate_invalid_tail && size_ >= durable_position_ && bad_header &&
+      size_ + bad_header->size_bytes() < file_size) {
+    SegmentScanner after(log_.get(), log_path_, size_ + bad_header->size_bytes(), file_size, kBatchHeaderSize);
+    if (after.next() && after.header().base_offset >= std::max(next_offset_, base_offset_) &&
+        after.verified_batch().ok()) {
+      followed_by_valid = true;
+      problem += "; the batch after it (position " + std::to_string(after.position()) + ", offsets " +
+                 std::to_string(after.header().base_offset.value) + ".." +
+                 std::to_string(after.header().last_offset().value) + ") is valid, so this is not a torn tail";
+    } else if (after.io_error()) {
+      return after.status().error();
+    }
+  }
+  if (!problem.empty() && file_size > size_ && truncate_invalid_tail &&
+      (size_ < durable_position_ || followed_by_valid)) {
     // fsynced bytes went bad: not a torn tail. Cutting would lose acknowledged records and hand their offsets
     // out again, so nothing is changed and the caller gets the whole story.
     DurableCorruption c;
@@ -326,9 +345,10 @@ Error durable_corruption_error(const DurableCorruption& c) {
   std::string durable = c.durable_position == std::numeric_limits<uint64_t>::max()
                             ? "the whole segment is fsynced"
                             : "recovery checkpoint at position " + std::to_string(c.durable_position);
+  std::string where = c.position < c.durable_position ? ") within the fsynced bytes (" + durable + ")"
+                                                      : ") followed by valid batches (" + durable + ")";
   return Error::corruption(c.file + ": corrupt batch at position " + std::to_string(c.position) + " (" + offsets +
-                           std::to_string(c.expected_offset.value) + ") within the fsynced bytes (" + durable +
-                           "): " + c.reason + "; nothing was truncated (these records were acknowledged as durable)");
+                           std::to_string(c.expected_offset.value) + where + ": " + c.reason + "; nothing was truncated (these records were acknowledged as durable)");
 }
 
 Result<ScanReport> Segment::load(bool writable, bool truncate_invalid_tail) {
@@ -546,6 +566,14 @@ Status Segment::sync() {
   }
   STREAMCTL_TRY(offset_index_.sync());
   return time_index_.sync();
+}
+
+Status Segment::sync_log() {
+  if (!loaded_ && !log_) return sync();  // not ours to index: fsync the files as they are
+  STREAMCTL_TRY(ensure_log_open());
+  STREAMCTL_TRY(log_->sync());
+  if (writable_) STREAMCTL_TRY(write_indexes());
+  return ok_status();
 }
 
 Result<uint64_t> Segment::boundary_position(Offset offset) {

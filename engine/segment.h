@@ -9,7 +9,7 @@
 // when missing, inconsistent or stale. A segment is loaded lazily: until load()/recover(), only its base
 // offset is known and no file is open.
 // Ownership: owned by the Log. Not thread-safe (the Log serialises access). Durability: append() puts bytes
-// in the page cache; sync() fsyncs the log and both indexes.
+// in the page cache; sync() fsyncs the log and both indexes, sync_log() the log only.
 #pragma once
 
 #include <cstdint>
@@ -52,9 +52,10 @@ struct SegmentTail {
   bool operator==(const SegmentTail&) const = default;
 };
 
-// A batch that fails validation at or below the durable point (the recovery checkpoint): fsynced data that
-// went bad on disk. Never a torn tail: it is reported (durable_corruption_error) and nothing is cut, so its
-// offsets are never handed out again. Fields for tools that act on it (log verify, a later --repair).
+// A batch that fails validation at or below the durable point (the recovery checkpoint), or anywhere with a
+// valid batch right after it: fsynced data that went bad on disk (a crash tears only the end of what was
+// written). Never a torn tail: it is reported (durable_corruption_error) and nothing is cut, so its offsets
+// are never handed out again. Fields for tools that act on it (log verify, a later --repair).
 struct DurableCorruption {
   std::string file;               // the .log file
   uint64_t position = 0;          // byte position of the bad batch
@@ -65,7 +66,8 @@ struct DurableCorruption {
   std::string reason;             // what failed (length, magic, CRC, offsets)
 };
 // kCorruption whose message names every field: "<file>: corrupt batch at position P (offsets B..L, expected to
-// start at E) within the fsynced bytes (recovery checkpoint at C): <reason>; nothing was truncated".
+// start at E) within the fsynced bytes (recovery checkpoint at C): <reason>; nothing was truncated" ("followed
+// by valid batches" instead of "within the fsynced bytes" when P is past C).
 Error durable_corruption_error(const DurableCorruption& c);
 
 // What load()/recover()/catch_up() found.
@@ -150,6 +152,10 @@ class Segment {
   Status close_for_roll();
   // fsyncs the log and both indexes.
   Status sync();
+  // fsyncs the .log only (one fdatasync): the steady flush of the active segment. Index entries are written
+  // to the page cache but not fsynced: indexes are derived data, checked against the log on load and rebuilt
+  // when a crash lost or garbled them (engine/README.md, "One fdatasync per flush").
+  Status sync_log();
   // Removes every batch at and after `offset`: the batch containing offset must start at it (kInvalidArgument
   // naming the batch otherwise). Truncates the file and both indexes. REQUIRES loaded writable.
   Status truncate_to(Offset offset);

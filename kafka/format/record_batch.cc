@@ -63,6 +63,14 @@ class FieldWriter {
     p_ += s.size();
   }
   // A nullable byte string: varint length (-1 for null) then the bytes.
+  void nullable(std::optional<std::string_view> s) {
+    if (!s) {
+      varint(-1);
+      return;
+    }
+    varint(int64_t(s->size()));
+    raw(*s);
+  }
   void nullable(const std::optional<std::string>& s) {
     if (!s) {
       varint(-1);
@@ -78,6 +86,10 @@ class FieldWriter {
 };
 
 size_t nullable_size(const std::optional<std::string>& s) {
+  return s ? varint_size(int64_t(s->size())) + s->size() : 1;
+}
+
+size_t nullable_size(std::optional<std::string_view> s) {
   return s ? varint_size(int64_t(s->size())) + s->size() : 1;
 }
 
@@ -329,6 +341,76 @@ Result<EncodedBatch> encode_batch_prefix(std::span<const Record> records, Offset
                max_timestamp, int32_t(count));
   put_be32(batch.data() + kCrcOffset, compute_batch_crc(batch));
   return EncodedBatch{size, count, max_timestamp};
+}
+
+BatchBuilder::BatchBuilder(const BatchBuildOptions& options, size_t max_batch_bytes)
+    : options_(options), max_batch_bytes_(max_batch_bytes) {
+  STREAMCTL_CHECK(options.compression == Compression::kNone, "BatchBuilder builds uncompressed batches only");
+}
+
+void BatchBuilder::add(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                       std::span<const RecordHeader> headers, Timestamp timestamp) {
+  // encode_batch_prefix's limit: a record joins the open batch only while header + records fit.
+  auto body_size = [&](int64_t ts_delta, int32_t offset_delta) {
+    size_t n = 1 + varint_size(ts_delta) + varint_size(offset_delta) + nullable_size(key) + nullable_size(value) +
+               varint_size(int64_t(headers.size()));
+    for (const RecordHeader& h : headers) {
+      n += varint_size(int64_t(h.key.size())) + h.key.size() + nullable_size(h.value);
+    }
+    return n;
+  };
+  if (open_records_ > 0) {
+    const int64_t ts_delta = wrapping_add(timestamp.value, -base_timestamp_.value);
+    const size_t body = body_size(ts_delta, int32_t(open_records_));
+    const size_t grown = end_ - sealed_ + varint_size(int64_t(body)) + body;
+    if (grown > max_batch_bytes_ || open_records_ == size_t(std::numeric_limits<int32_t>::max())) seal();
+  }
+  if (open_records_ == 0) {
+    base_timestamp_ = timestamp;
+    max_timestamp_ = timestamp;
+    end_ = sealed_ + kBatchHeaderSize;
+  }
+  const int64_t ts_delta = wrapping_add(timestamp.value, -base_timestamp_.value);
+  const size_t body = body_size(ts_delta, int32_t(open_records_));
+  const size_t need = end_ + varint_size(int64_t(body)) + body;
+  if (buf_.size() < need) buf_.resize(std::max({need, buf_.size() + buf_.size() / 2, buf_.capacity()}));
+  FieldWriter w(buf_.data() + end_);
+  w.varint(int64_t(body));
+  w.i8(0);  // record attributes (unused)
+  w.varint(ts_delta);
+  w.varint(int64_t(open_records_));
+  w.nullable(key);
+  w.nullable(value);
+  w.varint(int64_t(headers.size()));
+  for (const RecordHeader& h : headers) {
+    w.varint(int64_t(h.key.size()));
+    w.raw(h.key);
+    w.nullable(h.value);
+  }
+  end_ = size_t(w.position() - buf_.data());
+  max_timestamp_ = std::max(max_timestamp_, timestamp);
+  ++open_records_;
+  ++records_;
+}
+
+void BatchBuilder::seal() {
+  if (open_records_ == 0) return;
+  std::span<std::byte> batch(buf_.data() + sealed_, end_ - sealed_);
+  const int16_t attributes =
+      int16_t(options_.timestamp_type == TimestampType::kLogAppendTime ? kTimestampTypeBit : 0);
+  FieldWriter header(batch.data());
+  write_header(header, Offset(0), int32_t(batch.size() - kLogOverhead), options_, attributes,
+               int32_t(open_records_ - 1), base_timestamp_, max_timestamp_, int32_t(open_records_));
+  put_be32(batch.data() + kCrcOffset, compute_batch_crc(batch));
+  sealed_ = end_;
+  open_records_ = 0;
+}
+
+void BatchBuilder::clear() {
+  sealed_ = 0;
+  end_ = 0;
+  records_ = 0;
+  open_records_ = 0;
 }
 
 Result<Bytes> build_batch(std::span<const Record> records, Offset base, const BatchBuildOptions& options) {

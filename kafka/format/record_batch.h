@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <string>
 #include <vector>
@@ -176,6 +177,52 @@ struct EncodedBatch {
 Result<EncodedBatch> encode_batch_prefix(std::span<const Record> records, Offset base,
                                          const BatchBuildOptions& options, size_t max_batch_bytes, Bytes& buf,
                                          size_t at);
+
+// Builds uncompressed batches straight from record fields, back to back in one reused buffer: the produce
+// hot path. Each add() encodes one record at the end of the open batch (length and delta varints, then one
+// copy of key, value and headers: no Record, no std::string); seal() writes the open batch's header and its
+// CRC-32C (one pass over the batch). The bytes are exactly what encode_batch_prefix writes for the same
+// records, options and max_batch_bytes, one call per batch with base offset 0 (tests/kafka/format check it).
+// A record that would take the open batch past max_batch_bytes starts a new one (a record alone may exceed
+// it: the consumer of the batches decides). Ownership: owns its buffer. Thread-compatible.
+//   BatchBuilder b(options, max_message_bytes);
+//   for (line : lines) b.add(std::nullopt, line, {}, now);
+//   b.seal(); log.append_built(b.bytes()); b.clear();
+class BatchBuilder {
+ public:
+  // REQUIRES options.compression == kNone (compressed batches go through encode_batch_prefix).
+  BatchBuilder(const BatchBuildOptions& options, size_t max_batch_bytes);
+
+  // Appends a record (timestamp: absolute ms, not kNoTimestamp) to the open batch, first sealing it when
+  // this record would make it larger than max_batch_bytes or hold more than INT32_MAX records.
+  void add(std::optional<std::string_view> key, std::optional<std::string_view> value,
+           std::span<const RecordHeader> headers, Timestamp timestamp);
+  // Completes the open batch (header and CRC); a no-op when no record was added since the last seal().
+  void seal();
+  // Discards every batch; the buffer keeps its capacity.
+  void clear();
+  // Makes room for `bytes` of batches without growing again (the buffer is never zero-filled).
+  void reserve(size_t bytes) { buf_.reserve(bytes); }
+
+  // The sealed batches, back to back (mutable: the log assigns offsets in place).
+  std::span<std::byte> sealed() { return std::span<std::byte>(buf_.data(), sealed_); }
+  // Bytes of sealed batches plus the open one.
+  size_t size_bytes() const { return end_; }
+  // Records added since clear(), sealed or not.
+  size_t records() const { return records_; }
+  bool empty() const { return records_ == 0; }
+
+ private:
+  BatchBuildOptions options_;
+  size_t max_batch_bytes_;
+  ScratchBytes buf_;  // grows without zero-filling
+  size_t sealed_ = 0;     // end of the last sealed batch
+  size_t end_ = 0;        // end of the open batch's records (== sealed_ when none is open)
+  size_t records_ = 0;
+  size_t open_records_ = 0;
+  Timestamp base_timestamp_ = kNoTimestamp;
+  Timestamp max_timestamp_ = kNoTimestamp;
+};
 
 // Bytes one record takes inside an uncompressed batch (length prefix included), with the given deltas:
 // what build_batch writes. For callers that split records into batches under a byte limit.

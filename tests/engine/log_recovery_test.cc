@@ -209,28 +209,63 @@ TEST_CASE("ACorruptByteInAFlushedSegmentIsAClearReadErrorAndEarlierRecordsStayRe
   CHECK(bad.error().message.find(segments[1].path + ": batch at position 0") != std::string::npos);
 }
 
+// Appends "kept", flushes, then appends `more` records ("after0", ...), flushing each when flush_each; finally
+// puts the checkpoint of the first flush back (what the disk holds when the later ones never reached it).
+// Returns the size of the log after "kept".
+static uint64_t kept_then_more(MemFileSystem& fs, ManualClock& clock, const LogConfig& config, int more, bool flush_each) {
+  auto log = open_log(log_options(&fs, &clock, kDir, config));
+  append_values(*log, {"kept"});
+  REQUIRE(log->flush().ok());
+  Bytes checkpoint_before = file_bytes(fs, checkpoint_path(kDir));
+  const uint64_t flushed = log->size_bytes();
+  for (int i = 0; i < more; ++i) {
+    append_values(*log, {tag("after", i)});
+    if (flush_each) REQUIRE(log->flush().ok());
+  }
+  log.reset();
+  write_bytes(fs, checkpoint_path(kDir), checkpoint_before);
+  return flushed;
+}
+
 TEST_CASE("ACorruptByteInTheUnflushedTailIsTruncatedWithFileAndPositionReported") {
   MemFileSystem fs;
   ManualClock clock;
   LogConfig config = small_config(1 << 20);
-  Bytes checkpoint_before;
-  uint64_t flushed = 0;
-  {
-    auto log = open_log(log_options(&fs, &clock, kDir, config));
-    append_values(*log, {"kept"});
-    REQUIRE(log->flush().ok());
-    checkpoint_before = file_bytes(fs, checkpoint_path(kDir));
-    flushed = log->size_bytes();
-    for (int i = 0; i < 5; ++i) append_values(*log, {tag("lost", i)});
-  }
-  write_bytes(fs, checkpoint_path(kDir), checkpoint_before);
+  const uint64_t flushed = kept_then_more(fs, clock, config, 5, /*flush_each=*/false);
   Bytes bytes = file_bytes(fs, segment_path(kDir, 0));
   bytes[flushed + 30] ^= std::byte{1};
+  // A crash tears the end of what was written: the batch after the bad one is cut short too (a bad batch
+  // followed by a valid one is corruption, see AnUnflushedBadBatchFollowedByAValidOneIsCorruptionNotATornTail).
+  const uint64_t first_lost = get_be32(bytes.data() + flushed + kBatchLengthOffset) + 12;
+  bytes.resize(flushed + first_lost + 20);
   write_bytes(fs, segment_path(kDir, 0), bytes);
   auto log = open_log(log_options(&fs, &clock, kDir, config));
   CHECK(log->recovery_report().dropped_bytes == bytes.size() - flushed);
   CHECK(log->recovery_report().detail.find(tag("position ", int64_t(flushed))) != std::string::npos);
   CHECK(values_of(read_all(*log)) == std::vector<std::string>{"kept"});
+}
+
+TEST_CASE("AnUnflushedBadBatchFollowedByAValidOneIsCorruptionNotATornTail") {
+  // The checkpoint on disk may lag behind what was fsynced (it is moved forward in place without an fsync):
+  // a bad batch past it is cut as a torn tail only when nothing valid follows it, so fsynced batches after a
+  // lagging checkpoint are never cut because of a bad byte before them.
+  MemFileSystem fs;
+  ManualClock clock;
+  LogConfig config = small_config(1 << 20);
+  // Every later checkpoint move never reached the disk.
+  const uint64_t flushed = kept_then_more(fs, clock, config, 3, /*flush_each=*/true);
+  Bytes bytes = file_bytes(fs, segment_path(kDir, 0));
+  bytes[flushed + 30] ^= std::byte{1};
+  write_bytes(fs, segment_path(kDir, 0), bytes);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto reopened = Log::open(log_options(&fs, &clock, kDir, config));
+    REQUIRE_FALSE(reopened.ok());
+    CHECK(reopened.error().code == ErrorCode::kCorruption);
+    CHECK(reopened.error().message.find("corrupt batch at position " + std::to_string(flushed)) != std::string::npos);
+    CHECK(reopened.error().message.find("followed by valid batches") != std::string::npos);
+    CHECK(reopened.error().message.find("nothing was truncated") != std::string::npos);
+    CHECK(file_bytes(fs, segment_path(kDir, 0)) == bytes);
+  }
 }
 
 TEST_CASE("MissingIndexesAreRebuiltFromTheLog") {
@@ -561,11 +596,24 @@ TEST_CASE("SegmentRecoverReportsCorruptionBelowTheCheckpointWithStructuredFields
     CHECK(fs.file_size(path).value() == total);
   }
   {
-    // Only the first batch was fsynced: the bad second batch is a torn tail and is cut, with the count.
+    // Only the first batch is known fsynced, but a valid batch follows the bad one: still corruption.
+    Segment s(&fs, kDir, Offset(0), options);
+    auto r = s.recover(/*position=*/starts[1], 0, 0);
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(s.last_corruption().has_value());
+    CHECK(s.last_corruption()->position == starts[1]);
+    CHECK(s.last_corruption()->durable_position == starts[1]);
+    CHECK(r.error().message.find("followed by valid batches") != std::string::npos);
+    CHECK(fs.file_size(path).value() == total);
+  }
+  {
+    // The third batch torn as well (what a crash leaves): the bad second batch is a torn tail and is cut.
+    bytes.resize(total - 5);
+    write_bytes(fs, path, bytes);
     Segment s(&fs, kDir, Offset(0), options);
     auto r = s.recover(/*position=*/starts[1], 0, 0);
     REQUIRE(r.ok());
-    CHECK(r->dropped_bytes == total - starts[1]);
+    CHECK(r->dropped_bytes == total - 5 - starts[1]);
     CHECK_FALSE(s.last_corruption().has_value());
     CHECK(s.next_offset() == Offset(1));
   }
