@@ -14,30 +14,17 @@
 #include "engine/log.h"
 #include "kafka/format/record_batch.h"
 #include "raft/sim/memory_log.h"
-#include "tests/support/manual_clock.h"
+#include "tests/cluster/engine_store.h"
+#include "tests/engine/log_test_helpers.h"
 
 using namespace streamctl;
 using streamctl::cluster::EngineRaftLog;
-using streamctl::test::ManualClock;
+using streamctl::test::EngineStore;
+using streamctl::test::tag;
 using streamctl::raft::Batch;
 using streamctl::raft::OffsetAndEpoch;
 
 namespace {
-
-// prefix + n, out of line: GCC 12 at -O3 reports false -Wrestrict warnings for inlined "literal" + to_string.
-[[gnu::noinline]] std::string tag(std::string_view prefix, int64_t n) {
-  std::string out(prefix);
-  out.append(std::to_string(n));
-  return out;
-}
-
-engine::LogConfig small_segments() {
-  engine::LogConfig c;
-  c.segment_bytes = 300;  // several segments for a few batches
-  c.index_interval_bytes = 64;
-  c.retention_ms = -1;
-  return c;
-}
 
 struct MemoryFixture {
   raft::sim::MemoryLog log;
@@ -47,39 +34,16 @@ struct MemoryFixture {
   void crash() { log.crash(); }
 };
 
-struct EngineFixture {
-  MemFileSystem mem;
-  FaultInjectionFileSystem fs{&mem};
-  ManualClock clock;
-  std::unique_ptr<engine::Log> log;
-  std::unique_ptr<EngineRaftLog> adapter;
-
+// The engine adapter: an EngineStore opened at once, and reopened after a crash.
+struct EngineFixture : EngineStore {
   EngineFixture() { open(); }
-  void open() {
-    engine::LogOptions o;
-    o.dir = "/data/raft-0";
-    o.tp = TopicPartition{"raft", 0};
-    o.config = small_segments();
-    o.fs = &fs;
-    o.clock = &clock;
-    auto l = engine::Log::open(o);
-    REQUIRE_MESSAGE(l.ok(), l.error().to_string());
-    log = std::move(l).value();
-    adapter = std::make_unique<EngineRaftLog>(log.get(), &clock);
-  }
   raft::RaftLog& raft_log() { return *adapter; }
   std::string payload(const Batch& b) const { return EngineRaftLog::payload(b); }
-  void flush() { REQUIRE(adapter->flush().ok()); }
+  void flush() { EngineStore::flush(); }
   // Power loss: what was not flushed is gone; the log is reopened from the file system.
   void crash() {
-    fs.set_active(false);
-    adapter.reset();
-    log.reset();
-    REQUIRE(fs.crash().ok());
+    EngineStore::crash();
     open();
-  }
-  ~EngineFixture() {
-    if (adapter) CHECK(adapter->error().ok());
   }
 };
 
@@ -100,21 +64,8 @@ Batch leader_change(raft::Epoch epoch, int id) {
 }
 
 template <typename F>
-std::vector<Batch> read_all(F& f, raft::Offset from = -1) {
-  raft::RaftLog& log = f.raft_log();
-  if (from < 0) from = log.start_offset();
-  std::vector<Batch> out;
-  while (from < log.end_offset()) {
-    std::vector<Batch> got;
-    raft::Offset base = log.read(from, 3, &got);
-    REQUIRE_FALSE(got.empty());
-    for (Batch& b : got) {
-      base += b.record_count;
-      out.push_back(std::move(b));
-    }
-    from = base;
-  }
-  return out;
+std::vector<Batch> read_all(F& f) {
+  return streamctl::test::read_batches(f.raft_log(), /*per_read=*/3);
 }
 
 template <typename F>
@@ -236,7 +187,7 @@ TEST_CASE("EngineRaftLog stores Kafka RecordBatch v2: epoch in partitionLeaderEp
   raft::RaftLog& log = f.raft_log();
   log.append(leader_change(7, 2));
   log.append(data(7, "payload", 2));
-  auto r = f.log->read_up_to(Offset(0), 1 << 20, f.log->log_end_offset());
+  auto r = f.engine_log->read_up_to(Offset(0), 1 << 20, f.engine_log->log_end_offset());
   REQUIRE(r.ok());
   BatchIterator it(r->records);
   REQUIRE(it.next());
@@ -256,7 +207,7 @@ TEST_CASE("EngineRaftLog stores Kafka RecordBatch v2: epoch in partitionLeaderEp
   REQUIRE(records.ok());
   CHECK(*(*records)[0].value == "payload");
   CHECK_FALSE(it.next());
-  CHECK(f.log->leader_epochs() == std::vector<engine::EpochEntry>{{7, Offset(0)}});
+  CHECK(f.engine_log->leader_epochs() == std::vector<engine::EpochEntry>{{7, Offset(0)}});
 }
 
 TEST_CASE("EngineRaftLog: what read() returns appends byte for byte on another replica (replication)") {
@@ -281,7 +232,7 @@ TEST_CASE("EngineRaftLog: what read() returns appends byte for byte on another r
   auto recs = decode_records(as_byte_span(a.back().bytes));
   REQUIRE(recs.ok());
   CHECK(*(*recs)[0].value == "from-a-producer");
-  CHECK(follower.log->leader_epochs() == leader.log->leader_epochs());
+  CHECK(follower.engine_log->leader_epochs() == leader.engine_log->leader_epochs());
 }
 
 TEST_CASE("EngineRaftLog keeps the first engine error and stops writing") {
