@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "kafka/format/record_batch.h"
 
@@ -59,8 +60,9 @@ raft::Offset EngineRaftLog::start_offset() const { return log_->log_start_offset
 raft::Offset EngineRaftLog::end_offset() const { return log_->log_end_offset().value; }
 
 raft::Epoch EngineRaftLog::last_epoch() const {
-  std::vector<engine::EpochEntry> epochs = log_->leader_epochs();
-  return epochs.empty() ? 0 : epochs.back().epoch;
+  // The largest epoch <= the largest possible one: the last epoch, without copying the cache (every fetch asks).
+  engine::EpochEndOffset last = log_->end_offset_for_epoch(std::numeric_limits<LeaderEpoch>::max());
+  return last.epoch == kNoLeaderEpoch ? 0 : last.epoch;
 }
 
 Result<Bytes> EngineRaftLog::encode(const raft::Batch& batch) const {
