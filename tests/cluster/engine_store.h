@@ -38,14 +38,14 @@ struct EngineStore {
     o.fs = &fs;
     o.clock = &clock;
     auto opened = engine::Log::open(o);
-    REQUIRE_MESSAGE(opened.ok(), opened.error().to_string());
+    if (!opened.ok()) FAIL(opened.error().to_string());
     engine_log = std::move(opened).value();
     adapter = std::make_unique<cluster::EngineRaftLog>(engine_log.get(), &clock);
   }
   // Makes the whole log durable; returns the durable end (Store::flush).
   raft::Offset flush(raft::Offset = 0) {
     auto durable = adapter->flush();
-    REQUIRE_MESSAGE(durable.ok(), durable.error().to_string());
+    if (!durable.ok()) FAIL(durable.error().to_string());
     return *durable;
   }
   void crash() {
@@ -55,7 +55,7 @@ struct EngineStore {
     REQUIRE(fs.crash().ok());
   }
   ~EngineStore() {
-    if (adapter) CHECK_MESSAGE(adapter->error().ok(), adapter->error().error().to_string());
+    if (adapter && !adapter->error().ok()) FAIL_CHECK(adapter->error().error().to_string());
   }
 };
 
