@@ -31,8 +31,11 @@ struct EpochEntry {
   bool operator==(const EpochEntry&) const = default;
 };
 
-// Kafka's OffsetsForLeaderEpoch answer: {end offset, epoch} of the largest epoch <= the one asked;
-// {-1, -1} (UNDEFINED_EPOCH_OFFSET, UNDEFINED_EPOCH) when there is none.
+// The OffsetsForLeaderEpoch answer Raft uses (raft/log.h EpochCache): {end offset, epoch} of the largest epoch
+// <= the one asked; {-1, -1} (UNDEFINED_EPOCH_OFFSET, UNDEFINED_EPOCH) when there is none. Kafka's broker
+// differs at the edges (LeaderEpochFileCache.endOffsetFor): an epoch above the latest is {-1, -1} there (here:
+// the latest epoch and the log end), one below the first is {first start offset, the asked epoch} (here:
+// {-1, -1}); a Kafka-protocol handler must map those two cases.
 struct EpochEndOffset {
   LeaderEpoch epoch = kNoLeaderEpoch;
   Offset end_offset = Offset(-1);
