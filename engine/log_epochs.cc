@@ -22,6 +22,9 @@ namespace {
 
 Error closed_error(const std::string& dir) { return Error{ErrorCode::kUnavailable, "log " + dir + " is closed"}; }
 
+// Bytes read per point lookup (an index interval and a batch or two, not a 1 MiB scan chunk).
+constexpr size_t kLookupChunk = 16 * 1024;
+
 }  // namespace
 
 void Log::Impl::learn_epoch_locked(LeaderEpoch epoch, Offset base) {
@@ -57,7 +60,8 @@ Result<std::optional<std::pair<Offset, LeaderEpoch>>> Log::Impl::batch_at_locked
                                       if (h.last_offset() < offset) return true;
                                       if (h.base_offset <= offset) found = std::make_pair(h.base_offset, h.leader_epoch);
                                       return false;
-                                    }));
+                                    },
+                                    kLookupChunk));
   return found;
 }
 
@@ -78,7 +82,8 @@ Result<std::optional<LeaderEpoch>> Log::Impl::epoch_before_locked(Offset limit) 
                                           if (h.last_offset() >= limit) return false;
                                           found = h.leader_epoch;
                                           return true;
-                                        }));
+                                        },
+                                        kLookupChunk));
       if (found) return found;
     }
     if (it == segments.begin()) return std::optional<LeaderEpoch>();
