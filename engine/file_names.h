@@ -33,6 +33,7 @@ inline constexpr std::string_view kDeletedSuffix = ".deleted";
 inline constexpr std::string_view kLockFileName = ".lock";
 inline constexpr std::string_view kRecoveryCheckpointFileName = "recovery-checkpoint";
 inline constexpr std::string_view kLogStartOffsetFileName = "log-start-offset";
+inline constexpr std::string_view kLeaderEpochCheckpointFileName = "leader-epoch-checkpoint";
 
 // The three files of one segment.
 enum class SegmentFileKind { kLog, kOffsetIndex, kTimeIndex };

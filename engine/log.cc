@@ -630,6 +630,7 @@ Status Log::Impl::open_locked() {
                               std::to_string(log_end_offset().value) + "; moved it back");
     log_start = log_end_offset();
   }
+  STREAMCTL_TRY(load_epochs_locked(/*writer=*/true));
   report.segments = int(segments.size());
   std::optional<PartitionStamp> stamp = read_stamp();
   generation = (stamp ? stamp->generation : 0) + 1;
@@ -665,7 +666,7 @@ Status Log::Impl::open_read_only() {
     // Bad bytes below the recovery checkpoint are corruption, not a torn tail (as open_locked() says).
     return Error::corruption(a->invalid_tail() + ", within the fsynced bytes (recovery checkpoint); nothing was changed");
   }
-  return ok_status();
+  return load_epochs_locked(/*writer=*/false);
 }
 
 // ---- Impl: write path
@@ -783,6 +784,7 @@ Result<AppendResult> Log::Impl::append_prepared(std::span<std::byte> buffer, std
   }
   // The stamp is a hint for other processes; if it cannot be written they notice the file grew and scan.
   (void)write_stamp();
+  learn_epoch_locked(epoch, result.base_offset);
   result.log_start_offset = log_start;
   needs_flush = true;
   unflushed_records += result.record_count;
@@ -811,6 +813,7 @@ Status Log::Impl::flush_locked() {
   }
   RecoveryCheckpoint cp{a->base_offset(), a->size(), a->next_offset(), uint32_t(a->offset_index().entries()),
                         uint32_t(a->time_index().entries())};
+  STREAMCTL_TRY(write_epochs_locked());  // before the checkpoint moves past a new epoch
   if (!checkpoint || !(*checkpoint == cp)) STREAMCTL_TRY(advance_checkpoint(cp));
   unflushed_records = 0;
   first_unflushed_ms = -1;
@@ -867,6 +870,7 @@ Result<std::unique_ptr<Log>> Log::open(const LogOptions& options) {
   impl.lock_path = join_path(impl.dir, std::string(kLockFileName));
   impl.checkpoint_path = join_path(impl.dir, std::string(kRecoveryCheckpointFileName));
   impl.log_start_path = join_path(impl.dir, std::string(kLogStartOffsetFileName));
+  impl.epochs_path = join_path(impl.dir, std::string(kLeaderEpochCheckpointFileName));
   {
     // A new partition directory (and any parent created with it) must be a durable entry of its parent.
     std::vector<std::string> missing;

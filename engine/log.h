@@ -31,6 +31,10 @@
 //     34      4      time index entries     entries of its .timeindex that are durable
 //     38      4      crc                    CRC-32C of bytes [0, 38)
 //
+//   leader-epoch-checkpoint (Kafka's text file: version, count, "epoch startOffset" lines; format and
+//   validation in engine/leader_epoch_checkpoint.h): written before the recovery checkpoint moves past a new
+//   epoch, and on truncation; checked against the log on open and rebuilt from it when it disagrees.
+//
 //   log-start-offset (18 bytes, written atomically whenever the log start offset moves):
 //     0  4  magic "SCLS" (0x53434c53) | 4  2  version 1 | 6  8  log start offset | 14  4  CRC-32C of [0, 14)
 //
@@ -70,6 +74,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "engine/leader_epoch_checkpoint.h"
 #include "engine/log_config.h"
 #include "kafka/format/record_batch.h"
 #include "base/result.h"
@@ -204,6 +209,21 @@ class Log {
   // offset >= log end offset: nothing to do. offset below the log start offset (or the first segment): the
   // log is emptied and restarts at `offset` (Kafka's truncateFullyAndStartAt). The cut is fsynced.
   Status truncate_to(Offset offset);
+  // Kafka's truncateFullyAndStartAt: removes every batch and restarts the empty log at `offset`, which may
+  // lie below, inside or beyond the current log (a follower behind its leader's log start); the leader epochs
+  // are cleared. Crash-safe (each intermediate state opens as a valid log) and durable on return.
+  Status truncate_fully_and_start_at(Offset offset);
+
+  // Leader epochs (engine/leader_epoch_checkpoint.h), learned from each appended batch's partitionLeaderEpoch,
+  // kept across restarts in leader-epoch-checkpoint and trimmed by truncation and retention. They cover this
+  // Log's appends and what open() found; appends with epochs by other processes are not tracked (a replicated
+  // partition has one writer). OffsetsForLeaderEpoch as the Raft layer asks it: {end offset, epoch} of the
+  // largest epoch <= `epoch` (the next epoch's start offset, or the log end offset for the latest epoch);
+  // {-1, -1} when the log holds no epoch <= `epoch`.
+  EpochEndOffset end_offset_for_epoch(LeaderEpoch epoch) const;
+  // Every epoch in the log with the offset of its first batch (the first one clipped to the log start).
+  std::vector<EpochEntry> leader_epochs() const;
+
   // Moves the log start offset forward to `offset` (DeleteRecords); whole segments below it are deleted.
   Status delete_records_before(Offset offset);
   // Deletes segments past retention.ms / retention.bytes (never the active one). Returns segments removed.

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/log.h"
@@ -176,6 +177,30 @@ struct Log::Impl {
   // Removes a whole segment: its files are renamed to .deleted, the directory synced, then unlinked.
   Status delete_segment_locked(int64_t base);
   Result<uint64_t> segment_size(Segment* seg);
+
+  // ---- leader epochs (engine/log_epochs.cc)
+  std::string epochs_path;
+  LeaderEpochCache epochs;
+  bool epochs_dirty = false;  // the cache moved since the file was last written
+  // Batches of `epoch` were appended from `base` on.
+  void learn_epoch_locked(LeaderEpoch epoch, Offset base);
+  // open(): reads leader-epoch-checkpoint, keeps its entries below the durable mark, learns the tail after it
+  // from the batches, checks every entry against the batches it names and rebuilds the cache from the whole
+  // log when the file is missing, garbled or wrong. writer: writes the file back when it changed.
+  Status load_epochs_locked(bool writer);
+  // Writes the file when the cache moved (flush calls this before the recovery checkpoint moves).
+  Status write_epochs_locked();
+  // After the log's tail or prefix moved: drops epochs outside [log start, log end); durable: writes now.
+  Status trim_epochs_locked(bool durable);
+  // {base offset, epoch} of the batch holding `offset`; nullopt when no batch holds it (a gap, out of range).
+  Result<std::optional<std::pair<Offset, LeaderEpoch>>> batch_at_locked(Offset offset);
+  // The epoch of the last batch ending before `limit` (a batch boundary); nullopt when there is none.
+  Result<std::optional<LeaderEpoch>> epoch_before_locked(Offset limit);
+  // Assigns the epoch of every batch from the one holding `from` to the log end into `cache`.
+  Status scan_epochs_locked(Offset from, LeaderEpochCache& cache);
+  // Whether `entries` describe this log exactly (every entry's first batch and the batch before it).
+  Result<bool> epochs_match_log_locked(const std::vector<EpochEntry>& entries);
+  Status truncate_fully_locked(Offset offset);
 
   // ---- maintenance (engine/log_maintenance.cc)
   Status truncate_to_locked(Offset offset);

@@ -127,6 +127,7 @@ Status Log::Impl::truncate_to_locked(Offset offset) {
                                                       uint32_t(a->offset_index().entries()),
                                                       uint32_t(a->time_index().entries())}));
   }
+  STREAMCTL_TRY(trim_epochs_locked(/*durable=*/true));
   if (high_watermark_set) high_watermark = std::clamp(high_watermark, log_start, log_end_offset());
   ++generation;
   return write_stamp();
@@ -170,6 +171,7 @@ Result<int> Log::Impl::apply_retention_locked() {
     if (first > log_start) {
       log_start = first;
       STREAMCTL_TRY(write_log_start_offset());
+      STREAMCTL_TRY(trim_epochs_locked(/*durable=*/false));  // written by the next flush; open() clips too
     }
     ++generation;
     STREAMCTL_TRY(write_stamp());
@@ -311,6 +313,7 @@ Status Log::delete_records_before(Offset offset) {
   while (impl.segments.size() > 1 && std::next(impl.segments.begin())->first <= offset.value) {
     STREAMCTL_TRY(impl.delete_segment_locked(impl.segments.begin()->first));
   }
+  STREAMCTL_TRY(impl.trim_epochs_locked(/*durable=*/false));
   ++impl.generation;
   return impl.write_stamp();
 }

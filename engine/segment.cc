@@ -872,9 +872,10 @@ Status Segment::check_offsets(const RecordBatchHeader& h, uint64_t position, Off
 }
 
 Status Segment::for_each_batch(uint64_t from_position,
-                               const std::function<Result<bool>(const RecordBatchHeader&, uint64_t, ByteSpan)>& fn) {
+                               const std::function<Result<bool>(const RecordBatchHeader&, uint64_t, ByteSpan)>& fn,
+                               size_t read_chunk) {
   STREAMCTL_TRY(ensure_log_open());
-  SegmentScanner scanner(log_.get(), log_path_, from_position, size_, kScanChunkBytes);
+  SegmentScanner scanner(log_.get(), log_path_, from_position, size_, read_chunk > 0 ? read_chunk : kScanChunkBytes);
   Offset expected = base_offset_;
   while (scanner.next()) {
     STREAMCTL_TRY(check_offsets(scanner.header(), scanner.position(), expected));

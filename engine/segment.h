@@ -198,8 +198,11 @@ class Segment {
                              Offset* next, std::vector<FileSlice>* slices);
   // Calls fn(header, position, bytes) for each valid batch at or after `from_position`, in order, until fn
   // returns false. Batches are CRC-checked; kCorruption naming the file and position on a bad one.
+  // read_chunk: bytes read at a time (0: 1 MiB, for scans; point lookups that stop after a batch or two pass
+  // a few KiB).
   Status for_each_batch(uint64_t from_position,
-                        const std::function<Result<bool>(const RecordBatchHeader&, uint64_t, ByteSpan)>& fn);
+                        const std::function<Result<bool>(const RecordBatchHeader&, uint64_t, ByteSpan)>& fn,
+                        size_t read_chunk = 0);
   // The first batch holding an offset >= offset with a timestamp >= ts could be: the position to start a
   // scan for offset_for_timestamp (offset index lookup of the time index hint).
   uint64_t position_for_timestamp(Timestamp ts, Offset* start_offset) const;

@@ -174,7 +174,7 @@ void Raft::become_resigned(int64_t now) {
   election_deadline_ = now + random_timeout(config_.election_timeout_ms);
 }
 
-bool Raft::observe(const LeaderIdAndEpoch& leader, int64_t now) {
+bool Raft::observe(const LeaderIdAndEpoch& leader, int64_t now, NodeId source) {
   if (leader.leader_epoch > epoch_) {
     if (leader.leader_id != kNoNode && leader.leader_id != config_.id)
       become_follower(leader.leader_epoch, leader.leader_id, now);
@@ -182,10 +182,13 @@ bool Raft::observe(const LeaderIdAndEpoch& leader, int64_t now) {
       become_unattached(leader.leader_epoch, now);
     return true;
   }
-  // Same epoch: only news if we knew no leader (a prospective that lost leader L learns nothing from
-  // "L leads": others may just not have noticed L is gone yet).
+  // Same epoch: news if we knew no leader, or if the leader itself says it leads. A prospective that lost
+  // leader L learns nothing from a third node's "L leads" (others may just not have noticed L is gone yet),
+  // but L answering is proof that L is alive: follow it instead of campaigning until an election timeout
+  // (and forever, since the others keep rejecting pre-votes while L lives).
   if (leader.leader_epoch == epoch_ && leader.leader_id != kNoNode && leader.leader_id != config_.id &&
-      leader_ == kNoNode && role_ != Role::kLeader && role_ != Role::kFollower) {
+      (leader_ == kNoNode || source == leader.leader_id) && role_ != Role::kLeader &&
+      role_ != Role::kFollower) {
     become_follower(epoch_, leader.leader_id, now);
     return true;
   }
@@ -206,7 +209,7 @@ void Raft::receive(Message m, int64_t now) {
         else if constexpr (std::is_same_v<T, FetchResponse>) on_fetch_response(m, body, now);
         else if constexpr (std::is_same_v<T, FetchSnapshotRequest>) on_fetch_snapshot_request(m, body);
         else if constexpr (std::is_same_v<T, FetchSnapshotResponse>) on_fetch_snapshot_response(m, body, now);
-        else observe(body.current_leader, now);  // Begin/EndQuorumEpoch responses
+        else observe(body.current_leader, now, m.source);  // Begin/EndQuorumEpoch responses
       },
       m.body);
 }
@@ -334,7 +337,7 @@ void Raft::on_vote_request(const Message& m, const VoteRequest& r, int64_t now) 
 }
 
 void Raft::on_vote_response(const Message& m, const VoteResponse& r, int64_t now) {
-  if (observe(r.current_leader, now)) return;
+  if (observe(r.current_leader, now, m.source)) return;
   // A pre-vote answer counts for the current pre-vote round; a real vote only in the candidate's epoch.
   bool counts = r.pre_vote ? role_ == Role::kProspective
                            : role_ == Role::kCandidate && r.current_leader.leader_epoch == epoch_;
@@ -521,11 +524,11 @@ void Raft::update_follower_hw(Offset leader_hw) {
 
 void Raft::on_fetch_response(const Message& m, FetchResponse& r, int64_t now) {
   if (m.correlation_id != fetch_correlation_ || fetch_correlation_ == 0) {
-    observe(r.current_leader, now);
+    observe(r.current_leader, now, m.source);
     return;
   }
   fetch_correlation_ = 0;
-  if (observe(r.current_leader, now)) return;
+  if (observe(r.current_leader, now, m.source)) return;
   if (role_ != Role::kFollower || m.source != leader_ || r.error_code != kNone) {
     // Retried on a later tick: observers at once (next voter), followers after the request timeout
     // (kBackoff is an id no response carries).
@@ -596,7 +599,7 @@ void Raft::on_fetch_snapshot_request(const Message& m, const FetchSnapshotReques
 void Raft::on_fetch_snapshot_response(const Message& m, const FetchSnapshotResponse& r, int64_t now) {
   if (m.correlation_id != fetch_correlation_ || fetch_correlation_ == 0) return;
   fetch_correlation_ = 0;
-  if (observe(r.current_leader, now)) return;
+  if (observe(r.current_leader, now, m.source)) return;
   if (role_ != Role::kFollower || m.source != leader_) return;
   last_leader_contact_ = now;
   fetch_deadline_ = now + config_.fetch_timeout_ms;

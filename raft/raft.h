@@ -135,8 +135,9 @@ class Raft {
   void become_candidate(int64_t now);
   void become_leader(int64_t now);
   void become_resigned(int64_t now);
-  // A message told us about `epoch` and maybe its leader: move to it if it is newer.
-  bool observe(const LeaderIdAndEpoch& leader, int64_t now);
+  // A message from `source` told us about `epoch` and maybe its leader: move to it if it is newer, or
+  // follow the leader of the current epoch when we knew none or `source` is that leader.
+  bool observe(const LeaderIdAndEpoch& leader, int64_t now, NodeId source = kNoNode);
 
   void on_vote_request(const Message& m, const VoteRequest& r, int64_t now);
   void on_vote_response(const Message& m, const VoteResponse& r, int64_t now);

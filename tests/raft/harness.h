@@ -1,6 +1,11 @@
 // An interaction-test harness for the Raft core in the style of etcd's raft tests: campaign, deliver,
 // tick, stabilize. Messages are delivered in FIFO order; flushes complete at once unless a node's disk is
 // held. Crashes lose what the node's log had not flushed.
+//
+// BasicHarness<Store> runs over any log: a Store is one node's disk and log, with
+//   using Log = ...;  Log& log();  void open();  (creates the log, or reopens it after a crash)
+//   Offset flush(Offset requested);  (makes the log durable, returns the durable end)  void crash();
+// Harness (the simulator's MemoryLog) is the one the raft tests use; tests/cluster runs engine logs.
 #pragma once
 
 #include <algorithm>
@@ -16,22 +21,37 @@
 
 namespace streamctl::raft::test {
 
-class Harness {
+// One node's disk: the simulator's in-memory log.
+struct MemoryStore {
+  using Log = sim::MemoryLog;
+  sim::MemoryLog memory;
+  Log& log() { return memory; }
+  void open() {}
+  Offset flush(Offset requested) {
+    memory.mark_flushed(requested);
+    return memory.flushed();
+  }
+  void crash() { memory.crash(); }
+};
+
+template <typename Store>
+class BasicHarness {
  public:
   static constexpr int64_t kElection = 500;
   static constexpr int64_t kFetch = 1000;
 
-  explicit Harness(int voters, int observers = 0) {
+  explicit BasicHarness(int voters, int observers = 0) {
     for (int i = 0; i < voters; ++i) voters_.push_back(i);
     nodes_.resize(voters + observers);
     for (int i = 0; i < voters + observers; ++i) {
-      nodes_[i].log = std::make_unique<sim::MemoryLog>();
+      nodes_[i].store = std::make_unique<Store>();
       start(i);
     }
   }
 
   Raft& node(NodeId id) { return *nodes_[id].raft; }
-  sim::MemoryLog& log(NodeId id) { return *nodes_[id].log; }
+  typename Store::Log& log(NodeId id) { return nodes_[id].store->log(); }
+  Store& store(NodeId id) { return *nodes_[id].store; }
   bool up(NodeId id) const { return nodes_[id].up; }
   int64_t now() const { return now_; }
   const QuorumState& durable(NodeId id) const { return nodes_[id].durable; }
@@ -97,8 +117,8 @@ class Harness {
   }
 
   void crash(NodeId id) {
-    nodes_[id].log->crash();
     nodes_[id].raft.reset();
+    nodes_[id].store->crash();
     nodes_[id].up = false;
   }
   void restart(NodeId id) { start(id); }
@@ -121,13 +141,13 @@ class Harness {
   std::vector<std::string> values(NodeId id, Offset end) const {
     std::vector<std::string> out;
     for (Offset o = 0; o < end; ++o)
-      if (const Batch* b = nodes_[id].log->batch_at(o); b && !b->control) out.push_back(b->bytes);
+      if (const Batch* b = nodes_[id].store->log().batch_at(o); b && !b->control) out.push_back(b->bytes);
     return out;
   }
 
  private:
   struct Node {
-    std::unique_ptr<sim::MemoryLog> log;
+    std::unique_ptr<Store> store;
     std::unique_ptr<Raft> raft;
     QuorumState durable;
     bool up = true;
@@ -145,7 +165,8 @@ class Harness {
     c.request_timeout_ms = 200;
     c.fetch_max_wait_ms = 100;
     c.seed = static_cast<uint64_t>(id) * 31 + static_cast<uint64_t>(++restarts_);
-    n.raft = std::make_unique<Raft>(c, n.log.get(), n.durable, now_);
+    n.store->open();
+    n.raft = std::make_unique<Raft>(c, &n.store->log(), n.durable, now_);
     n.up = true;
     n.flush_requested = -1;
     drain(id);
@@ -161,9 +182,9 @@ class Harness {
   bool complete_flush(NodeId id) {
     Node& n = nodes_[id];
     if (!n.up || n.disk_held || n.flush_requested < 0) return false;
-    n.log->mark_flushed(n.flush_requested);
+    Offset durable = n.store->flush(n.flush_requested);
     n.flush_requested = -1;
-    n.raft->on_flushed(n.log->flushed(), now_);
+    n.raft->on_flushed(durable, now_);
     drain(id);
     return true;
   }
@@ -181,5 +202,7 @@ class Harness {
   int64_t now_ = 0;
   uint64_t restarts_ = 0;
 };
+
+using Harness = BasicHarness<MemoryStore>;
 
 }  // namespace streamctl::raft::test

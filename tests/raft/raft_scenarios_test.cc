@@ -305,3 +305,28 @@ TEST_CASE("partition catch-up without a snapshot: a follower behind the leader's
   append_committed(h, 0, 2, "q");
   CHECK(h.node(2).high_watermark() == h.node(0).high_watermark());
 }
+
+TEST_CASE("a prospective voter that hears from the leader of its epoch follows it at once (liveness)") {
+  // Node 2 loses its leader (partition), becomes prospective while keeping leader 0 in mind, and keeps
+  // retrying pre-votes that the others reject (they have a live leader). Once healed, the leader's own
+  // pre-vote answer proves it is alive: node 2 must follow it instead of campaigning forever.
+  Harness h(3);
+  h.campaign(0);
+  append_committed(h, 0, 3, "a");
+  h.isolate(2);
+  h.run(Harness::kFetch + 100);
+  REQUIRE(h.node(2).role() == Role::kProspective);
+  REQUIRE(h.node(2).epoch() == 1);
+  h.heal();
+  // One vote-retry interval (request timeout 200 ms): the pre-votes reach the leader and its answer returns.
+  h.run(300);
+  CHECK(h.node(2).role() == Role::kFollower);
+  CHECK(h.node(2).leader() == 0);
+  CHECK(h.node(2).epoch() == 1);
+  CHECK(h.node(0).role() == Role::kLeader);
+  // And it replicates again: a new append commits and reaches node 2.
+  append_committed(h, 0, 2, "b");
+  h.run(200);
+  CHECK(h.values(2, h.log(2).end_offset()) == h.values(0, h.log(0).end_offset()));
+  CHECK(h.log(2).end_offset() == h.log(0).end_offset());
+}
