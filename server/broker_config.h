@@ -16,11 +16,19 @@ inline constexpr size_t kDefaultInitialMaxRequestBytes = size_t(2) << 20;  // be
 
 struct BrokerConfig {
   std::string data_dir;                      // the engine data directory (required)
-  std::string listen = "127.0.0.1:9092";     // host:port of the Kafka listener; port 0 = pick a free one
-  std::string advertise;                     // host:port given to clients; empty = listen host + real port
+  // Kafka listeners (net/listener.h): "host:port" (PLAINTEXT) or "NAME://host:port,..." with NAME one of
+  // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; port 0 = pick a free one.
+  std::string listen = "127.0.0.1:9092";
+  // host:port given to clients (for the first listener), or NAME://host:port per listener; empty = each
+  // listener's host + real port.
+  std::string advertise;
+  // A PLAINTEXT or SASL_PLAINTEXT listener on a non-loopback address needs this (nothing is encrypted).
+  bool allow_plaintext = false;
+  // SASL mechanisms offered on SASL listeners, checked against <data dir>/__meta/users.json.
+  std::string sasl_mechanisms = "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN";
   int32_t node_id = 0;                       // broker id in Metadata/FindCoordinator (controller id too)
   std::string http;                          // host:port for GET /metrics and /health; empty = off
-  std::string port_file;                     // if set, the real Kafka port is written there once listening
+  std::string port_file;                     // if set, the first listener's real port is written there once listening
   int threads = 2;                           // io threads (network + request handling)
 
   // Limits.

@@ -224,7 +224,29 @@ bool Connection::process_frames_deferred() {
   return !closed_;
 }
 
+bool Connection::answer_locally(SaslGate::Outcome out, int16_t api_key, int32_t correlation_id) {
+  if (out.verdict == SaslGate::Outcome::Verdict::kClose) {
+    close_on_strand(out.reason, true);
+    return false;
+  }
+  Slot slot;
+  slot.seq = next_seq_++;
+  slot.api_key = api_key;
+  slot.correlation_id = correlation_id;
+  slot.ready = true;
+  if (out.reply.action == Reply::Action::kSend) queued_bytes_ += out.reply.wire_size();
+  slot.reply = std::move(out.reply);
+  pipeline_.push_back(std::move(slot));
+  if (out.close_after) {
+    // The answer goes out, then write_pending() closes once the pipeline is empty.
+    reading_stopped_ = true;
+    log_info("closing connection after SASL failure").kv("conn", id_).kv("peer", peer_).kv("reason", out.reason);
+  }
+  return !closed_;
+}
+
 bool Connection::handle_frame(ByteSpan frame) {
+  if (sasl_ && sasl_->expects_raw_token()) return answer_locally(sasl_->on_raw_token(frame), -1, 0);
   auto decoded = kafka::protocol::decode_request_frame(frame);
   if (!decoded.ok()) {
     metrics_.connections_closed_malformed.fetch_add(1, std::memory_order_relaxed);
@@ -232,6 +254,12 @@ bool Connection::handle_frame(ByteSpan frame) {
     return false;
   }
   if (kafka::protocol::find_api(decoded->header.api_key)) known_client_ = true;
+  if (sasl_) {
+    auto out = sasl_->on_request(decoded->header, decoded->body);
+    if (out.verdict != SaslGate::Outcome::Verdict::kDispatch) {
+      return answer_locally(std::move(out), decoded->header.api_key, decoded->header.correlation_id);
+    }
+  }
   const uint64_t seq = next_seq_++;
   Slot slot;
   slot.seq = seq;
@@ -243,6 +271,8 @@ bool Connection::handle_frame(ByteSpan frame) {
   ctx.header = std::move(decoded->header);
   ctx.client_host = peer_host_;
   ctx.connection_id = id_;
+  ctx.listener = listener_;
+  if (sasl_) ctx.principal = sasl_->principal();
   ctx.refuse_with = refusal_;
   if (refusal_) {
     // One answer, then close: stop reading; write_pending() closes once the pipeline is empty.

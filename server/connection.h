@@ -32,6 +32,7 @@
 
 #include "base/coding.h"
 #include "server/dispatcher.h"
+#include "server/sasl_gate.h"
 
 namespace streamctl::server {
 
@@ -54,6 +55,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
+
+  // Before start(): the connection came in on a SASL listener; every frame goes through the gate first
+  // (server/sasl_gate.h) and requests carry its principal.
+  void set_sasl(std::unique_ptr<SaslGate> gate) { sasl_ = std::move(gate); }
+  // Before start(): index of the listener it came in on (BrokerServices::listeners; what Metadata advertises).
+  void set_listener(int index) { listener_ = index; }
 
   void start();
   // Before start(): the connection is one the broker cannot take (over max-connections-per-ip). Its first
@@ -86,6 +93,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool process_frames();
   bool process_frames_deferred();
   bool handle_frame(ByteSpan frame);
+  // A SaslGate outcome that is not "dispatch": queue its answer or close. Returns false if closed.
+  bool answer_locally(SaslGate::Outcome out, int16_t api_key, int32_t correlation_id);
   void on_reply(uint64_t seq, Reply reply);
   void write_pending();
   // Writes the batch whose last frame has splices: frames and frame pieces with async_write, file bytes with
@@ -143,6 +152,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<kafka::protocol::ErrorCode> refusal_;  // refuse(): answer one request with it, then close
   std::string refusal_reason_;
   int64_t last_activity_ms_ = 0;
+  std::unique_ptr<SaslGate> sasl_;  // null: not a SASL listener
+  int listener_ = 0;
 };
 
 }  // namespace streamctl::server

@@ -160,6 +160,14 @@ void Dispatcher::dispatch(RequestContext ctx, ByteSpan body, ReplyFn done) {
           [&](p::IncrementalAlterConfigsRequest& r) { finish(handlers::handle_incremental_alter_configs(ctx, r)); },
           [&](p::OffsetDeleteRequest& r) { finish(handlers::handle_offset_delete(ctx, r)); },
           [&](p::DescribeClusterRequest& r) { finish(handlers::handle_describe_cluster(ctx, r)); },
+          // A SASL listener's connection answers these itself (server/sasl_gate.h); reaching here means a
+          // listener without SASL or an authenticated session: Kafka's answer is ILLEGAL_SASL_STATE.
+          [&](p::SaslHandshakeRequest& r) {
+            finish(handlers::make_error_response(p::RequestBody(std::move(r)), version, p::ErrorCode::kIllegalSaslState));
+          },
+          [&](p::SaslAuthenticateRequest& r) {
+            finish(handlers::make_error_response(p::RequestBody(std::move(r)), version, p::ErrorCode::kIllegalSaslState));
+          },
       },
       *decoded);
 }

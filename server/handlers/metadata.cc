@@ -43,8 +43,8 @@ MetadataResponse handle_metadata(RequestContext& ctx, const MetadataRequest& req
   MetadataResponse resp;
   MetadataResponse::MetadataResponseBroker b;
   b.node_id = s.node_id;
-  b.host = s.advertised_host;
-  b.port = s.advertised_port;
+  b.host = ctx.advertised_host();
+  b.port = ctx.advertised_port();
   resp.brokers.push_back(b);
   resp.cluster_id = s.cluster_id;
   resp.controller_id = s.node_id;
@@ -116,8 +116,8 @@ kafka::protocol::DescribeClusterResponse handle_describe_cluster(RequestContext&
   resp.controller_id = s.node_id;
   kafka::protocol::DescribeClusterResponse::DescribeClusterBroker b;
   b.broker_id = s.node_id;
-  b.host = s.advertised_host;
-  b.port = s.advertised_port;
+  b.host = ctx.advertised_host();
+  b.port = ctx.advertised_port();
   resp.brokers.push_back(b);
   return resp;
 }

@@ -22,6 +22,8 @@
 #include "kafka/protocol/frame.h"
 #include "kafka/protocol/group_member_metadata.h"
 #include "tests/support/temp_dir.h"
+#include "security/credential_store.h"
+#include "security/scram.h"
 
 namespace streamctl::server {
 namespace {
@@ -417,6 +419,13 @@ p::RequestBody rich_request(p::ApiKey api, int16_t v, int i) {
     }
     case p::ApiKey::kDescribeCluster:
       return p::DescribeClusterRequest{};
+    case p::ApiKey::kSaslHandshake: {  // a PLAINTEXT listener: ILLEGAL_SASL_STATE
+      p::SaslHandshakeRequest h;
+      h.mechanism = "PLAIN";
+      return h;
+    }
+    case p::ApiKey::kSaslAuthenticate:
+      return p::SaslAuthenticateRequest{};
   }
   return p::ApiVersionsRequest{};
 }
@@ -1157,5 +1166,109 @@ TEST_CASE("LargeRequestsAreReadOnlyOnceTheGlobalRequestBudgetAdmitsThem") {
   CHECK(rb.responses[0].partition_responses[0].base_offset == 1);
 }
 
+
+
+// A broker with one SASL_PLAINTEXT listener and user alice/secret (SCRAM-SHA-256 and -512).
+Server sasl_server() {
+  return Server([](BrokerConfig& c) {
+    c.listen = "SASL_PLAINTEXT://127.0.0.1:0";
+    auto store = security::CredentialStore::open(c.data_dir + "/__meta/users.json");
+    REQUIRE(store.ok());
+    for (auto m : {security::ScramMechanism::kSha256, security::ScramMechanism::kSha512}) {
+      auto cred = security::new_scram_credential(m, "secret");
+      REQUIRE(cred.ok());
+      REQUIRE((*store)->upsert("alice", m, *cred).ok());
+    }
+  });
+}
+
+Bytes bytes_of(std::string_view s) { return Bytes(as_byte_span(s).begin(), as_byte_span(s).end()); }
+
+p::SaslHandshakeRequest handshake(std::string mechanism) {
+  p::SaslHandshakeRequest h;
+  h.mechanism = std::move(mechanism);
+  return h;
+}
+
+p::SaslAuthenticateRequest authenticate(std::string_view token) {
+  p::SaslAuthenticateRequest a;
+  a.auth_bytes = bytes_of(token);
+  return a;
+}
+
+
+TEST_CASE("SaslListenerClosesARequestBeforeAuthenticationButAnswersApiVersions") {
+  Server s = sasl_server();
+  TestClient c(s.port());
+  auto versions = c.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+  CHECK(versions.error_code == 0);
+  bool has_handshake = false;
+  for (const auto& k : versions.api_keys) has_handshake |= k.api_key == 17 && k.max_version == 1;
+  CHECK(has_handshake);
+  c.send(1, 99, metadata_all());
+  CHECK(c.closed_by_peer());
+  // Another connection is unaffected.
+  TestClient d(s.port());
+  CHECK(d.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0);
+}
+
+TEST_CASE("SaslScramAuthenticationThenRequestsWork") {
+  Server s = sasl_server();
+  for (auto mech : {security::ScramMechanism::kSha256, security::ScramMechanism::kSha512}) {
+    INFO(security::scram_mechanism_name(mech));
+    TestClient c(s.port());
+    auto hs = c.call<p::SaslHandshakeResponse>(1, handshake(security::scram_mechanism_name(mech)));
+    REQUIRE(hs.error_code == 0);
+    CHECK(std::find(hs.mechanisms.begin(), hs.mechanisms.end(), "PLAIN") != hs.mechanisms.end());
+    security::ScramClient client(mech, "alice", "secret");
+    auto first = c.call<p::SaslAuthenticateResponse>(1, authenticate(client.client_first()));
+    REQUIRE(first.error_code == 0);
+    auto final_msg = client.client_final(as_string_view(first.auth_bytes));
+    REQUIRE(final_msg.ok());
+    auto last = c.call<p::SaslAuthenticateResponse>(2, authenticate(*final_msg));
+    REQUIRE(last.error_code == 0);
+    CHECK(client.verify_server_final(as_string_view(last.auth_bytes)).ok());
+    auto md = c.call<p::MetadataResponse>(1, metadata_all());
+    CHECK(md.brokers.size() == 1);
+    CHECK(md.brokers[0].port == s.port());
+  }
+}
+
+TEST_CASE("SaslWrongPasswordIsAuthenticationFailedThenClose") {
+  Server s = sasl_server();
+  TestClient c(s.port());
+  REQUIRE(c.call<p::SaslHandshakeResponse>(1, handshake("PLAIN")).error_code == 0);
+  std::string token("\0alice\0wrong", 12);
+  auto r = c.call<p::SaslAuthenticateResponse>(0, authenticate(token));
+  CHECK(r.error_code == 58);  // SASL_AUTHENTICATION_FAILED
+  CHECK(r.error_message.has_value());
+  CHECK(c.closed_by_peer());
+  // An unknown mechanism: UNSUPPORTED_SASL_MECHANISM, then closed.
+  TestClient d(s.port());
+  CHECK(d.call<p::SaslHandshakeResponse>(1, handshake("GSSAPI")).error_code == 33);
+  CHECK(d.closed_by_peer());
+}
+
+TEST_CASE("SaslHandshakeV0ThenRawPlainToken") {
+  Server s = sasl_server();
+  TestClient c(s.port());
+  REQUIRE(c.call<p::SaslHandshakeResponse>(0, handshake("PLAIN")).error_code == 0);
+  std::string token("\0alice\0secret", 13);
+  Bytes raw(4);
+  put_be32(raw.data(), uint32_t(token.size()));
+  Bytes tb = bytes_of(token);
+  raw.insert(raw.end(), tb.begin(), tb.end());
+  c.send_raw(raw);
+  auto reply = c.read_frame();  // PLAIN's (empty) server token as a raw frame
+  REQUIRE(reply.has_value());
+  CHECK(reply->empty());
+  CHECK(c.call<p::MetadataResponse>(1, metadata_all()).brokers.size() == 1);
+}
+
+TEST_CASE("PlaintextListenerAnswersSaslHandshakeWithIllegalSaslState") {
+  Server s;
+  TestClient c(s.port());
+  CHECK(c.call<p::SaslHandshakeResponse>(1, handshake("PLAIN")).error_code == 34);
+}
 }  // namespace
 }  // namespace streamctl::server
