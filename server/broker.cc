@@ -26,6 +26,7 @@
 #include "kafka/protocol/api_keys.h"
 #include "kafka/protocol/wire.h"
 #include "server/request_context.h"
+#include "net/tls.h"
 #include "server/sasl_gate.h"
 
 namespace streamctl::server {
@@ -150,7 +151,9 @@ struct Broker::Impl {
   std::vector<Listener> listeners;
   // SASL listeners: users (<data dir>/__meta/users.json), mechanisms, failure counting and logging.
   std::unique_ptr<ReloadingCredentials> credentials;
-  std::unique_ptr<SaslAudit> sasl_audit;
+  std::unique_ptr<SecurityAudit> security_audit;
+  std::unique_ptr<net::ServerTlsContext> tls;  // when a TLS listener exists
+  std::unique_ptr<security::Authorizer> authorizer;  // --authorizer
   std::vector<std::string> sasl_mechanisms;
   std::unique_ptr<HttpServer> http;
   asio::strand<asio::io_context::executor_type> control{asio::make_strand(io)};
@@ -424,10 +427,25 @@ Status Broker::Impl::open() {
   advertised = format_host_port(services.advertised_host, uint16_t(services.advertised_port));
   const bool any_sasl = std::any_of(listeners.begin(), listeners.end(),
                                     [](const Listener& l) { return net::uses_sasl(l.spec.protocol); });
+  const bool any_tls = std::any_of(listeners.begin(), listeners.end(),
+                                   [](const Listener& l) { return net::uses_tls(l.spec.protocol); });
+  if (any_sasl || any_tls) security_audit = std::make_unique<SecurityAudit>(metrics);
+  if (any_tls) {
+    auto created = net::ServerTlsContext::create({config.tls_cert, config.tls_key, config.tls_ca});
+    if (!created.ok()) return Error::invalid_argument("TLS: " + created.error().message);
+    tls = std::move(*created);
+  }
+  if (config.authorizer) {
+    security::AuthorizerConfig ac;
+    for (const auto& u : split_mechanisms(config.super_users)) ac.super_users.insert(u);
+    ac.allow_everyone_if_no_acl_found = config.allow_everyone_if_no_acl_found;
+    STREAMCTL_ASSIGN_OR_RETURN(authorizer, security::Authorizer::open(
+                                               join_path(join_path(config.data_dir, "__meta"), "acls.json"), ac));
+    services.authorizer = authorizer.get();
+  }
   if (any_sasl) {
     STREAMCTL_ASSIGN_OR_RETURN(credentials,
                                ReloadingCredentials::open(join_path(join_path(config.data_dir, "__meta"), "users.json")));
-    sasl_audit = std::make_unique<SaslAudit>(metrics);
     sasl_mechanisms = split_mechanisms(config.sasl_mechanisms);
     if (credentials->user_count() == 0) {
       log_warn("no SASL users yet: every authentication will fail").kv("add_one", "streamctl user create NAME");
@@ -548,11 +566,12 @@ asio::awaitable<void> Broker::Impl::accept_loop(size_t index) {
       conn = std::make_shared<Connection>(std::move(socket), id, *dispatcher, conn_limits,
                                           [this](uint64_t cid) { on_connection_closed(cid); });
       conn->set_listener(int(index));
+      if (net::uses_tls(protocol)) conn->set_tls(tls->current(), *security_audit, config.tls_handshake_timeout_ms);
       if (net::uses_sasl(protocol)) {
         security::SaslConfig sc;
         sc.mechanisms = sasl_mechanisms;
         sc.lookup = credentials->lookup_function();
-        conn->set_sasl(std::make_unique<SaslGate>(std::move(sc), *sasl_audit, conn->peer()));
+        conn->set_sasl(std::make_unique<SaslGate>(std::move(sc), *security_audit, conn->peer()));
       }
       if (over_ip_limit) {
         conn->refuse(kafka::protocol::ErrorCode::kPolicyViolation,
@@ -759,6 +778,17 @@ Status Broker::wait() {
 bool Broker::stopped() const {
   std::lock_guard<std::mutex> lk(impl_->done_mu);
   return impl_->finished;
+}
+
+Status Broker::reload_tls() {
+  if (!impl_->tls) return ok_status();
+  auto st = impl_->tls->reload();
+  if (st.ok()) {
+    log_info("TLS certificates reloaded").kv("cert", impl_->config.tls_cert);
+  } else {
+    log_warn("TLS reload failed; the previous certificates stay in use").kv("error", st.error().message);
+  }
+  return st;
 }
 
 uint16_t Broker::port() const { return impl_->port; }

@@ -68,6 +68,13 @@ Setter int_setter(T BrokerConfig::*field, int64_t min, int64_t max) {
   };
 }
 
+Setter bool_setter(bool BrokerConfig::*field) {
+  return [field](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
+    STREAMCTL_ASSIGN_OR_RETURN(c.*field, parse_bool(k, v));
+    return ok_status();
+  };
+}
+
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> kSetters = {
       {"listen", string_setter(&BrokerConfig::listen)},
@@ -100,17 +107,16 @@ const std::map<std::string, Setter>& setters() {
       {"flush-interval-ms",
        int_setter(&BrokerConfig::flush_interval_ms, 0, std::numeric_limits<int64_t>::max())},
       {"shutdown-timeout-ms", int_setter(&BrokerConfig::shutdown_timeout_ms, 0, 3600000)},
-      {"auto-create-topics",
-       [](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
-         STREAMCTL_ASSIGN_OR_RETURN(c.auto_create_topics, parse_bool(k, v));
-         return ok_status();
-       }},
-      {"allow-plaintext",
-       [](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
-         STREAMCTL_ASSIGN_OR_RETURN(c.allow_plaintext, parse_bool(k, v));
-         return ok_status();
-       }},
+      {"auto-create-topics", bool_setter(&BrokerConfig::auto_create_topics)},
+      {"allow-plaintext", bool_setter(&BrokerConfig::allow_plaintext)},
       {"sasl-mechanisms", string_setter(&BrokerConfig::sasl_mechanisms)},
+      {"authorizer", bool_setter(&BrokerConfig::authorizer)},
+      {"allow-everyone-if-no-acl-found", bool_setter(&BrokerConfig::allow_everyone_if_no_acl_found)},
+      {"super-users", string_setter(&BrokerConfig::super_users)},
+      {"tls-cert", string_setter(&BrokerConfig::tls_cert)},
+      {"tls-key", string_setter(&BrokerConfig::tls_key)},
+      {"tls-ca", string_setter(&BrokerConfig::tls_ca)},
+      {"tls-handshake-timeout-ms", int_setter(&BrokerConfig::tls_handshake_timeout_ms, 1, 3600000)},
       {"default-partitions", int_setter(&BrokerConfig::default_partitions, 1, 1000000)},
       {"group-initial-rebalance-delay-ms",
        int_setter(&BrokerConfig::group_initial_rebalance_delay_ms, 0, 3600000)},
@@ -284,8 +290,8 @@ Status validate_broker_config(const BrokerConfig& c) {
   }
   STREAMCTL_TRY(broker_advertised(c, listeners));
   for (const auto& l : listeners) {
-    if (net::uses_tls(l.protocol)) {
-      return Error::invalid_argument("--listen " + l.to_string() + ": TLS listeners (SSL, SASL_SSL) are not served yet");
+    if (net::uses_tls(l.protocol) && (c.tls_cert.empty() || c.tls_key.empty())) {
+      return Error::invalid_argument("--listen " + l.to_string() + ": a TLS listener needs --tls-cert and --tls-key");
     }
   }
   if (auto st = security::validate_sasl_mechanisms(split_mechanisms(c.sasl_mechanisms)); !st.ok()) {

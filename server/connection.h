@@ -32,6 +32,7 @@
 
 #include "base/coding.h"
 #include "server/dispatcher.h"
+#include "net/handshake.h"
 #include "server/sasl_gate.h"
 
 namespace streamctl::server {
@@ -62,6 +63,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Before start(): index of the listener it came in on (BrokerServices::listeners; what Metadata advertises).
   void set_listener(int index) { listener_ = index; }
 
+  // Before start(): the connection came in on a TLS listener (SSL, SASL_SSL). start() runs the TLS
+  // handshake first (a deadline of handshake_timeout_ms; failures are counted and logged through `audit`);
+  // afterwards every byte goes through the TLS stream, and Fetch's file bytes are read and encrypted instead
+  // of sent with sendfile. With client certificates (mTLS) and no SASL, the principal is the certificate's.
+  void set_tls(std::shared_ptr<asio::ssl::context> context, SecurityAudit& audit, int64_t handshake_timeout_ms);
+
   void start();
   // Before start(): the connection is one the broker cannot take (over max-connections-per-ip). Its first
   // request is answered with `error` (Kafka's error response for whatever it asked, so the client can
@@ -87,6 +94,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   asio::awaitable<void> read_loop();
+  void start_reading();
+  void on_tls_handshake(const asio::error_code& ec, std::string principal);
+  // The TCP socket (under the TLS stream when there is one).
+  asio::ip::tcp::socket& tcp() { return tls_ ? tls_->next_layer() : socket_; }
+  // write_with_files() for TLS: file bytes are read (pread) and written through the stream.
+  asio::awaitable<asio::error_code> send_file_tls(const FileSlice& slice);
   asio::awaitable<void> idle_watchdog();
   // Parses complete frames in the read buffer; returns false if the connection was closed. Responses
   // ready meanwhile are written once, after the last frame.
@@ -153,6 +166,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string refusal_reason_;
   int64_t last_activity_ms_ = 0;
   std::unique_ptr<SaslGate> sasl_;  // null: not a SASL listener
+  std::shared_ptr<asio::ssl::context> tls_context_;  // kept alive for tls_ (SIGHUP swaps the broker's)
+  std::unique_ptr<net::TlsStream> tls_;              // null: not a TLS listener (socket_ is used)
+  SecurityAudit* tls_audit_ = nullptr;
+  int64_t tls_handshake_timeout_ms_ = 10000;
+  std::string tls_principal_;  // "User:<subject>" of a verified client certificate
   int listener_ = 0;
 };
 

@@ -96,6 +96,9 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
          "SASL connections closed for a request other than ApiVersions/SaslHandshake/SaslAuthenticate before "
          "authentication.",
          uint64_t(m.connections_closed_unauthenticated.load()));
+  scalar(o, "streamctl_tls_handshake_failures_total", "counter",
+         "TLS handshakes on SSL/SASL_SSL listeners that failed or did not finish in time.",
+         uint64_t(m.tls_handshake_failures.load()));
   scalar(o, "streamctl_produce_records_total", "counter", "Records appended by Produce.",
          uint64_t(m.produce_records.load()));
   scalar(o, "streamctl_produce_bytes_total", "counter", "Record batch bytes appended by Produce.",

@@ -45,6 +45,7 @@ struct Metrics {
   std::atomic<uint64_t> sasl_authentications{0};
   std::array<std::atomic<uint64_t>, 4> sasl_authentication_failures{};
   std::atomic<uint64_t> connections_closed_unauthenticated{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};  // SSL/SASL_SSL: failed or timed-out handshakes
   std::atomic<uint64_t> produce_records{0};       // records appended (duplicates excluded)
   std::atomic<uint64_t> produce_bytes{0};         // batch bytes appended
   std::atomic<uint64_t> produce_duplicates{0};    // idempotent retries answered from producer state

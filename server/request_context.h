@@ -29,6 +29,7 @@
 #include "server/producer_state.h"
 #include "server/request_budget.h"
 #include "kafka/protocol/header.h"
+#include "security/acl.h"
 
 namespace streamctl::server {
 
@@ -58,6 +59,8 @@ struct BrokerServices {
   Scheduler* scheduler = nullptr;
   Clock* clock = nullptr;
   RequestBudget* request_budget = nullptr;  // bytes of large requests being read; null = unbounded
+  // --authorizer: Kafka's ACLs (<data dir>/__meta/acls.json); null = everything is allowed.
+  security::Authorizer* authorizer = nullptr;
 
   int32_t node_id = 0;
   std::string advertised_host;  // what Metadata and FindCoordinator hand out (the first listener's)
@@ -93,6 +96,10 @@ struct RequestContext {
 
   const std::string client_id() const { return header.client_id.value_or(""); }
   int16_t api_version() const { return header.api_version; }
+  // Whether this request's principal may do `op` on the resource (always, without --authorizer).
+  bool allowed(security::AclOperation op, security::ResourceType type, const std::string& name) const {
+    return services->authorizer == nullptr || services->authorizer->authorize(principal, client_host, op, type, name);
+  }
   // The address handed to this client: that of the listener it connected through, as Kafka does.
   const std::string& advertised_host() const {
     const auto& l = services->listeners;

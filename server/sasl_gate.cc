@@ -72,25 +72,37 @@ security::ScramCredentialLookup ReloadingCredentials::lookup_function() {
 
 size_t ReloadingCredentials::user_count() { return current()->list().size(); }
 
-void SaslAudit::failure(const std::string& peer, const std::string& mechanism, const std::string& reason) {
+bool SecurityAudit::allow_log(uint64_t& suppressed) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!limiter_.allow(std::chrono::steady_clock::now())) return false;
+  suppressed = limiter_.take_suppressed();
+  return true;
+}
+
+void SecurityAudit::tls_failure(const std::string& peer, const std::string& reason) {
+  metrics_.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  uint64_t suppressed = 0;
+  if (!allow_log(suppressed)) return;
+  auto line = log_warn("TLS handshake failed");
+  line.kv("peer", peer).kv("reason", reason);
+  if (suppressed > 0) line.kv("suppressed", int64_t(suppressed));
+}
+
+void SecurityAudit::failure(const std::string& peer, const std::string& mechanism, const std::string& reason) {
   metrics_.sasl_authentication_failures[mechanism_label(mechanism)].fetch_add(1, std::memory_order_relaxed);
   uint64_t suppressed = 0;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    if (!limiter_.allow(std::chrono::steady_clock::now())) return;
-    suppressed = limiter_.take_suppressed();
-  }
+  if (!allow_log(suppressed)) return;
   auto line = log_warn("SASL authentication failed");
   line.kv("peer", peer).kv("mechanism", mechanism.empty() ? std::string("none") : mechanism).kv("reason", reason);
   if (suppressed > 0) line.kv("suppressed", int64_t(suppressed));
 }
 
-void SaslAudit::success(const std::string& peer, const std::string& principal, const std::string& mechanism) {
+void SecurityAudit::success(const std::string& peer, const std::string& principal, const std::string& mechanism) {
   metrics_.sasl_authentications.fetch_add(1, std::memory_order_relaxed);
   log_debug("SASL authenticated").kv("peer", peer).kv("principal", principal).kv("mechanism", mechanism);
 }
 
-SaslGate::SaslGate(security::SaslConfig config, SaslAudit& audit, std::string peer)
+SaslGate::SaslGate(security::SaslConfig config, SecurityAudit& audit, std::string peer)
     : session_(std::move(config)), audit_(audit), peer_(std::move(peer)) {}
 
 const std::string& SaslGate::principal() const {

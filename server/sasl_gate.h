@@ -8,9 +8,9 @@
 // answered with Kafka's error (SASL_AUTHENTICATION_FAILED 58, UNSUPPORTED_SASL_MECHANISM 33,
 // ILLEGAL_SASL_STATE 34) and the connection closes after that answer. Each failure is counted in
 // Metrics::sasl_authentication_failures and logged with the peer address, rate-limited per broker
-// (SaslAudit). Only this connection is affected.
+// (SecurityAudit). Only this connection is affected.
 //
-// Thread-safety: a SaslGate is used on its connection's strand only; SaslAudit is thread-safe.
+// Thread-safety: a SaslGate is used on its connection's strand only; SecurityAudit is thread-safe.
 #pragma once
 
 #include <memory>
@@ -47,15 +47,19 @@ class ReloadingCredentials {
   std::string stamp_;                                 // GUARDED_BY(mu_)
 };
 
-// The broker's shared part: counters and the rate limit of failure log lines.
-class SaslAudit {
+// The broker's shared part: counters and the rate limit of failure log lines (SASL and TLS handshakes).
+class SecurityAudit {
  public:
-  explicit SaslAudit(Metrics& metrics) : metrics_(metrics), limiter_(1.0, 10.0) {}
+  explicit SecurityAudit(Metrics& metrics) : metrics_(metrics), limiter_(1.0, 10.0) {}
   Metrics& metrics() { return metrics_; }
   void failure(const std::string& peer, const std::string& mechanism, const std::string& reason);
+  // A TLS handshake that failed or timed out: counted, logged rate-limited with the peer.
+  void tls_failure(const std::string& peer, const std::string& reason);
   void success(const std::string& peer, const std::string& principal, const std::string& mechanism);
 
  private:
+  bool allow_log(uint64_t& suppressed);
+
   Metrics& metrics_;
   std::mutex mu_;
   net::LogRateLimiter limiter_;  // GUARDED_BY(mu_)
@@ -63,7 +67,7 @@ class SaslAudit {
 
 class SaslGate {
  public:
-  SaslGate(security::SaslConfig config, SaslAudit& audit, std::string peer);
+  SaslGate(security::SaslConfig config, SecurityAudit& audit, std::string peer);
 
   struct Outcome {
     enum class Verdict { kDispatch, kAnswered, kClose };
@@ -87,7 +91,7 @@ class SaslGate {
   void note_failure(int16_t error_code);
 
   security::SaslSession session_;
-  SaslAudit& audit_;
+  SecurityAudit& audit_;
   std::string peer_;
   std::string requested_mechanism_;
 };

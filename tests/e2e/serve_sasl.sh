@@ -86,27 +86,7 @@ metrics >"$work/metrics"
 check "/metrics counts the connection closed before authentication" grep -q 'streamctl_connections_closed_unauthenticated_total [1-9]' "$work/metrics"
 
 # ---- kafka-python with SCRAM
-"$PY" - "$B" >"$work/kpy.out" 2>&1 <<'PYEOF'
-import sys
-from kafka import KafkaProducer, KafkaConsumer
-from kafka.errors import KafkaError
-b = sys.argv[1]
-common = dict(bootstrap_servers=b, security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512",
-              sasl_plain_username="alice", sasl_plain_password="s3cret-alice")
-p = KafkaProducer(**common)
-for i in range(5):
-    p.send("kpy", f"m{i}".encode()).get(timeout=20)
-p.close()
-c = KafkaConsumer("kpy", auto_offset_reset="earliest", consumer_timeout_ms=5000, **common)
-print("consumed", sorted(m.value.decode() for m in c))
-c.close()
-try:
-    bad = dict(common, sasl_plain_password="nope")
-    KafkaProducer(**bad).send("kpy", b"bad").get(timeout=10)
-    print("wrong-password-accepted")
-except Exception as e:
-    print("wrong-password-refused", type(e).__name__)
-PYEOF
+"$PY" "$(dirname "$0")/kafka_python_sasl.py" "$B" SASL_PLAINTEXT SCRAM-SHA-512 alice s3cret-alice >"$work/kpy.out" 2>&1
 check "kafka-python produces and consumes with SCRAM-SHA-512" grep -q "consumed \['m0', 'm1', 'm2', 'm3', 'm4'\]" "$work/kpy.out"
 check "kafka-python with a wrong password is refused" grep -q "wrong-password-refused" "$work/kpy.out"
 
@@ -162,4 +142,21 @@ check "the error names --allow-plaintext" grep -q -- "--allow-plaintext" "$work/
 
 kill -TERM "$server_pid"; wait "$server_pid"; rc=$?; server_pid=""
 check "SIGTERM stops the server cleanly" test $rc -eq 0
+
+# ---- --authorizer: alice may only READ topic "sasl"
+cat >"$work/data/__meta/acls.json" <<'JSON'
+{"version": 1, "acls": [{"resource_type": "TOPIC", "name": "sasl", "pattern_type": "LITERAL",
+  "principal": "User:alice", "host": "*", "operation": "READ", "permission": "ALLOW"}]}
+JSON
+listen=SASL_PLAINTEXT://127.0.0.1:0
+start_server --authorizer
+B=127.0.0.1:$(cat "$work/port")
+ks SCRAM-SHA-256 alice s3cret-alice -C -t sasl -o beginning -e -q >"$work/acl-read" 2>>"$work/kcat.err"
+check "with READ on topic sasl alice consumes it" grep -qx "via-PLAIN" "$work/acl-read"
+echo denied | ks SCRAM-SHA-256 alice s3cret-alice -P -t sasl >"$work/acl-write" 2>&1
+check "without WRITE alice cannot produce to it (TOPIC_AUTHORIZATION_FAILED)" grep -qi "authoriz" "$work/acl-write"
+ks SCRAM-SHA-256 alice s3cret-alice -C -t kpy -o beginning -e -q >"$work/acl-other" 2>&1
+check "nor read topic kpy" grep -qi "authoriz" "$work/acl-other"
+ks SCRAM-SHA-256 alice s3cret-alice -C -t sasl -o beginning -e -q >"$work/acl-read2" 2>>"$work/kcat.err"
+expect_eq "the refused write stored nothing" "$(wc -l <"$work/acl-read")" "$(wc -l <"$work/acl-read2")"
 finish

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -1168,17 +1169,21 @@ TEST_CASE("LargeRequestsAreReadOnlyOnceTheGlobalRequestBudgetAdmitsThem") {
 
 
 
-// A broker with one SASL_PLAINTEXT listener and user alice/secret (SCRAM-SHA-256 and -512).
-Server sasl_server() {
-  return Server([](BrokerConfig& c) {
+// A broker with one SASL_PLAINTEXT listener and users alice and admin, password "secret" (SCRAM-SHA-256 and
+// -512); `tweak` may change the config further.
+Server sasl_server(std::function<void(BrokerConfig&)> tweak = nullptr) {
+  return Server([tweak](BrokerConfig& c) {
     c.listen = "SASL_PLAINTEXT://127.0.0.1:0";
     auto store = security::CredentialStore::open(c.data_dir + "/__meta/users.json");
     REQUIRE(store.ok());
-    for (auto m : {security::ScramMechanism::kSha256, security::ScramMechanism::kSha512}) {
-      auto cred = security::new_scram_credential(m, "secret");
-      REQUIRE(cred.ok());
-      REQUIRE((*store)->upsert("alice", m, *cred).ok());
+    for (const char* user : {"alice", "admin"}) {
+      for (auto m : {security::ScramMechanism::kSha256, security::ScramMechanism::kSha512}) {
+        auto cred = security::new_scram_credential(m, "secret");
+        REQUIRE(cred.ok());
+        REQUIRE((*store)->upsert(user, m, *cred).ok());
+      }
     }
+    if (tweak) tweak(c);
   });
 }
 
@@ -1263,6 +1268,52 @@ TEST_CASE("SaslHandshakeV0ThenRawPlainToken") {
   REQUIRE(reply.has_value());
   CHECK(reply->empty());
   CHECK(c.call<p::MetadataResponse>(1, metadata_all()).brokers.size() == 1);
+}
+
+void plain_login(TestClient& c, const std::string& user) {
+  REQUIRE(c.call<p::SaslHandshakeResponse>(1, handshake("PLAIN")).error_code == 0);
+  std::string token = std::string(1, '\0') + user + std::string(1, '\0') + "secret";
+  REQUIRE(c.call<p::SaslAuthenticateResponse>(1, authenticate(token)).error_code == 0);
+}
+
+TEST_CASE("AuthorizerEnforcesTopicAndGroupAclsForTheSaslPrincipal") {
+  // alice may only READ topic "a"; admin is a super user.
+  Server s = sasl_server([](BrokerConfig& c) {
+    c.authorizer = true;
+    c.super_users = "User:admin";
+    std::filesystem::create_directories(c.data_dir + "/__meta");
+    std::ofstream(c.data_dir + "/__meta/acls.json") << (R"({"version": 1, "acls": [{"resource_type": "TOPIC", "name": "a", "pattern_type": "LITERAL",
+                              "principal": "User:alice", "host": "*", "operation": "READ", "permission": "ALLOW"}]})");
+  });
+  TestClient admin(s.port());
+  plain_login(admin, "admin");
+  create_topic(admin, "a", 1);
+  create_topic(admin, "b", 1);
+  CHECK(admin.call<p::ProduceResponse>(7, produce_request("a", 0, make_batch(2), 1))
+            .responses.at(0).partition_responses.at(0).error_code == 0);
+
+  TestClient alice(s.port());
+  plain_login(alice, "alice");
+  auto produced = alice.call<p::ProduceResponse>(7, produce_request("a", 0, make_batch(1), 1));
+  CHECK(produced.responses.at(0).partition_responses.at(0).error_code == 29);  // TOPIC_AUTHORIZATION_FAILED
+  auto fetched_a = alice.call<p::FetchResponse>(11, fetch_request("a", 0, 0, 0, 0));
+  CHECK(fetched_a.responses.at(0).partitions.at(0).error_code == 0);
+  auto fetched_b = alice.call<p::FetchResponse>(11, fetch_request("b", 0, 0, 0, 0));
+  CHECK(fetched_b.responses.at(0).partitions.at(0).error_code == 29);
+  auto md = alice.call<p::MetadataResponse>(1, metadata_all());
+  REQUIRE(md.topics.size() == 1);  // "b" is left out, as Kafka does
+  CHECK(md.topics[0].name == "a");
+  p::MetadataRequest named;
+  named.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{{}};
+  named.topics->at(0).name = "b";
+  CHECK(alice.call<p::MetadataResponse>(1, named).topics.at(0).error_code == 29);
+  p::JoinGroupRequest j;
+  j.group_id = "g";
+  j.session_timeout_ms = 10000;
+  j.rebalance_timeout_ms = 10000;
+  j.protocol_type = "consumer";
+  j.protocols.push_back({"range", to_bytes("m"), {}});
+  CHECK(alice.call<p::JoinGroupResponse>(1, j).error_code == 30);  // GROUP_AUTHORIZATION_FAILED
 }
 
 TEST_CASE("PlaintextListenerAnswersSaslHandshakeWithIllegalSaslState") {
