@@ -47,26 +47,87 @@ Reply encode_reply(int16_t api_key, int16_t version, int32_t correlation_id, con
   return reply;
 }
 
-// With --authorizer: the groups a group request acts on need READ (Kafka's rule: JoinGroup, SyncGroup,
-// Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch). A denied request is answered GROUP_AUTHORIZATION_FAILED
-// in every error field.
-bool group_request_allowed(const RequestContext& ctx, const p::RequestBody& body) {
-  if (ctx.services->authorizer == nullptr) return true;
-  auto may_read = [&](const std::string& group) {
-    return ctx.allowed(security::AclOperation::kRead, security::ResourceType::kGroup, group);
+// With --authorizer, checks the resources a request names before its handler runs (Produce, Fetch and
+// Metadata are checked per topic in their handlers). All or nothing: one denied resource answers the whole
+// request with Kafka's code for it (TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED) in every error field, where
+// Kafka would answer per item. Returns kNone when allowed.
+p::ErrorCode request_authorization(const RequestContext& ctx, const p::RequestBody& body) {
+  using security::AclOperation;
+  using security::ResourceType;
+  if (ctx.services->authorizer == nullptr) return p::ErrorCode::kNone;
+  p::ErrorCode denied = p::ErrorCode::kNone;
+  auto need = [&](AclOperation op, ResourceType type, const std::string& name) {
+    if (denied != p::ErrorCode::kNone || ctx.allowed(op, type, name)) return;
+    denied = type == ResourceType::kTopic   ? p::ErrorCode::kTopicAuthorizationFailed
+             : type == ResourceType::kGroup ? p::ErrorCode::kGroupAuthorizationFailed
+                                            : p::ErrorCode::kClusterAuthorizationFailed;
   };
-  if (auto* r = std::get_if<p::JoinGroupRequest>(&body)) return may_read(r->group_id);
-  if (auto* r = std::get_if<p::SyncGroupRequest>(&body)) return may_read(r->group_id);
-  if (auto* r = std::get_if<p::HeartbeatRequest>(&body)) return may_read(r->group_id);
-  if (auto* r = std::get_if<p::LeaveGroupRequest>(&body)) return may_read(r->group_id);
-  if (auto* r = std::get_if<p::OffsetCommitRequest>(&body)) return may_read(r->group_id);
+  auto topic = [&](AclOperation op, const std::string& name) { need(op, ResourceType::kTopic, name); };
+  auto group = [&](AclOperation op, const std::string& name) { need(op, ResourceType::kGroup, name); };
+  // Config resources: 2 = topic, 4 = broker (the cluster).
+  auto config = [&](AclOperation op, int8_t type, const std::string& name) {
+    if (type == 2) topic(op, name);
+    if (type == 4) need(op, ResourceType::kCluster, "kafka-cluster");
+  };
+  const AclOperation kRead = AclOperation::kRead;
+  if (auto* r = std::get_if<p::JoinGroupRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::SyncGroupRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::HeartbeatRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::LeaveGroupRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::OffsetCommitRequest>(&body)) {
+    group(kRead, r->group_id);
+    for (const auto& t : r->topics) topic(kRead, t.name);
+  }
   if (auto* r = std::get_if<p::OffsetFetchRequest>(&body)) {
-    if (ctx.api_version() < 8) return may_read(r->group_id);
-    for (const auto& g : r->groups) {
-      if (!may_read(g.group_id)) return false;
+    if (ctx.api_version() < 8) group(AclOperation::kDescribe, r->group_id);
+    for (const auto& g : r->groups) group(AclOperation::kDescribe, g.group_id);
+  }
+  if (auto* r = std::get_if<p::FindCoordinatorRequest>(&body)) {
+    if (r->key_type == 0) {
+      if (ctx.api_version() < 4) group(AclOperation::kDescribe, r->key);
+      for (const auto& k : r->coordinator_keys) group(AclOperation::kDescribe, k);
     }
   }
-  return true;
+  if (auto* r = std::get_if<p::DescribeGroupsRequest>(&body)) {
+    for (const auto& g : r->groups) group(AclOperation::kDescribe, g);
+  }
+  if (auto* r = std::get_if<p::DeleteGroupsRequest>(&body)) {
+    for (const auto& g : r->groups_names) group(AclOperation::kDelete, g);
+  }
+  if (auto* r = std::get_if<p::OffsetDeleteRequest>(&body)) {
+    group(AclOperation::kDelete, r->group_id);
+    for (const auto& t : r->topics) topic(kRead, t.name);
+  }
+  if (auto* r = std::get_if<p::ListOffsetsRequest>(&body)) {
+    for (const auto& t : r->topics) topic(AclOperation::kDescribe, t.name);
+  }
+  if (auto* r = std::get_if<p::CreateTopicsRequest>(&body)) {
+    if (!ctx.allowed(AclOperation::kCreate, ResourceType::kCluster, "kafka-cluster")) {
+      for (const auto& t : r->topics) topic(AclOperation::kCreate, t.name);
+    }
+  }
+  if (auto* r = std::get_if<p::DeleteTopicsRequest>(&body)) {
+    for (const auto& n : r->topic_names) topic(AclOperation::kDelete, n);
+    for (const auto& t : r->topics) {
+      if (t.name) topic(AclOperation::kDelete, *t.name);
+    }
+  }
+  if (auto* r = std::get_if<p::DeleteRecordsRequest>(&body)) {
+    for (const auto& t : r->topics) topic(AclOperation::kDelete, t.name);
+  }
+  if (auto* r = std::get_if<p::CreatePartitionsRequest>(&body)) {
+    for (const auto& t : r->topics) topic(AclOperation::kAlter, t.name);
+  }
+  if (auto* r = std::get_if<p::AlterConfigsRequest>(&body)) {
+    for (const auto& c : r->resources) config(AclOperation::kAlterConfigs, c.resource_type, c.resource_name);
+  }
+  if (auto* r = std::get_if<p::IncrementalAlterConfigsRequest>(&body)) {
+    for (const auto& c : r->resources) config(AclOperation::kAlterConfigs, c.resource_type, c.resource_name);
+  }
+  if (auto* r = std::get_if<p::DescribeConfigsRequest>(&body)) {
+    for (const auto& c : r->resources) config(AclOperation::kDescribeConfigs, c.resource_type, c.resource_name);
+  }
+  return denied;
 }
 
 Reply close_reply(std::string reason) {
@@ -127,10 +188,9 @@ void Dispatcher::dispatch(RequestContext ctx, ByteSpan body, ReplyFn done) {
     return;
   }
 
-  if (!group_request_allowed(ctx, *decoded)) {
+  if (const p::ErrorCode denied = request_authorization(ctx, *decoded); denied != p::ErrorCode::kNone) {
     metrics.count_error(key);
-    done(encode_reply(key, version, correlation_id,
-                      handlers::make_error_response(*decoded, version, p::ErrorCode::kGroupAuthorizationFailed)));
+    done(encode_reply(key, version, correlation_id, handlers::make_error_response(*decoded, version, denied)));
     return;
   }
 

@@ -1314,6 +1314,17 @@ TEST_CASE("AuthorizerEnforcesTopicAndGroupAclsForTheSaslPrincipal") {
   j.protocol_type = "consumer";
   j.protocols.push_back({"range", to_bytes("m"), {}});
   CHECK(alice.call<p::JoinGroupResponse>(1, j).error_code == 30);  // GROUP_AUTHORIZATION_FAILED
+  // Admin requests are checked too: no DELETE on "a", no CREATE anywhere.
+  p::DeleteTopicsRequest del;
+  del.topic_names = {"a"};
+  CHECK(alice.call<p::DeleteTopicsResponse>(1, del).responses.at(0).error_code == 29);
+  p::CreateTopicsRequest create;
+  create.topics.push_back({});
+  create.topics[0].name = "c";
+  create.topics[0].num_partitions = 1;
+  create.topics[0].replication_factor = 1;
+  CHECK(alice.call<p::CreateTopicsResponse>(4, create).topics.at(0).error_code == 29);
+  CHECK(admin.call<p::DeleteTopicsResponse>(1, del).responses.at(0).error_code == 0);
 }
 
 TEST_CASE("PlaintextListenerAnswersSaslHandshakeWithIllegalSaslState") {
