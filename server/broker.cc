@@ -479,7 +479,15 @@ Status Broker::Impl::open() {
     }
     advert.listen = all;
   }
+  // The CLI routes embedded commands on this data dir through `advertised` with a plain client: prefer the
+  // first PLAINTEXT listener when the first one needs TLS or SASL.
   advert.advertised = advertised;
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    if (listeners[i].spec.protocol == net::SecurityProtocol::kPlaintext) {
+      advert.advertised = format_host_port(services.listeners[i].host, uint16_t(services.listeners[i].port));
+      break;
+    }
+  }
   if (http) {
     auto http_hp = parse_host_port(config.http, "--http");
     advert.http = format_host_port(http_hp->first, http_port);

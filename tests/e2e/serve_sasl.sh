@@ -127,7 +127,9 @@ S user delete bob 2>/dev/null
 echo "after-delete" | ks SCRAM-SHA-256 bob bobs-password -P -t sasl >"$work/deleted.out" 2>&1
 check "a deleted user is refused" grep -qi "authentication" "$work/deleted.out"
 
-# ---- PLAINTEXT listener unaffected
+# ---- PLAINTEXT listener unaffected; embedded commands on the served data dir go through it
+S topic list >"$work/topics" 2>"$work/topics.err"
+check "streamctl topic list on the served data dir goes through the PLAINTEXT listener" grep -qx "sasl" "$work/topics"
 echo plain | timeout 30 kcat -b "$PLAIN_B" -P -t plain 2>>"$work/kcat.err"
 check "the PLAINTEXT listener needs no authentication" bash -c "timeout 30 kcat -b '$PLAIN_B' -C -t plain -o beginning -e -q | grep -qx plain"
 ks SCRAM-SHA-256 alice s3cret-alice -L >"$work/L" 2>&1
