@@ -3,6 +3,9 @@
 // Settings: defaults, then --config FILE (`key = value` lines named like the flags, server/config_file.h),
 // then the flags given on the command line, which win. Diagnostics are structured log lines on stderr.
 #include <poll.h>
+#include <signal.h>
+
+#include <csignal>
 
 #include <CLI/CLI.hpp>
 #include <map>
@@ -26,6 +29,9 @@ struct ServeOptions {
   std::map<std::string, std::string> values;
   std::map<std::string, CLI::Option*> options;
   bool no_auto_create = false;
+  bool allow_plaintext = false;
+  bool authorizer = false;
+  bool allow_everyone = false;
 };
 
 int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
@@ -47,6 +53,9 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
     if (!st.ok()) return report_usage_error("--" + st.error().message);
   }
   if (opts.no_auto_create) config.auto_create_topics = false;
+  if (opts.allow_plaintext) config.allow_plaintext = true;
+  if (opts.authorizer) config.authorizer = true;
+  if (opts.allow_everyone) config.allow_everyone_if_no_acl_found = true;
   if (auto st = server::validate_broker_config(config); !st.ok()) return report_usage_error(st.error().message);
 
   auto broker = server::Broker::start(config);
@@ -57,10 +66,19 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
     }
     return report_error(e);
   }
-  // main() installed the SIGINT/SIGTERM handlers; wait for one.
+  // main() installed the SIGINT/SIGTERM handlers; wait for one. SIGHUP reloads the TLS files.
+  static volatile std::sig_atomic_t hup = 0;
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { hup = 1; };
+  sigemptyset(&sa.sa_mask);
+  (void)::sigaction(SIGHUP, &sa, nullptr);
   while (!stop_requested()) {
     struct pollfd pfd{stop_fd(), POLLIN, 0};
     (void)::poll(&pfd, stop_fd() >= 0 ? 1 : 0, 1000);
+    if (hup) {
+      hup = 0;
+      (void)(*broker)->reload_tls();  // logged by the broker
+    }
   }
   (*broker)->stop();
   auto st = (*broker)->wait();
@@ -81,7 +99,8 @@ flushed, exit 0.
 Examples:
   streamctl serve                                        # 127.0.0.1:9092 on the default data directory
   streamctl serve --listen 127.0.0.1:0 --port-file /tmp/port   # a free port, written to /tmp/port
-  streamctl serve --listen 0.0.0.0:9092 --advertise broker1.lan:9092 --http 127.0.0.1:9644
+  streamctl serve --listen 0.0.0.0:9092 --allow-plaintext --advertise broker1.lan:9092 --http 127.0.0.1:9644
+  streamctl serve --listen PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093   # users: streamctl user
   streamctl serve --config /etc/streamctl/serve.conf     # key = value lines named like these flags
   kcat -b 127.0.0.1:9092 -L                              # what clients see)");
   cmd->add_option("--config", opts->config_file, "settings file: `key = value` lines named like the flags")
@@ -92,11 +111,21 @@ Examples:
     const char* type;
   };
   static const Flag kFlags[] = {
-      {"listen", "Kafka listener host:port (default 127.0.0.1:9092; port 0 = any free port)", "HOST:PORT"},
-      {"advertise", "host:port handed to clients (default: the listener's address)", "HOST:PORT"},
+      {"listen",
+       "Kafka listeners: host:port (PLAINTEXT) or NAME://host:port,... with NAME PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL "
+       "(default 127.0.0.1:9092; port 0 = any free port)",
+       "LISTENERS"},
+      {"advertise", "host:port handed to clients, or NAME://host:port per listener (default: the listener's address)",
+       "ADDRS"},
+      {"super-users", "principals allowed everything with --authorizer, e.g. User:admin,User:CN=ops", "LIST"},
+      {"tls-cert", "PEM certificate chain of SSL/SASL_SSL listeners (reloaded on SIGHUP)", "FILE"},
+      {"tls-key", "PEM private key of --tls-cert", "FILE"},
+      {"tls-ca", "PEM CA: clients must present a certificate it signed (mTLS)", "FILE"},
+      {"tls-handshake-timeout-ms", "close TLS connections whose handshake takes longer (default 10000)", "MS"},
+      {"sasl-mechanisms", "SASL mechanisms of SASL listeners (default SCRAM-SHA-256,SCRAM-SHA-512,PLAIN)", "LIST"},
       {"node-id", "broker id in Metadata (default 0)", "N"},
       {"http", "serve GET /metrics (Prometheus) and /health on host:port", "HOST:PORT"},
-      {"port-file", "write the Kafka port here once listening (for scripts using port 0)", "FILE"},
+      {"port-file", "write the first listener's port here once listening (for scripts using port 0)", "FILE"},
       {"threads", "io threads (default 2)", "N"},
       {"max-connections", "refuse connections beyond this many (default 1000)", "N"},
       {"max-connections-per-ip", "connections one address may hold (default 0: 3/4 of --max-connections)", "N"},
@@ -122,6 +151,12 @@ Examples:
     opts->options[f.key] = cmd->add_option(std::string("--") + f.key, opts->values[f.key], f.help)->type_name(f.type);
   }
   cmd->add_flag("--no-auto-create-topics", opts->no_auto_create, "do not create topics named in Metadata requests");
+  cmd->add_flag("--authorizer", opts->authorizer,
+                "enforce Kafka ACLs from <data>/__meta/acls.json (no matching ACL = denied)");
+  cmd->add_flag("--allow-everyone-if-no-acl-found", opts->allow_everyone,
+                "with --authorizer: a resource without any ACL is open to everyone");
+  cmd->add_flag("--allow-plaintext", opts->allow_plaintext,
+                "allow a PLAINTEXT or SASL_PLAINTEXT listener on a non-loopback address (nothing is encrypted)");
   cmd->callback([opts, &ctx]() { ctx.run = [opts, &ctx]() { return run_serve(ctx.global, *opts); }; });
 }
 

@@ -398,7 +398,11 @@ Result<std::string> ScramServer::on_client_final(std::string_view message) {
                                         "header of client-first"),
                 "channel-bindings-dont-match");
   }
-  if (fin.nonce != nonce_) {
+  // Kafka's rule (ScramSaslServer: the final nonce must end with the server-first nonce), not RFC 5802's
+  // equality: librdkafka (through 2.x) sends its client nonce again in front of the server-first nonce.
+  const bool nonce_ok = fin.nonce.size() >= nonce_.size() &&
+                        fin.nonce.compare(fin.nonce.size() - nonce_.size(), nonce_.size(), nonce_) == 0;
+  if (!nonce_ok) {
     return fail(Error::invalid_argument("SCRAM client-final message: nonce does not match server-first"),
                 "other-error");
   }

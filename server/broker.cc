@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <asio.hpp>
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -25,6 +26,8 @@
 #include "kafka/protocol/api_keys.h"
 #include "kafka/protocol/wire.h"
 #include "server/request_context.h"
+#include "net/tls.h"
+#include "server/sasl_gate.h"
 
 namespace streamctl::server {
 
@@ -139,7 +142,19 @@ struct Broker::Impl {
   std::unique_ptr<Dispatcher> dispatcher;
   ConnectionLimits limits;
 
-  asio::ip::tcp::acceptor acceptor{io};
+  // One per --listen entry, in order; the first one's port is port() and goes to --port-file.
+  struct Listener {
+    net::ListenerSpec spec;
+    std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
+    uint16_t port = 0;
+  };
+  std::vector<Listener> listeners;
+  // SASL listeners: users (<data dir>/__meta/users.json), mechanisms, failure counting and logging.
+  std::unique_ptr<ReloadingCredentials> credentials;
+  std::unique_ptr<SecurityAudit> security_audit;
+  std::unique_ptr<net::ServerTlsContext> tls;  // when a TLS listener exists
+  std::unique_ptr<security::Authorizer> authorizer;  // --authorizer
+  std::vector<std::string> sasl_mechanisms;
   std::unique_ptr<HttpServer> http;
   asio::strand<asio::io_context::executor_type> control{asio::make_strand(io)};
   asio::steady_timer tick_timer{control};
@@ -180,7 +195,7 @@ struct Broker::Impl {
   std::string advertised;
 
   Status open();
-  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> accept_loop(size_t listener);
   asio::awaitable<void> tick_loop();
   asio::awaitable<void> shutdown_sequence();
   void maintenance_loop();
@@ -365,36 +380,77 @@ Status Broker::Impl::open() {
                                                      : std::max<size_t>(1, config.max_connections * 3 / 4);
   STREAMCTL_ASSIGN_OR_RETURN(per_ip_overrides, parse_connection_overrides(config.max_connections_per_ip_overrides));
 
-  // The Kafka listener.
-  STREAMCTL_ASSIGN_OR_RETURN(auto listen_hp, parse_host_port(config.listen, "--listen"));
+  // The Kafka listeners.
+  STREAMCTL_ASSIGN_OR_RETURN(auto specs, broker_listeners(config));
+  STREAMCTL_ASSIGN_OR_RETURN(auto adverts, broker_advertised(config, specs));
   asio::ip::tcp::resolver resolver(io);
   asio::error_code ec;
-  auto endpoints = resolver.resolve(listen_hp.first, std::to_string(listen_hp.second),
-                                    asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service, ec);
-  if (ec || endpoints.empty()) {
-    return Error::invalid_argument("--listen " + config.listen + ": cannot resolve '" + listen_hp.first +
-                                   "': " + (ec ? ec.message() : "no address"));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const auto& spec = specs[i];
+    const std::string what = spec.to_string();
+    auto endpoints = resolver.resolve(spec.host, std::to_string(spec.port),
+                                      asio::ip::resolver_base::passive | asio::ip::resolver_base::numeric_service, ec);
+    if (ec || endpoints.empty()) {
+      return Error::invalid_argument("--listen " + what + ": cannot resolve '" + spec.host +
+                                     "': " + (ec ? ec.message() : "no address"));
+    }
+    asio::ip::tcp::endpoint endpoint = endpoints.begin()->endpoint();
+    Listener l;
+    l.spec = spec;
+    l.acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
+    l.acceptor->open(endpoint.protocol(), ec);
+    if (!ec) l.acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) l.acceptor->bind(endpoint, ec);
+    if (!ec) l.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error{ec == asio::error::address_in_use ? streamctl::ErrorCode::kBusy : streamctl::ErrorCode::kIoError,
+                   "cannot listen on " + what + ": " + ec.message()};
+    }
+    auto local = l.acceptor->local_endpoint();
+    l.port = local.port();
+    BrokerServices::AdvertisedListener a;
+    a.name = spec.name;
+    if (adverts[i].to_string() == spec.to_string()) {
+      // Not advertised explicitly (resolve_advertised copied the listener): its real address.
+      a.host = host_for_clients(local.address(), spec.host);
+      a.port = l.port;
+    } else {
+      a.host = adverts[i].host;
+      a.port = adverts[i].port;
+    }
+    services.listeners.push_back(std::move(a));
+    listeners.push_back(std::move(l));
   }
-  asio::ip::tcp::endpoint endpoint = endpoints.begin()->endpoint();
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Error{ec == asio::error::address_in_use ? streamctl::ErrorCode::kBusy : streamctl::ErrorCode::kIoError,
-                 "cannot listen on " + config.listen + ": " + ec.message()};
-  }
-  auto local = acceptor.local_endpoint();
-  port = local.port();
-  if (!config.advertise.empty()) {
-    auto hp = parse_host_port(config.advertise, "--advertise");
-    services.advertised_host = hp->first;
-    services.advertised_port = hp->second;
-  } else {
-    services.advertised_host = host_for_clients(local.address(), listen_hp.first);
-    services.advertised_port = port;
-  }
+  port = listeners.front().port;
+  services.advertised_host = services.listeners.front().host;
+  services.advertised_port = services.listeners.front().port;
   advertised = format_host_port(services.advertised_host, uint16_t(services.advertised_port));
+  const bool any_sasl = std::any_of(listeners.begin(), listeners.end(),
+                                    [](const Listener& l) { return net::uses_sasl(l.spec.protocol); });
+  const bool any_tls = std::any_of(listeners.begin(), listeners.end(),
+                                   [](const Listener& l) { return net::uses_tls(l.spec.protocol); });
+  if (any_sasl || any_tls) security_audit = std::make_unique<SecurityAudit>(metrics);
+  if (any_tls) {
+    auto created = net::ServerTlsContext::create({config.tls_cert, config.tls_key, config.tls_ca});
+    if (!created.ok()) return Error::invalid_argument("TLS: " + created.error().message);
+    tls = std::move(*created);
+  }
+  if (config.authorizer) {
+    security::AuthorizerConfig ac;
+    for (const auto& u : split_mechanisms(config.super_users)) ac.super_users.insert(u);
+    ac.allow_everyone_if_no_acl_found = config.allow_everyone_if_no_acl_found;
+    STREAMCTL_ASSIGN_OR_RETURN(authorizer, security::Authorizer::open(
+                                               join_path(join_path(config.data_dir, "__meta"), "acls.json"), ac));
+    services.authorizer = authorizer.get();
+  }
+  if (any_sasl) {
+    STREAMCTL_ASSIGN_OR_RETURN(credentials,
+                               ReloadingCredentials::open(join_path(join_path(config.data_dir, "__meta"), "users.json")));
+    sasl_mechanisms = split_mechanisms(config.sasl_mechanisms);
+    if (credentials->user_count() == 0) {
+      log_warn("no SASL users yet: every authentication will fail").kv("add_one", "streamctl user create NAME");
+    }
+  }
 
   if (!config.http.empty()) {
     STREAMCTL_ASSIGN_OR_RETURN(auto http_hp, parse_host_port(config.http, "--http"));
@@ -413,8 +469,25 @@ Status Broker::Impl::open() {
 
   engine::ServerAdvert advert;
   advert.pid = ::getpid();
-  advert.listen = format_host_port(local.address().to_string(), port);
+  {
+    std::string all;
+    for (const auto& l : listeners) {
+      if (!all.empty()) all += ",";
+      const std::string hp = format_host_port(l.acceptor->local_endpoint().address().to_string(), l.port);
+      // The first PLAINTEXT listener keeps the bare form other tools read (host:port).
+      all += (&l == &listeners.front() && l.spec.protocol == net::SecurityProtocol::kPlaintext) ? hp : l.spec.name + "://" + hp;
+    }
+    advert.listen = all;
+  }
+  // The CLI routes embedded commands on this data dir through `advertised` with a plain client: prefer the
+  // first PLAINTEXT listener when the first one needs TLS or SASL.
   advert.advertised = advertised;
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    if (listeners[i].spec.protocol == net::SecurityProtocol::kPlaintext) {
+      advert.advertised = format_host_port(services.listeners[i].host, uint16_t(services.listeners[i].port));
+      break;
+    }
+  }
   if (http) {
     auto http_hp = parse_host_port(config.http, "--http");
     advert.http = format_host_port(http_hp->first, http_port);
@@ -426,7 +499,7 @@ Status Broker::Impl::open() {
 
   // Run.
   work.emplace(asio::make_work_guard(io));
-  asio::co_spawn(io, accept_loop(), asio::detached);
+  for (size_t i = 0; i < listeners.size(); ++i) asio::co_spawn(io, accept_loop(i), asio::detached);
   asio::co_spawn(control, tick_loop(), asio::detached);
   for (int i = 0; i < config.threads; ++i) {
     threads.emplace_back([this]() {
@@ -449,7 +522,9 @@ Status Broker::Impl::open() {
   return ok_status();
 }
 
-asio::awaitable<void> Broker::Impl::accept_loop() {
+asio::awaitable<void> Broker::Impl::accept_loop(size_t index) {
+  asio::ip::tcp::acceptor& acceptor = *listeners[index].acceptor;
+  const net::SecurityProtocol protocol = listeners[index].spec.protocol;
   for (;;) {
     asio::error_code ec;
     asio::ip::tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
@@ -498,6 +573,14 @@ asio::awaitable<void> Broker::Impl::accept_loop() {
       }
       conn = std::make_shared<Connection>(std::move(socket), id, *dispatcher, conn_limits,
                                           [this](uint64_t cid) { on_connection_closed(cid); });
+      conn->set_listener(int(index));
+      if (net::uses_tls(protocol)) conn->set_tls(tls->current(), *security_audit, config.tls_handshake_timeout_ms);
+      if (net::uses_sasl(protocol)) {
+        security::SaslConfig sc;
+        sc.mechanisms = sasl_mechanisms;
+        sc.lookup = credentials->lookup_function();
+        conn->set_sasl(std::make_unique<SaslGate>(std::move(sc), *security_audit, conn->peer()));
+      }
       if (over_ip_limit) {
         conn->refuse(kafka::protocol::ErrorCode::kPolicyViolation,
                      "more than " + std::to_string(ip_limit) + " connections from " + ip +
@@ -619,7 +702,7 @@ asio::awaitable<void> Broker::Impl::shutdown_sequence() {
   log_info("shutting down").kv("connections", int64_t(metrics.connections_active.load()));
   services.stopping.store(true);
   asio::error_code ec;
-  acceptor.close(ec);
+  for (auto& l : listeners) l.acceptor->close(ec);
   if (http) http->stop();
   tick_timer.cancel();
   coordinator->shutdown();  // held JoinGroup/SyncGroup answered
@@ -703,6 +786,17 @@ Status Broker::wait() {
 bool Broker::stopped() const {
   std::lock_guard<std::mutex> lk(impl_->done_mu);
   return impl_->finished;
+}
+
+Status Broker::reload_tls() {
+  if (!impl_->tls) return ok_status();
+  auto st = impl_->tls->reload();
+  if (st.ok()) {
+    log_info("TLS certificates reloaded").kv("cert", impl_->config.tls_cert);
+  } else {
+    log_warn("TLS reload failed; the previous certificates stay in use").kv("error", st.error().message);
+  }
+  return st;
 }
 
 uint16_t Broker::port() const { return impl_->port; }

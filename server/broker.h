@@ -47,6 +47,10 @@ class Broker {
   // True once shutdown has completed (wait() would not block).
   bool stopped() const;
 
+  // Re-reads --tls-cert/--tls-key/--tls-ca (SIGHUP): new TLS connections use the new files, existing ones
+  // keep theirs; on error the old ones stay and the error is returned (and logged). No-op without TLS.
+  Status reload_tls();
+
   uint16_t port() const;                 // the real Kafka listener port
   uint16_t http_port() const;            // 0 when --http is off
   std::string advertised_address() const;  // "host:port" handed to clients

@@ -16,11 +16,33 @@ inline constexpr size_t kDefaultInitialMaxRequestBytes = size_t(2) << 20;  // be
 
 struct BrokerConfig {
   std::string data_dir;                      // the engine data directory (required)
-  std::string listen = "127.0.0.1:9092";     // host:port of the Kafka listener; port 0 = pick a free one
-  std::string advertise;                     // host:port given to clients; empty = listen host + real port
+  // Kafka listeners (net/listener.h): "host:port" (PLAINTEXT) or "NAME://host:port,..." with NAME one of
+  // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; port 0 = pick a free one.
+  std::string listen = "127.0.0.1:9092";
+  // host:port given to clients (for the first listener), or NAME://host:port per listener; empty = each
+  // listener's host + real port.
+  std::string advertise;
+  // A PLAINTEXT or SASL_PLAINTEXT listener on a non-loopback address needs this (nothing is encrypted).
+  bool allow_plaintext = false;
+  // SASL mechanisms offered on SASL listeners, checked against <data dir>/__meta/users.json.
+  std::string sasl_mechanisms = "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN";
+  // TLS listeners (SSL, SASL_SSL): PEM certificate chain and key (required for them); with a CA, clients
+  // must present a certificate it signed (mTLS; on SSL listeners the principal is its subject). Reloaded on
+  // SIGHUP (Broker::reload_tls).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  int64_t tls_handshake_timeout_ms = 10000;
+  // Kafka's ACLs from <data dir>/__meta/acls.json (security/acl.h): Produce needs WRITE on the topic, Fetch
+  // READ, Metadata DESCRIBE (others are left out), auto-creation CREATE, group requests READ on the group.
+  // No matching ACL = denied, unless allow_everyone_if_no_acl_found; super users (principals such as
+  // User:admin, comma-separated) may do everything.
+  bool authorizer = false;
+  std::string super_users;
+  bool allow_everyone_if_no_acl_found = false;
   int32_t node_id = 0;                       // broker id in Metadata/FindCoordinator (controller id too)
   std::string http;                          // host:port for GET /metrics and /health; empty = off
-  std::string port_file;                     // if set, the real Kafka port is written there once listening
+  std::string port_file;                     // if set, the first listener's real port is written there once listening
   int threads = 2;                           // io threads (network + request handling)
 
   // Limits.

@@ -8,6 +8,7 @@
 
 #include "base/fs.h"
 #include "base/logging.h"
+#include "security/sasl.h"
 
 namespace streamctl::server {
 
@@ -67,6 +68,13 @@ Setter int_setter(T BrokerConfig::*field, int64_t min, int64_t max) {
   };
 }
 
+Setter bool_setter(bool BrokerConfig::*field) {
+  return [field](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
+    STREAMCTL_ASSIGN_OR_RETURN(c.*field, parse_bool(k, v));
+    return ok_status();
+  };
+}
+
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> kSetters = {
       {"listen", string_setter(&BrokerConfig::listen)},
@@ -99,11 +107,16 @@ const std::map<std::string, Setter>& setters() {
       {"flush-interval-ms",
        int_setter(&BrokerConfig::flush_interval_ms, 0, std::numeric_limits<int64_t>::max())},
       {"shutdown-timeout-ms", int_setter(&BrokerConfig::shutdown_timeout_ms, 0, 3600000)},
-      {"auto-create-topics",
-       [](BrokerConfig& c, const std::string& k, const std::string& v) -> Status {
-         STREAMCTL_ASSIGN_OR_RETURN(c.auto_create_topics, parse_bool(k, v));
-         return ok_status();
-       }},
+      {"auto-create-topics", bool_setter(&BrokerConfig::auto_create_topics)},
+      {"allow-plaintext", bool_setter(&BrokerConfig::allow_plaintext)},
+      {"sasl-mechanisms", string_setter(&BrokerConfig::sasl_mechanisms)},
+      {"authorizer", bool_setter(&BrokerConfig::authorizer)},
+      {"allow-everyone-if-no-acl-found", bool_setter(&BrokerConfig::allow_everyone_if_no_acl_found)},
+      {"super-users", string_setter(&BrokerConfig::super_users)},
+      {"tls-cert", string_setter(&BrokerConfig::tls_cert)},
+      {"tls-key", string_setter(&BrokerConfig::tls_key)},
+      {"tls-ca", string_setter(&BrokerConfig::tls_ca)},
+      {"tls-handshake-timeout-ms", int_setter(&BrokerConfig::tls_handshake_timeout_ms, 1, 3600000)},
       {"default-partitions", int_setter(&BrokerConfig::default_partitions, 1, 1000000)},
       {"group-initial-rebalance-delay-ms",
        int_setter(&BrokerConfig::group_initial_rebalance_delay_ms, 0, 3600000)},
@@ -235,12 +248,54 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
   return std::make_pair(host, static_cast<uint16_t>(*p));
 }
 
+Result<std::vector<net::ListenerSpec>> broker_listeners(const BrokerConfig& c) {
+  auto listeners = net::parse_listeners(c.listen);
+  if (!listeners.ok()) return Error::invalid_argument("--listen: " + listeners.error().message);
+  return listeners;
+}
+
+Result<std::vector<net::ListenerSpec>> broker_advertised(const BrokerConfig& c,
+                                                         const std::vector<net::ListenerSpec>& listeners) {
+  std::string advertise = c.advertise;
+  // A bare host:port advertises the first listener, whatever its security protocol.
+  if (!advertise.empty() && advertise.find("://") == std::string::npos && !listeners.empty() &&
+      advertise.find(',') == std::string::npos) {
+    advertise = listeners.front().name + "://" + advertise;
+  }
+  auto adverts = net::resolve_advertised(listeners, advertise);
+  if (!adverts.ok()) return Error::invalid_argument("--advertise: " + adverts.error().message);
+  return adverts;
+}
+
+std::vector<std::string> split_mechanisms(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string m = text.substr(start, comma - start);
+    m.erase(0, m.find_first_not_of(" \t"));
+    m.erase(m.find_last_not_of(" \t") + 1);
+    if (!m.empty()) out.push_back(m);
+    start = comma + 1;
+  }
+  return out;
+}
+
 Status validate_broker_config(const BrokerConfig& c) {
   if (c.data_dir.empty()) return Error::invalid_argument("no data directory (--data-dir or data-dir =)");
-  STREAMCTL_TRY(parse_host_port(c.listen, "--listen"));
-  if (!c.advertise.empty()) {
-    STREAMCTL_ASSIGN_OR_RETURN(auto hp, parse_host_port(c.advertise, "--advertise"));
-    if (hp.second == 0) return Error::invalid_argument("--advertise: port 0 cannot be advertised");
+  STREAMCTL_ASSIGN_OR_RETURN(auto listeners, broker_listeners(c));
+  if (auto st = net::check_plaintext_allowed(listeners, c.allow_plaintext); !st.ok()) {
+    return Error::invalid_argument(st.error().message);
+  }
+  STREAMCTL_TRY(broker_advertised(c, listeners));
+  for (const auto& l : listeners) {
+    if (net::uses_tls(l.protocol) && (c.tls_cert.empty() || c.tls_key.empty())) {
+      return Error::invalid_argument("--listen " + l.to_string() + ": a TLS listener needs --tls-cert and --tls-key");
+    }
+  }
+  if (auto st = security::validate_sasl_mechanisms(split_mechanisms(c.sasl_mechanisms)); !st.ok()) {
+    return Error::invalid_argument("--sasl-mechanisms: " + st.error().message);
   }
   if (!c.http.empty()) STREAMCTL_TRY(parse_host_port(c.http, "--http"));
   if (c.initial_max_request_bytes > c.max_request_bytes) {

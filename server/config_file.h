@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "net/listener.h"
 #include "server/broker_config.h"
 
 namespace streamctl::server {
@@ -42,6 +43,14 @@ Status apply_config_entries(BrokerConfig& config, const std::vector<ConfigEntry>
 std::vector<std::string> config_keys();
 // Checks cross-field rules (ports, sizes, data dir present). Error messages say which setting to fix.
 Status validate_broker_config(const BrokerConfig& config);
+// --listen as listeners (a bare host:port is PLAINTEXT).
+Result<std::vector<net::ListenerSpec>> broker_listeners(const BrokerConfig& config);
+// What each listener advertises (net::resolve_advertised), in --listen order; a bare --advertise host:port
+// is the first listener's.
+Result<std::vector<net::ListenerSpec>> broker_advertised(const BrokerConfig& config,
+                                                         const std::vector<net::ListenerSpec>& listeners);
+// --sasl-mechanisms "A,B" -> {"A", "B"} (spaces trimmed, empty entries dropped).
+std::vector<std::string> split_mechanisms(const std::string& text);
 
 // max-connections-per-ip-overrides: "addr:n,addr:n" (the count after the last colon, so IPv6 addresses
 // work as they are, "::1:20" or "[::1]:20") -> address -> limit. Empty text is an empty map.

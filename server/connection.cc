@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -64,7 +65,45 @@ Connection::Connection(asio::ip::tcp::socket socket, uint64_t id, Dispatcher& di
 
 Connection::~Connection() = default;  // admitted bytes were released by close_on_strand
 
+void Connection::set_tls(std::shared_ptr<asio::ssl::context> context, SecurityAudit& audit,
+                         int64_t handshake_timeout_ms) {
+  tls_context_ = std::move(context);
+  tls_ = std::make_unique<net::TlsStream>(std::move(socket_), *tls_context_);
+  tls_audit_ = &audit;
+  tls_handshake_timeout_ms_ = handshake_timeout_ms;
+}
+
 void Connection::start() {
+  auto self = shared_from_this();
+  if (!tls_) {
+    start_reading();
+    return;
+  }
+  asio::dispatch(strand_, [self]() {
+    net::async_server_handshake(*self->tls_, std::chrono::milliseconds(self->tls_handshake_timeout_ms_),
+                                [self](asio::error_code ec, std::string principal) {
+                                  asio::dispatch(self->strand_, [self, ec, principal = std::move(principal)]() mutable {
+                                    self->on_tls_handshake(ec, std::move(principal));
+                                  });
+                                });
+  });
+}
+
+void Connection::on_tls_handshake(const asio::error_code& ec, std::string principal) {
+  if (closed_) return;
+  if (ec) {
+    tls_audit_->tls_failure(peer_, ec == asio::error::timed_out ? std::string("no handshake within ") +
+                                                                     std::to_string(tls_handshake_timeout_ms_) + " ms"
+                                                               : ec.message());
+    close_on_strand("TLS handshake failed: " + ec.message(), false);
+    return;
+  }
+  tls_principal_ = std::move(principal);
+  touch();
+  start_reading();
+}
+
+void Connection::start_reading() {
   auto self = shared_from_this();
   asio::co_spawn(strand_, [self]() { return self->read_loop(); }, asio::detached);
   if (limits_.idle_timeout_ms > 0) {
@@ -104,7 +143,8 @@ asio::awaitable<void> Connection::read_loop() {
     if (read_pos_ == read_end_) {
       read_pos_ = read_end_ = 0;
       asio::error_code ec;
-      if (rbuf_.empty() || socket_.available(ec) == 0) {
+      // (TLS: decrypted bytes may wait inside the stream while the socket has none: always read.)
+      if (!tls_ && (rbuf_.empty() || socket_.available(ec) == 0)) {
         // Nothing buffered and nothing to read yet: wait for bytes without holding a buffer, so an idle
         // connection costs no read memory (and one that read a large request gives it back).
         ScratchBytes().swap(rbuf_);
@@ -159,11 +199,18 @@ asio::awaitable<void> Connection::read_loop() {
       rbuf_.resize(std::max(need, read_end_ + 1));
     }
     asio::error_code ec;
-    size_t n = co_await socket_.async_read_some(asio::buffer(rbuf_.data() + read_end_, rbuf_.size() - read_end_),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+    auto into = asio::buffer(rbuf_.data() + read_end_, rbuf_.size() - read_end_);
+    // (No co_await inside ?: : GCC miscompiles it.)
+    size_t n = 0;
+    if (tls_) {
+      n = co_await tls_->async_read_some(into, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      n = co_await socket_.async_read_some(into, asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (closed_) co_return;
     if (ec) {
-      if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+          ec == asio::ssl::error::stream_truncated) {
         // The client is gone (or shut its side): answer what was read, then close.
         reading_stopped_ = true;
         release_admitted();
@@ -224,7 +271,29 @@ bool Connection::process_frames_deferred() {
   return !closed_;
 }
 
+bool Connection::answer_locally(SaslGate::Outcome out, int16_t api_key, int32_t correlation_id) {
+  if (out.verdict == SaslGate::Outcome::Verdict::kClose) {
+    close_on_strand(out.reason, true);
+    return false;
+  }
+  Slot slot;
+  slot.seq = next_seq_++;
+  slot.api_key = api_key;
+  slot.correlation_id = correlation_id;
+  slot.ready = true;
+  if (out.reply.action == Reply::Action::kSend) queued_bytes_ += out.reply.wire_size();
+  slot.reply = std::move(out.reply);
+  pipeline_.push_back(std::move(slot));
+  if (out.close_after) {
+    // The answer goes out, then write_pending() closes once the pipeline is empty.
+    reading_stopped_ = true;
+    log_info("closing connection after SASL failure").kv("conn", id_).kv("peer", peer_).kv("reason", out.reason);
+  }
+  return !closed_;
+}
+
 bool Connection::handle_frame(ByteSpan frame) {
+  if (sasl_ && sasl_->expects_raw_token()) return answer_locally(sasl_->on_raw_token(frame), -1, 0);
   auto decoded = kafka::protocol::decode_request_frame(frame);
   if (!decoded.ok()) {
     metrics_.connections_closed_malformed.fetch_add(1, std::memory_order_relaxed);
@@ -232,6 +301,12 @@ bool Connection::handle_frame(ByteSpan frame) {
     return false;
   }
   if (kafka::protocol::find_api(decoded->header.api_key)) known_client_ = true;
+  if (sasl_) {
+    auto out = sasl_->on_request(decoded->header, decoded->body);
+    if (out.verdict != SaslGate::Outcome::Verdict::kDispatch) {
+      return answer_locally(std::move(out), decoded->header.api_key, decoded->header.correlation_id);
+    }
+  }
   const uint64_t seq = next_seq_++;
   Slot slot;
   slot.seq = seq;
@@ -243,6 +318,12 @@ bool Connection::handle_frame(ByteSpan frame) {
   ctx.header = std::move(decoded->header);
   ctx.client_host = peer_host_;
   ctx.connection_id = id_;
+  ctx.listener = listener_;
+  if (sasl_) {
+    ctx.principal = sasl_->principal();
+  } else if (!tls_principal_.empty()) {
+    ctx.principal = tls_principal_;
+  }
   ctx.refuse_with = refusal_;
   if (refusal_) {
     // One answer, then close: stop reading; write_pending() closes once the pipeline is empty.
@@ -316,6 +397,13 @@ void Connection::write_pending() {
     }
     std::vector<asio::const_buffer> buffers;
     for (const auto& f : writing_frames_) buffers.emplace_back(asio::buffer(f));
+    if (tls_) {
+      // Encrypted: the stream does the writing (no synchronous attempt on the raw socket).
+      asio::async_write(*tls_, buffers, kWholeWrite,
+                        asio::bind_executor(strand_, [self](asio::error_code ec, size_t) { self->on_written(ec); }));
+      wake_reader();
+      return;
+    }
     // Write what the socket takes now (it is non-blocking): the usual response fits its buffer, and going
     // through async_write would hold the next response back until the write's completion has made a trip
     // through the io_context (another thread's wake-up, when this one is busy).
@@ -348,7 +436,7 @@ void Connection::write_pending() {
 
 asio::awaitable<void> Connection::write_with_files() {
   auto self = shared_from_this();
-  const int fd = socket_.native_handle();
+  const int fd = tcp().native_handle();
   // Cork: the frame's pieces and file bytes leave in full segments, flushed when uncorked.
   int on = 1;
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
@@ -361,16 +449,28 @@ asio::awaitable<void> Connection::write_with_files() {
     if (splice.at > from) buffers.emplace_back(asio::buffer(last.data() + from, splice.at - from));
     from = splice.at;
     if (!buffers.empty()) {
-      co_await asio::async_write(socket_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+      if (tls_) {
+        co_await asio::async_write(*tls_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        co_await asio::async_write(socket_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+      }
       buffers.clear();
       if (ec || closed_) break;
     }
-    ec = co_await send_file(splice.slice);
+    if (tls_) {
+      ec = co_await send_file_tls(splice.slice);
+    } else {
+      ec = co_await send_file(splice.slice);
+    }
     if (ec || closed_) break;
   }
   if (!ec && !closed_ && from < last.size()) {
     buffers.emplace_back(asio::buffer(last.data() + from, last.size() - from));
-    co_await asio::async_write(socket_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+    if (tls_) {
+      co_await asio::async_write(*tls_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(socket_, buffers, kWholeWrite, asio::redirect_error(asio::use_awaitable, ec));
+    }
   }
   if (!closed_) {
     int off = 0;
@@ -403,6 +503,28 @@ asio::awaitable<asio::error_code> Connection::send_file(const FileSlice& slice) 
     if (errno != EAGAIN && errno != EWOULDBLOCK) co_return asio::error_code(errno, asio::error::get_system_category());
     co_await socket_.async_wait(asio::ip::tcp::socket::wait_write, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return ec;
+  }
+  co_return asio::error_code{};
+}
+
+asio::awaitable<asio::error_code> Connection::send_file_tls(const FileSlice& slice) {
+  // TLS encrypts in user space: read the slice in chunks and write each through the stream.
+  constexpr size_t kChunk = size_t(1) << 20;
+  std::vector<std::byte> chunk(size_t(std::min<uint64_t>(slice.length, kChunk)));
+  uint64_t offset = slice.position;
+  uint64_t left = slice.length;
+  asio::error_code ec;
+  while (left > 0) {
+    if (closed_) co_return asio::error::operation_aborted;
+    const size_t want = size_t(std::min<uint64_t>(left, chunk.size()));
+    const ssize_t n = ::pread(slice.file->native_handle(), chunk.data(), want, off_t(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) co_return asio::error_code(errno, asio::error::get_system_category());
+    if (n == 0) co_return asio::error::make_error_code(asio::error::misc_errors::eof);  // truncated in place
+    co_await asio::async_write(*tls_, asio::buffer(chunk.data(), size_t(n)), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return ec;
+    offset += uint64_t(n);
+    left -= uint64_t(n);
   }
   co_return asio::error_code{};
 }
@@ -463,7 +585,7 @@ void Connection::drain() {
     self->reading_stopped_ = true;
     asio::error_code ec;
     // Stop the pending read; responses still go out.
-    self->socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
+    self->tcp().shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
     self->resume_timer_.cancel();
     if (self->pipeline_.empty() && !self->writing_) self->close_on_strand("shutdown", false);
   });
@@ -483,8 +605,8 @@ void Connection::close_on_strand(const std::string& reason, bool error) {
     log_debug("connection closed").kv("conn", id_).kv("peer", peer_).kv("reason", reason);
   }
   asio::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  tcp().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  tcp().close(ec);
   resume_timer_.cancel();
   idle_timer_.cancel();
   pipeline_.clear();

@@ -32,6 +32,8 @@
 
 #include "base/coding.h"
 #include "server/dispatcher.h"
+#include "net/handshake.h"
+#include "server/sasl_gate.h"
 
 namespace streamctl::server {
 
@@ -54,6 +56,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection();
+
+  // Before start(): the connection came in on a SASL listener; every frame goes through the gate first
+  // (server/sasl_gate.h) and requests carry its principal.
+  void set_sasl(std::unique_ptr<SaslGate> gate) { sasl_ = std::move(gate); }
+  // Before start(): index of the listener it came in on (BrokerServices::listeners; what Metadata advertises).
+  void set_listener(int index) { listener_ = index; }
+
+  // Before start(): the connection came in on a TLS listener (SSL, SASL_SSL). start() runs the TLS
+  // handshake first (a deadline of handshake_timeout_ms; failures are counted and logged through `audit`);
+  // afterwards every byte goes through the TLS stream, and Fetch's file bytes are read and encrypted instead
+  // of sent with sendfile. With client certificates (mTLS) and no SASL, the principal is the certificate's.
+  void set_tls(std::shared_ptr<asio::ssl::context> context, SecurityAudit& audit, int64_t handshake_timeout_ms);
 
   void start();
   // Before start(): the connection is one the broker cannot take (over max-connections-per-ip). Its first
@@ -80,12 +94,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   asio::awaitable<void> read_loop();
+  void start_reading();
+  void on_tls_handshake(const asio::error_code& ec, std::string principal);
+  // The TCP socket (under the TLS stream when there is one).
+  asio::ip::tcp::socket& tcp() { return tls_ ? tls_->next_layer() : socket_; }
+  // write_with_files() for TLS: file bytes are read (pread) and written through the stream.
+  asio::awaitable<asio::error_code> send_file_tls(const FileSlice& slice);
   asio::awaitable<void> idle_watchdog();
   // Parses complete frames in the read buffer; returns false if the connection was closed. Responses
   // ready meanwhile are written once, after the last frame.
   bool process_frames();
   bool process_frames_deferred();
   bool handle_frame(ByteSpan frame);
+  // A SaslGate outcome that is not "dispatch": queue its answer or close. Returns false if closed.
+  bool answer_locally(SaslGate::Outcome out, int16_t api_key, int32_t correlation_id);
   void on_reply(uint64_t seq, Reply reply);
   void write_pending();
   // Writes the batch whose last frame has splices: frames and frame pieces with async_write, file bytes with
@@ -143,6 +165,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<kafka::protocol::ErrorCode> refusal_;  // refuse(): answer one request with it, then close
   std::string refusal_reason_;
   int64_t last_activity_ms_ = 0;
+  std::unique_ptr<SaslGate> sasl_;  // null: not a SASL listener
+  std::shared_ptr<asio::ssl::context> tls_context_;  // kept alive for tls_ (SIGHUP swaps the broker's)
+  std::unique_ptr<net::TlsStream> tls_;              // null: not a TLS listener (socket_ is used)
+  SecurityAudit* tls_audit_ = nullptr;
+  int64_t tls_handshake_timeout_ms_ = 10000;
+  std::string tls_principal_;  // "User:<subject>" of a verified client certificate
+  int listener_ = 0;
 };
 
 }  // namespace streamctl::server

@@ -47,6 +47,89 @@ Reply encode_reply(int16_t api_key, int16_t version, int32_t correlation_id, con
   return reply;
 }
 
+// With --authorizer, checks the resources a request names before its handler runs (Produce, Fetch and
+// Metadata are checked per topic in their handlers). All or nothing: one denied resource answers the whole
+// request with Kafka's code for it (TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED) in every error field, where
+// Kafka would answer per item. Returns kNone when allowed.
+p::ErrorCode request_authorization(const RequestContext& ctx, const p::RequestBody& body) {
+  using security::AclOperation;
+  using security::ResourceType;
+  if (ctx.services->authorizer == nullptr) return p::ErrorCode::kNone;
+  p::ErrorCode denied = p::ErrorCode::kNone;
+  auto need = [&](AclOperation op, ResourceType type, const std::string& name) {
+    if (denied != p::ErrorCode::kNone || ctx.allowed(op, type, name)) return;
+    denied = type == ResourceType::kTopic   ? p::ErrorCode::kTopicAuthorizationFailed
+             : type == ResourceType::kGroup ? p::ErrorCode::kGroupAuthorizationFailed
+                                            : p::ErrorCode::kClusterAuthorizationFailed;
+  };
+  auto topic = [&](AclOperation op, const std::string& name) { need(op, ResourceType::kTopic, name); };
+  auto group = [&](AclOperation op, const std::string& name) { need(op, ResourceType::kGroup, name); };
+  // Config resources: 2 = topic, 4 = broker (the cluster).
+  auto config = [&](AclOperation op, int8_t type, const std::string& name) {
+    if (type == 2) topic(op, name);
+    if (type == 4) need(op, ResourceType::kCluster, "kafka-cluster");
+  };
+  const AclOperation kRead = AclOperation::kRead;
+  if (auto* r = std::get_if<p::JoinGroupRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::SyncGroupRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::HeartbeatRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::LeaveGroupRequest>(&body)) group(kRead, r->group_id);
+  if (auto* r = std::get_if<p::OffsetCommitRequest>(&body)) {
+    group(kRead, r->group_id);
+    for (const auto& t : r->topics) topic(kRead, t.name);
+  }
+  if (auto* r = std::get_if<p::OffsetFetchRequest>(&body)) {
+    if (ctx.api_version() < 8) group(AclOperation::kDescribe, r->group_id);
+    for (const auto& g : r->groups) group(AclOperation::kDescribe, g.group_id);
+  }
+  if (auto* r = std::get_if<p::FindCoordinatorRequest>(&body)) {
+    if (r->key_type == 0) {
+      if (ctx.api_version() < 4) group(AclOperation::kDescribe, r->key);
+      for (const auto& k : r->coordinator_keys) group(AclOperation::kDescribe, k);
+    }
+  }
+  if (auto* r = std::get_if<p::DescribeGroupsRequest>(&body)) {
+    for (const auto& g : r->groups) group(AclOperation::kDescribe, g);
+  }
+  if (auto* r = std::get_if<p::DeleteGroupsRequest>(&body)) {
+    for (const auto& g : r->groups_names) group(AclOperation::kDelete, g);
+  }
+  if (auto* r = std::get_if<p::OffsetDeleteRequest>(&body)) {
+    group(AclOperation::kDelete, r->group_id);
+    for (const auto& t : r->topics) topic(kRead, t.name);
+  }
+  if (auto* r = std::get_if<p::ListOffsetsRequest>(&body)) {
+    for (const auto& t : r->topics) topic(AclOperation::kDescribe, t.name);
+  }
+  if (auto* r = std::get_if<p::CreateTopicsRequest>(&body)) {
+    if (!ctx.allowed(AclOperation::kCreate, ResourceType::kCluster, "kafka-cluster")) {
+      for (const auto& t : r->topics) topic(AclOperation::kCreate, t.name);
+    }
+  }
+  if (auto* r = std::get_if<p::DeleteTopicsRequest>(&body)) {
+    for (const auto& n : r->topic_names) topic(AclOperation::kDelete, n);
+    for (const auto& t : r->topics) {
+      if (t.name) topic(AclOperation::kDelete, *t.name);
+    }
+  }
+  if (auto* r = std::get_if<p::DeleteRecordsRequest>(&body)) {
+    for (const auto& t : r->topics) topic(AclOperation::kDelete, t.name);
+  }
+  if (auto* r = std::get_if<p::CreatePartitionsRequest>(&body)) {
+    for (const auto& t : r->topics) topic(AclOperation::kAlter, t.name);
+  }
+  if (auto* r = std::get_if<p::AlterConfigsRequest>(&body)) {
+    for (const auto& c : r->resources) config(AclOperation::kAlterConfigs, c.resource_type, c.resource_name);
+  }
+  if (auto* r = std::get_if<p::IncrementalAlterConfigsRequest>(&body)) {
+    for (const auto& c : r->resources) config(AclOperation::kAlterConfigs, c.resource_type, c.resource_name);
+  }
+  if (auto* r = std::get_if<p::DescribeConfigsRequest>(&body)) {
+    for (const auto& c : r->resources) config(AclOperation::kDescribeConfigs, c.resource_type, c.resource_name);
+  }
+  return denied;
+}
+
 Reply close_reply(std::string reason) {
   Reply r;
   r.action = Reply::Action::kClose;
@@ -105,6 +188,12 @@ void Dispatcher::dispatch(RequestContext ctx, ByteSpan body, ReplyFn done) {
     return;
   }
 
+  if (const p::ErrorCode denied = request_authorization(ctx, *decoded); denied != p::ErrorCode::kNone) {
+    metrics.count_error(key);
+    done(encode_reply(key, version, correlation_id, handlers::make_error_response(*decoded, version, denied)));
+    return;
+  }
+
   // Completion for every handler: count errors, encode, hand back.
   Metrics* metrics_ptr = &metrics;
   auto finish = [key, version, correlation_id, metrics_ptr, done](
@@ -160,6 +249,14 @@ void Dispatcher::dispatch(RequestContext ctx, ByteSpan body, ReplyFn done) {
           [&](p::IncrementalAlterConfigsRequest& r) { finish(handlers::handle_incremental_alter_configs(ctx, r)); },
           [&](p::OffsetDeleteRequest& r) { finish(handlers::handle_offset_delete(ctx, r)); },
           [&](p::DescribeClusterRequest& r) { finish(handlers::handle_describe_cluster(ctx, r)); },
+          // A SASL listener's connection answers these itself (server/sasl_gate.h); reaching here means a
+          // listener without SASL or an authenticated session: Kafka's answer is ILLEGAL_SASL_STATE.
+          [&](p::SaslHandshakeRequest& r) {
+            finish(handlers::make_error_response(p::RequestBody(std::move(r)), version, p::ErrorCode::kIllegalSaslState));
+          },
+          [&](p::SaslAuthenticateRequest& r) {
+            finish(handlers::make_error_response(p::RequestBody(std::move(r)), version, p::ErrorCode::kIllegalSaslState));
+          },
       },
       *decoded);
 }

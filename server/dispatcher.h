@@ -9,6 +9,11 @@
 //   * a malformed body (bad lengths, negative counts, truncated fields, trailing bytes): closed, logged;
 //   * a version the codec can decode but we do not advertise: an error response (UNSUPPORTED_VERSION in
 //     every error field) at that version;
+//   * with --authorizer, resources named by group, offset and admin requests are checked (a denied one
+//     answers the whole request with TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED); Produce, Fetch and
+//     Metadata check their topics in their handlers;
+//   * SaslHandshake/SaslAuthenticate reaching here (no SASL on the listener, or already authenticated):
+//     ILLEGAL_SASL_STATE; on SASL listeners the Connection's SaslGate answers them (server/sasl_gate.h);
 //   * otherwise the API's handler (server/handlers/handlers.h).
 // The Reply's frame includes the 4-byte size prefix, the response header (v0, or v1 for flexible
 // versions except ApiVersions) and the body.

@@ -83,6 +83,22 @@ std::string render_prometheus(const Metrics& m, engine::LogManager* logs, GroupC
          "Connections closed for a malformed or oversized frame.", uint64_t(m.connections_closed_malformed.load()));
   scalar(o, "streamctl_connections_closed_idle_total", "counter", "Connections closed after the idle timeout.",
          uint64_t(m.connections_closed_idle.load()));
+  scalar(o, "streamctl_sasl_authentications_total", "counter", "Successful SASL authentications.",
+         uint64_t(m.sasl_authentications.load()));
+  o << "# HELP streamctl_sasl_authentication_failures_total Failed SASL authentications (answered "
+       "SASL_AUTHENTICATION_FAILED or UNSUPPORTED_SASL_MECHANISM, then closed).\n"
+       "# TYPE streamctl_sasl_authentication_failures_total counter\n";
+  for (size_t i = 0; i < m.sasl_authentication_failures.size(); ++i) {
+    o << "streamctl_sasl_authentication_failures_total{mechanism=\"" << kSaslMechanismLabels[i] << "\"} "
+      << m.sasl_authentication_failures[i].load(std::memory_order_relaxed) << '\n';
+  }
+  scalar(o, "streamctl_connections_closed_unauthenticated_total", "counter",
+         "SASL connections closed for a request other than ApiVersions/SaslHandshake/SaslAuthenticate before "
+         "authentication.",
+         uint64_t(m.connections_closed_unauthenticated.load()));
+  scalar(o, "streamctl_tls_handshake_failures_total", "counter",
+         "TLS handshakes on SSL/SASL_SSL listeners that failed or did not finish in time.",
+         uint64_t(m.tls_handshake_failures.load()));
   scalar(o, "streamctl_produce_records_total", "counter", "Records appended by Produce.",
          uint64_t(m.produce_records.load()));
   scalar(o, "streamctl_produce_bytes_total", "counter", "Record batch bytes appended by Produce.",

@@ -22,7 +22,9 @@ namespace streamctl::server {
 
 class GroupCoordinator;
 
-inline constexpr size_t kMaxApiKey = 128;  // counters exist for api keys [0, kMaxApiKey)
+inline constexpr size_t kMaxApiKey = 128;
+// Labels of Metrics::sasl_authentication_failures; "other" = no or an unknown mechanism.
+inline constexpr const char* kSaslMechanismLabels[4] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "other"};  // counters exist for api keys [0, kMaxApiKey)
 
 struct Metrics {
   std::array<std::atomic<uint64_t>, kMaxApiKey> requests{};      // requests received, per api key
@@ -37,6 +39,13 @@ struct Metrics {
   std::atomic<int64_t> connections_active{0};
   std::atomic<uint64_t> connections_closed_malformed{0};  // bad frames, bad headers
   std::atomic<uint64_t> connections_closed_idle{0};
+  // SASL listeners (server/sasl_gate.h): successful authentications; failures per mechanism
+  // (kSaslMechanismLabels order); connections closed for a request other than ApiVersions/SaslHandshake/
+  // SaslAuthenticate before authentication.
+  std::atomic<uint64_t> sasl_authentications{0};
+  std::array<std::atomic<uint64_t>, 4> sasl_authentication_failures{};
+  std::atomic<uint64_t> connections_closed_unauthenticated{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};  // SSL/SASL_SSL: failed or timed-out handshakes
   std::atomic<uint64_t> produce_records{0};       // records appended (duplicates excluded)
   std::atomic<uint64_t> produce_bytes{0};         // batch bytes appended
   std::atomic<uint64_t> produce_duplicates{0};    // idempotent retries answered from producer state

@@ -17,6 +17,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "kafka/protocol/error_codes.h"
@@ -28,6 +29,7 @@
 #include "server/producer_state.h"
 #include "server/request_budget.h"
 #include "kafka/protocol/header.h"
+#include "security/acl.h"
 
 namespace streamctl::server {
 
@@ -57,10 +59,20 @@ struct BrokerServices {
   Scheduler* scheduler = nullptr;
   Clock* clock = nullptr;
   RequestBudget* request_budget = nullptr;  // bytes of large requests being read; null = unbounded
+  // --authorizer: Kafka's ACLs (<data dir>/__meta/acls.json); null = everything is allowed.
+  security::Authorizer* authorizer = nullptr;
 
   int32_t node_id = 0;
-  std::string advertised_host;  // what Metadata and FindCoordinator hand out
+  std::string advertised_host;  // what Metadata and FindCoordinator hand out (the first listener's)
   int32_t advertised_port = 0;
+  // Every listener's advertised address, in --listen order (index = RequestContext::listener). Empty = one
+  // listener, advertised_host:advertised_port.
+  struct AdvertisedListener {
+    std::string name;  // PLAINTEXT, SASL_SSL, ...
+    std::string host;
+    int32_t port = 0;
+  };
+  std::vector<AdvertisedListener> listeners;
   std::string cluster_id;
 
   // Shared by produce/fetch/list-offsets/metadata, exclusive for create/delete topics and partitions
@@ -75,12 +87,28 @@ struct RequestContext {
   kafka::protocol::RequestHeader header;
   std::string client_host;  // peer IP address
   uint64_t connection_id = 0;
+  int listener = 0;  // index into BrokerServices::listeners
+  // Kafka's principal: "User:<name>" after SASL authentication, "User:ANONYMOUS" otherwise.
+  std::string principal = "User:ANONYMOUS";
   // Set for a connection the broker refused (over a connection limit): the request is answered with
   // this error, whatever it asks, and the connection closes.
   std::optional<kafka::protocol::ErrorCode> refuse_with;
 
   const std::string client_id() const { return header.client_id.value_or(""); }
   int16_t api_version() const { return header.api_version; }
+  // Whether this request's principal may do `op` on the resource (always, without --authorizer).
+  bool allowed(security::AclOperation op, security::ResourceType type, const std::string& name) const {
+    return services->authorizer == nullptr || services->authorizer->authorize(principal, client_host, op, type, name);
+  }
+  // The address handed to this client: that of the listener it connected through, as Kafka does.
+  const std::string& advertised_host() const {
+    const auto& l = services->listeners;
+    return size_t(listener) < l.size() ? l[size_t(listener)].host : services->advertised_host;
+  }
+  int32_t advertised_port() const {
+    const auto& l = services->listeners;
+    return size_t(listener) < l.size() ? l[size_t(listener)].port : services->advertised_port;
+  }
 };
 
 }  // namespace streamctl::server

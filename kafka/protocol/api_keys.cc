@@ -41,6 +41,9 @@ constexpr std::array kApis = {
     api<SyncGroupRequest, SyncGroupResponse>("SyncGroup", {0, 3}),
     api<DescribeGroupsRequest, DescribeGroupsResponse>("DescribeGroups", {0, 4}),
     api<ListGroupsRequest, ListGroupsResponse>("ListGroups", {0, 2}),
+    // Advertised on every listener, as Kafka does (a PLAINTEXT listener answers ILLEGAL_SASL_STATE);
+    // librdkafka picks SaslHandshake v1 (tokens in SaslAuthenticate) when it sees them.
+    api<SaslHandshakeRequest, SaslHandshakeResponse>("SaslHandshake", {0, 1}),
     api<ApiVersionsRequest, ApiVersionsResponse>("ApiVersions", {0, 3}),
     api<CreateTopicsRequest, CreateTopicsResponse>("CreateTopics", {0, 4}),
     api<DeleteTopicsRequest, DeleteTopicsResponse>("DeleteTopics", {0, 3}),
@@ -51,6 +54,7 @@ constexpr std::array kApis = {
     // Replaces a topic's whole override set (librdkafka 2.0's Admin API has no IncrementalAlterConfigs);
     // v2+ is flexible.
     api<AlterConfigsRequest, AlterConfigsResponse>("AlterConfigs", {0, 1}),
+    api<SaslAuthenticateRequest, SaslAuthenticateResponse>("SaslAuthenticate", {0, 2}),
     api<CreatePartitionsRequest, CreatePartitionsResponse>("CreatePartitions", {0, 1}),
     api<DeleteGroupsRequest, DeleteGroupsResponse>("DeleteGroups", {0, 1}),
     api<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>("IncrementalAlterConfigs",

@@ -42,17 +42,30 @@ bool wanted(const std::optional<std::vector<std::string>>& keys, const std::stri
   return std::find(keys->begin(), keys->end(), name) != keys->end();
 }
 
+// Kafka's listener list form: NAME://host:port,...
+std::string listener_list(const BrokerServices& s) {
+  if (s.listeners.empty()) return "PLAINTEXT://" + s.advertised_host + ":" + std::to_string(s.advertised_port);
+  std::string out;
+  for (const auto& l : s.listeners) {
+    if (!out.empty()) out += ",";
+    const bool v6 = l.host.find(':') != std::string::npos;
+    out += l.name + "://" + (v6 ? "[" + l.host + "]" : l.host) + ":" + std::to_string(l.port);
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> broker_configs(const BrokerServices& s) {
   const BrokerConfig& c = *s.config;
+  const bool bare_listen = c.listen.find("://") == std::string::npos;
   return {
-      {"advertised.listeners", "PLAINTEXT://" + s.advertised_host + ":" + std::to_string(s.advertised_port)},
+      {"advertised.listeners", listener_list(s)},
       {"auto.create.topics.enable", c.auto_create_topics ? "true" : "false"},
       {"broker.id", std::to_string(s.node_id)},
       {"connections.max.idle.ms", std::to_string(c.idle_timeout_ms)},
       {"group.initial.rebalance.delay.ms", std::to_string(c.group_initial_rebalance_delay_ms)},
       {"group.max.session.timeout.ms", std::to_string(c.group_max_session_timeout_ms)},
       {"group.min.session.timeout.ms", std::to_string(c.group_min_session_timeout_ms)},
-      {"listeners", "PLAINTEXT://" + c.listen},
+      {"listeners", bare_listen ? "PLAINTEXT://" + c.listen : c.listen},
       {"log.dirs", c.data_dir},
       {"log.retention.check.interval.ms", std::to_string(c.retention_check_interval_ms)},
       {"max.connections", std::to_string(c.max_connections)},

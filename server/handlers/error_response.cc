@@ -288,6 +288,17 @@ p::ResponseBody make_error_response(const p::RequestBody& request, int16_t versi
             out.error_code = e;
             return out;
           },
+          [&](const p::SaslHandshakeRequest&) -> p::ResponseBody {
+            p::SaslHandshakeResponse out;
+            out.error_code = e;
+            return out;
+          },
+          [&](const p::SaslAuthenticateRequest&) -> p::ResponseBody {
+            p::SaslAuthenticateResponse out;
+            out.error_code = e;
+            out.error_message = std::nullopt;
+            return out;
+          },
       },
       request);
 }

@@ -128,6 +128,11 @@ ReadOutcome read_fetch(const RequestContext& ctx, const FetchRequest& req) {
       pd.preferred_read_replica = -1;
       pd.aborted_transactions = std::vector<FetchResponse::AbortedTransaction>{};
       pd.records = Bytes{};
+      if (!ctx.allowed(security::AclOperation::kRead, security::ResourceType::kTopic, t.topic)) {
+        pd.error_code = to_int16(ErrorCode::kTopicAuthorizationFailed);
+        out.any_error = true;
+        continue;
+      }
       auto log_r = s.logs->log(t.topic, p.partition);
       if (!log_r.ok()) {
         pd.error_code = to_int16(ErrorCode::kUnknownTopicOrPartition);

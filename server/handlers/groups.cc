@@ -50,8 +50,8 @@ kafka::protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext&
       c.error_code = to_int16(err);
       c.error_message = err == ErrorCode::kNone ? std::nullopt : std::optional<std::string>(msg);
       c.node_id = err == ErrorCode::kNone ? s.node_id : -1;
-      c.host = err == ErrorCode::kNone ? s.advertised_host : "";
-      c.port = err == ErrorCode::kNone ? s.advertised_port : -1;
+      c.host = err == ErrorCode::kNone ? ctx.advertised_host() : "";
+      c.port = err == ErrorCode::kNone ? ctx.advertised_port() : -1;
       resp.coordinators.push_back(std::move(c));
     }
     return resp;
@@ -62,8 +62,8 @@ kafka::protocol::FindCoordinatorResponse handle_find_coordinator(RequestContext&
   resp.error_code = to_int16(err);
   resp.error_message = err == ErrorCode::kNone ? std::nullopt : std::optional<std::string>(msg);
   resp.node_id = err == ErrorCode::kNone ? s.node_id : -1;
-  resp.host = err == ErrorCode::kNone ? s.advertised_host : "";
-  resp.port = err == ErrorCode::kNone ? s.advertised_port : -1;
+  resp.host = err == ErrorCode::kNone ? ctx.advertised_host() : "";
+  resp.port = err == ErrorCode::kNone ? ctx.advertised_port() : -1;
   return resp;
 }
 

@@ -43,8 +43,8 @@ MetadataResponse handle_metadata(RequestContext& ctx, const MetadataRequest& req
   MetadataResponse resp;
   MetadataResponse::MetadataResponseBroker b;
   b.node_id = s.node_id;
-  b.host = s.advertised_host;
-  b.port = s.advertised_port;
+  b.host = ctx.advertised_host();
+  b.port = ctx.advertised_port();
   resp.brokers.push_back(b);
   resp.cluster_id = s.cluster_id;
   resp.controller_id = s.node_id;
@@ -54,6 +54,8 @@ MetadataResponse handle_metadata(RequestContext& ctx, const MetadataRequest& req
     auto names = s.logs->list_topics();
     if (names.ok()) {
       for (const auto& name : *names) {
+        // Kafka leaves out the topics the principal may not describe.
+        if (!ctx.allowed(security::AclOperation::kDescribe, security::ResourceType::kTopic, name)) continue;
         auto md = s.logs->describe_topic(name);
         if (md.ok()) resp.topics.push_back(describe(s, *md));
       }
@@ -73,8 +75,19 @@ MetadataResponse handle_metadata(RequestContext& ctx, const MetadataRequest& req
       continue;
     }
     const std::string& name = *rt.name;
+    if (!ctx.allowed(security::AclOperation::kDescribe, security::ResourceType::kTopic, name)) {
+      MetadataResponse::MetadataResponseTopic t;
+      t.name = name;
+      t.error_code = to_int16(ErrorCode::kTopicAuthorizationFailed);
+      resp.topics.push_back(std::move(t));
+      continue;
+    }
     auto md = s.logs->describe_topic(name);
-    if (!md.ok() && md.error().code == streamctl::ErrorCode::kNotFound && may_create &&
+    // Auto-creation needs CREATE on the cluster or on the topic (Kafka's rule).
+    const bool may_create_this =
+        may_create && (ctx.allowed(security::AclOperation::kCreate, security::ResourceType::kCluster, "kafka-cluster") ||
+                       ctx.allowed(security::AclOperation::kCreate, security::ResourceType::kTopic, name));
+    if (!md.ok() && md.error().code == streamctl::ErrorCode::kNotFound && may_create_this &&
         engine::LogManager::validate_topic_name(name).ok()) {
       std::unique_lock<std::shared_mutex> topics_lock(s.topics_mu);
       auto created = s.logs->create_topic(name, s.config->default_partitions, {});
@@ -116,8 +129,8 @@ kafka::protocol::DescribeClusterResponse handle_describe_cluster(RequestContext&
   resp.controller_id = s.node_id;
   kafka::protocol::DescribeClusterResponse::DescribeClusterBroker b;
   b.broker_id = s.node_id;
-  b.host = s.advertised_host;
-  b.port = s.advertised_port;
+  b.host = ctx.advertised_host();
+  b.port = ctx.advertised_port();
   resp.brokers.push_back(b);
   return resp;
 }

@@ -237,6 +237,9 @@ ProduceOutcome handle_produce(RequestContext& ctx, const ProduceRequest& req) {
         if (request_error != ErrorCode::kNone) {
           r.error = request_error;
           r.message = request_message;
+        } else if (!ctx.allowed(security::AclOperation::kWrite, security::ResourceType::kTopic, t.name)) {
+          r.error = ErrorCode::kTopicAuthorizationFailed;
+          r.message = "not authorized to write to topic " + t.name;
         } else if (!p.records) {
           r.error = ErrorCode::kCorruptMessage;
           r.message = "null record set";

@@ -284,3 +284,27 @@ TEST_CASE("MechanismNamesAndTypesAreKafkas") {
   CHECK(scram_mechanism_from_type(2) == ScramMechanism::kSha512);
   CHECK_FALSE(scram_mechanism_from_type(0).has_value());
 }
+
+TEST_CASE("ServerAcceptsLibrdkafkaDoubledClientNonce") {
+  // librdkafka's client-final carries r=<client nonce><server-first nonce> (the client nonce twice); Kafka's
+  // ScramSaslServer accepts a final nonce that ends with the server-first nonce, and so do we. The proof is
+  // over the message as sent.
+  auto lookup = single_user("user", ScramMechanism::kSha256, rfc7677_credential());
+  const EVP_MD* md = scram_digest(ScramMechanism::kSha256);
+  const std::string salted = scram_salted_password(md, "pencil", *base64_decode("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
+  const std::string client_key = scram_client_key(md, salted);
+  const std::string without_proof =
+      "c=biws,r=rOprNGfwEbeRWgbNEkqOrOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+  const std::string auth =
+      std::string("n=user,r=rOprNGfwEbeRWgbNEkqO") + "," + k7677ServerFirst + "," + without_proof;
+  const std::string final_msg = without_proof + ",p=" + base64_encode(scram_client_proof(md, client_key, auth));
+  ScramServer ok_server(ScramMechanism::kSha256, lookup, k7677ServerNonce);
+  REQUIRE(ok_server.step(k7677ClientFirst).ok());
+  auto fin = ok_server.step(final_msg);
+  REQUIRE(fin.ok());
+  CHECK(ok_server.complete());
+  // A final nonce that only starts with the server-first nonce is still refused.
+  ScramServer bad_server(ScramMechanism::kSha256, lookup, k7677ServerNonce);
+  REQUIRE(bad_server.step(k7677ClientFirst).ok());
+  CHECK_FALSE(bad_server.step("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0xx,p=AAAA").ok());
+}

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -22,6 +23,8 @@
 #include "kafka/protocol/frame.h"
 #include "kafka/protocol/group_member_metadata.h"
 #include "tests/support/temp_dir.h"
+#include "security/credential_store.h"
+#include "security/scram.h"
 
 namespace streamctl::server {
 namespace {
@@ -417,6 +420,13 @@ p::RequestBody rich_request(p::ApiKey api, int16_t v, int i) {
     }
     case p::ApiKey::kDescribeCluster:
       return p::DescribeClusterRequest{};
+    case p::ApiKey::kSaslHandshake: {  // a PLAINTEXT listener: ILLEGAL_SASL_STATE
+      p::SaslHandshakeRequest h;
+      h.mechanism = "PLAIN";
+      return h;
+    }
+    case p::ApiKey::kSaslAuthenticate:
+      return p::SaslAuthenticateRequest{};
   }
   return p::ApiVersionsRequest{};
 }
@@ -1157,5 +1167,170 @@ TEST_CASE("LargeRequestsAreReadOnlyOnceTheGlobalRequestBudgetAdmitsThem") {
   CHECK(rb.responses[0].partition_responses[0].base_offset == 1);
 }
 
+
+
+// A broker with one SASL_PLAINTEXT listener and users alice and admin, password "secret" (SCRAM-SHA-256 and
+// -512); `tweak` may change the config further.
+Server sasl_server(std::function<void(BrokerConfig&)> tweak = nullptr) {
+  return Server([tweak](BrokerConfig& c) {
+    c.listen = "SASL_PLAINTEXT://127.0.0.1:0";
+    auto store = security::CredentialStore::open(c.data_dir + "/__meta/users.json");
+    REQUIRE(store.ok());
+    for (const char* user : {"alice", "admin"}) {
+      for (auto m : {security::ScramMechanism::kSha256, security::ScramMechanism::kSha512}) {
+        auto cred = security::new_scram_credential(m, "secret");
+        REQUIRE(cred.ok());
+        REQUIRE((*store)->upsert(user, m, *cred).ok());
+      }
+    }
+    if (tweak) tweak(c);
+  });
+}
+
+Bytes bytes_of(std::string_view s) { return Bytes(as_byte_span(s).begin(), as_byte_span(s).end()); }
+
+p::SaslHandshakeRequest handshake(std::string mechanism) {
+  p::SaslHandshakeRequest h;
+  h.mechanism = std::move(mechanism);
+  return h;
+}
+
+p::SaslAuthenticateRequest authenticate(std::string_view token) {
+  p::SaslAuthenticateRequest a;
+  a.auth_bytes = bytes_of(token);
+  return a;
+}
+
+
+TEST_CASE("SaslListenerClosesARequestBeforeAuthenticationButAnswersApiVersions") {
+  Server s = sasl_server();
+  TestClient c(s.port());
+  auto versions = c.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{});
+  CHECK(versions.error_code == 0);
+  bool has_handshake = false;
+  for (const auto& k : versions.api_keys) has_handshake |= k.api_key == 17 && k.max_version == 1;
+  CHECK(has_handshake);
+  c.send(1, 99, metadata_all());
+  CHECK(c.closed_by_peer());
+  // Another connection is unaffected.
+  TestClient d(s.port());
+  CHECK(d.call<p::ApiVersionsResponse>(0, p::ApiVersionsRequest{}).error_code == 0);
+}
+
+TEST_CASE("SaslScramAuthenticationThenRequestsWork") {
+  Server s = sasl_server();
+  for (auto mech : {security::ScramMechanism::kSha256, security::ScramMechanism::kSha512}) {
+    INFO(security::scram_mechanism_name(mech));
+    TestClient c(s.port());
+    auto hs = c.call<p::SaslHandshakeResponse>(1, handshake(security::scram_mechanism_name(mech)));
+    REQUIRE(hs.error_code == 0);
+    CHECK(std::find(hs.mechanisms.begin(), hs.mechanisms.end(), "PLAIN") != hs.mechanisms.end());
+    security::ScramClient client(mech, "alice", "secret");
+    auto first = c.call<p::SaslAuthenticateResponse>(1, authenticate(client.client_first()));
+    REQUIRE(first.error_code == 0);
+    auto final_msg = client.client_final(as_string_view(first.auth_bytes));
+    REQUIRE(final_msg.ok());
+    auto last = c.call<p::SaslAuthenticateResponse>(2, authenticate(*final_msg));
+    REQUIRE(last.error_code == 0);
+    CHECK(client.verify_server_final(as_string_view(last.auth_bytes)).ok());
+    auto md = c.call<p::MetadataResponse>(1, metadata_all());
+    CHECK(md.brokers.size() == 1);
+    CHECK(md.brokers[0].port == s.port());
+  }
+}
+
+TEST_CASE("SaslWrongPasswordIsAuthenticationFailedThenClose") {
+  Server s = sasl_server();
+  TestClient c(s.port());
+  REQUIRE(c.call<p::SaslHandshakeResponse>(1, handshake("PLAIN")).error_code == 0);
+  std::string token("\0alice\0wrong", 12);
+  auto r = c.call<p::SaslAuthenticateResponse>(0, authenticate(token));
+  CHECK(r.error_code == 58);  // SASL_AUTHENTICATION_FAILED
+  CHECK(r.error_message.has_value());
+  CHECK(c.closed_by_peer());
+  // An unknown mechanism: UNSUPPORTED_SASL_MECHANISM, then closed.
+  TestClient d(s.port());
+  CHECK(d.call<p::SaslHandshakeResponse>(1, handshake("GSSAPI")).error_code == 33);
+  CHECK(d.closed_by_peer());
+}
+
+TEST_CASE("SaslHandshakeV0ThenRawPlainToken") {
+  Server s = sasl_server();
+  TestClient c(s.port());
+  REQUIRE(c.call<p::SaslHandshakeResponse>(0, handshake("PLAIN")).error_code == 0);
+  std::string token("\0alice\0secret", 13);
+  Bytes raw(4);
+  put_be32(raw.data(), uint32_t(token.size()));
+  Bytes tb = bytes_of(token);
+  raw.insert(raw.end(), tb.begin(), tb.end());
+  c.send_raw(raw);
+  auto reply = c.read_frame();  // PLAIN's (empty) server token as a raw frame
+  REQUIRE(reply.has_value());
+  CHECK(reply->empty());
+  CHECK(c.call<p::MetadataResponse>(1, metadata_all()).brokers.size() == 1);
+}
+
+void plain_login(TestClient& c, const std::string& user) {
+  REQUIRE(c.call<p::SaslHandshakeResponse>(1, handshake("PLAIN")).error_code == 0);
+  std::string token = std::string(1, '\0') + user + std::string(1, '\0') + "secret";
+  REQUIRE(c.call<p::SaslAuthenticateResponse>(1, authenticate(token)).error_code == 0);
+}
+
+TEST_CASE("AuthorizerEnforcesTopicAndGroupAclsForTheSaslPrincipal") {
+  // alice may only READ topic "a"; admin is a super user.
+  Server s = sasl_server([](BrokerConfig& c) {
+    c.authorizer = true;
+    c.super_users = "User:admin";
+    std::filesystem::create_directories(c.data_dir + "/__meta");
+    std::ofstream(c.data_dir + "/__meta/acls.json") << (R"({"version": 1, "acls": [{"resource_type": "TOPIC", "name": "a", "pattern_type": "LITERAL",
+                              "principal": "User:alice", "host": "*", "operation": "READ", "permission": "ALLOW"}]})");
+  });
+  TestClient admin(s.port());
+  plain_login(admin, "admin");
+  create_topic(admin, "a", 1);
+  create_topic(admin, "b", 1);
+  CHECK(admin.call<p::ProduceResponse>(7, produce_request("a", 0, make_batch(2), 1))
+            .responses.at(0).partition_responses.at(0).error_code == 0);
+
+  TestClient alice(s.port());
+  plain_login(alice, "alice");
+  auto produced = alice.call<p::ProduceResponse>(7, produce_request("a", 0, make_batch(1), 1));
+  CHECK(produced.responses.at(0).partition_responses.at(0).error_code == 29);  // TOPIC_AUTHORIZATION_FAILED
+  auto fetched_a = alice.call<p::FetchResponse>(11, fetch_request("a", 0, 0, 0, 0));
+  CHECK(fetched_a.responses.at(0).partitions.at(0).error_code == 0);
+  auto fetched_b = alice.call<p::FetchResponse>(11, fetch_request("b", 0, 0, 0, 0));
+  CHECK(fetched_b.responses.at(0).partitions.at(0).error_code == 29);
+  auto md = alice.call<p::MetadataResponse>(1, metadata_all());
+  REQUIRE(md.topics.size() == 1);  // "b" is left out, as Kafka does
+  CHECK(md.topics[0].name == "a");
+  p::MetadataRequest named;
+  named.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{{}};
+  named.topics->at(0).name = "b";
+  CHECK(alice.call<p::MetadataResponse>(1, named).topics.at(0).error_code == 29);
+  p::JoinGroupRequest j;
+  j.group_id = "g";
+  j.session_timeout_ms = 10000;
+  j.rebalance_timeout_ms = 10000;
+  j.protocol_type = "consumer";
+  j.protocols.push_back({"range", to_bytes("m"), {}});
+  CHECK(alice.call<p::JoinGroupResponse>(1, j).error_code == 30);  // GROUP_AUTHORIZATION_FAILED
+  // Admin requests are checked too: no DELETE on "a", no CREATE anywhere.
+  p::DeleteTopicsRequest del;
+  del.topic_names = {"a"};
+  CHECK(alice.call<p::DeleteTopicsResponse>(1, del).responses.at(0).error_code == 29);
+  p::CreateTopicsRequest create;
+  create.topics.push_back({});
+  create.topics[0].name = "c";
+  create.topics[0].num_partitions = 1;
+  create.topics[0].replication_factor = 1;
+  CHECK(alice.call<p::CreateTopicsResponse>(4, create).topics.at(0).error_code == 29);
+  CHECK(admin.call<p::DeleteTopicsResponse>(1, del).responses.at(0).error_code == 0);
+}
+
+TEST_CASE("PlaintextListenerAnswersSaslHandshakeWithIllegalSaslState") {
+  Server s;
+  TestClient c(s.port());
+  CHECK(c.call<p::SaslHandshakeResponse>(1, handshake("PLAIN")).error_code == 34);
+}
 }  // namespace
 }  // namespace streamctl::server

@@ -54,6 +54,8 @@ Result<RequestBody> decode_request_message(int16_t api_key, int16_t version,
       return decode_as<RequestBody, DescribeGroupsRequest>(body, version);
     case 16:
       return decode_as<RequestBody, ListGroupsRequest>(body, version);
+    case 17:
+      return decode_as<RequestBody, SaslHandshakeRequest>(body, version);
     case 18:
       return decode_as<RequestBody, ApiVersionsRequest>(body, version);
     case 19:
@@ -68,6 +70,8 @@ Result<RequestBody> decode_request_message(int16_t api_key, int16_t version,
       return decode_as<RequestBody, DescribeConfigsRequest>(body, version);
     case 33:
       return decode_as<RequestBody, AlterConfigsRequest>(body, version);
+    case 36:
+      return decode_as<RequestBody, SaslAuthenticateRequest>(body, version);
     case 37:
       return decode_as<RequestBody, CreatePartitionsRequest>(body, version);
     case 42:
@@ -120,6 +124,8 @@ Result<ResponseBody> decode_response_message(int16_t api_key, int16_t version,
       return decode_as<ResponseBody, DescribeGroupsResponse>(body, version);
     case 16:
       return decode_as<ResponseBody, ListGroupsResponse>(body, version);
+    case 17:
+      return decode_as<ResponseBody, SaslHandshakeResponse>(body, version);
     case 18:
       return decode_as<ResponseBody, ApiVersionsResponse>(body, version);
     case 19:
@@ -134,6 +140,8 @@ Result<ResponseBody> decode_response_message(int16_t api_key, int16_t version,
       return decode_as<ResponseBody, DescribeConfigsResponse>(body, version);
     case 33:
       return decode_as<ResponseBody, AlterConfigsResponse>(body, version);
+    case 36:
+      return decode_as<ResponseBody, SaslAuthenticateResponse>(body, version);
     case 37:
       return decode_as<ResponseBody, CreatePartitionsResponse>(body, version);
     case 42:

@@ -24,6 +24,7 @@
 #include "kafka/protocol/generated/sync_group.h"
 #include "kafka/protocol/generated/describe_groups.h"
 #include "kafka/protocol/generated/list_groups.h"
+#include "kafka/protocol/generated/sasl_handshake.h"
 #include "kafka/protocol/generated/api_versions.h"
 #include "kafka/protocol/generated/create_topics.h"
 #include "kafka/protocol/generated/delete_topics.h"
@@ -31,6 +32,7 @@
 #include "kafka/protocol/generated/init_producer_id.h"
 #include "kafka/protocol/generated/describe_configs.h"
 #include "kafka/protocol/generated/alter_configs.h"
+#include "kafka/protocol/generated/sasl_authenticate.h"
 #include "kafka/protocol/generated/create_partitions.h"
 #include "kafka/protocol/generated/delete_groups.h"
 #include "kafka/protocol/generated/incremental_alter_configs.h"
@@ -54,6 +56,7 @@ using RequestBody = std::variant<
     SyncGroupRequest,
     DescribeGroupsRequest,
     ListGroupsRequest,
+    SaslHandshakeRequest,
     ApiVersionsRequest,
     CreateTopicsRequest,
     DeleteTopicsRequest,
@@ -61,6 +64,7 @@ using RequestBody = std::variant<
     InitProducerIdRequest,
     DescribeConfigsRequest,
     AlterConfigsRequest,
+    SaslAuthenticateRequest,
     CreatePartitionsRequest,
     DeleteGroupsRequest,
     IncrementalAlterConfigsRequest,
@@ -80,6 +84,7 @@ using ResponseBody = std::variant<
     SyncGroupResponse,
     DescribeGroupsResponse,
     ListGroupsResponse,
+    SaslHandshakeResponse,
     ApiVersionsResponse,
     CreateTopicsResponse,
     DeleteTopicsResponse,
@@ -87,6 +92,7 @@ using ResponseBody = std::variant<
     InitProducerIdResponse,
     DescribeConfigsResponse,
     AlterConfigsResponse,
+    SaslAuthenticateResponse,
     CreatePartitionsResponse,
     DeleteGroupsResponse,
     IncrementalAlterConfigsResponse,

@@ -64,6 +64,8 @@ TEST_CASE("AdvertisedTableIsCompatSectionOne") {
       {ApiKey::kAlterConfigs, {0, 1}},
       // Beyond §1: `streamctl group delete --topic` deletes offsets atomically when a broker has it.
       {ApiKey::kOffsetDelete, {0, 0}},
+      // SASL (serve's SASL_PLAINTEXT/SASL_SSL listeners), advertised on every listener as Kafka does.
+      {ApiKey::kSaslHandshake, {0, 1}},   {ApiKey::kSaslAuthenticate, {0, 2}},
   };
   size_t advertised_count = 0;
   for (const ApiInfo& a : api_table()) {
@@ -80,7 +82,7 @@ TEST_CASE("AdvertisedTableIsCompatSectionOne") {
   CHECK(advertised_count == expected.size());
 }
 
-TEST_CASE("AdvertisedVersionsAreDecodableAndNonFlexibleExceptApiVersionsV3") {
+TEST_CASE("AdvertisedVersionsAreDecodableAndNonFlexibleExceptApiVersionsV3AndSaslAuthenticateV2") {
   for (const ApiInfo& a : api_table()) {
     CAPTURE(a.name);
     CHECK(a.decodable.min <= a.decodable.max);
@@ -90,7 +92,7 @@ TEST_CASE("AdvertisedVersionsAreDecodableAndNonFlexibleExceptApiVersionsV3") {
     for (int16_t v = a.advertised.min; v <= a.advertised.max; ++v) {
       CAPTURE(v);
       const bool flexible = is_flexible_version(static_cast<int16_t>(a.key), v);
-      CHECK(flexible == (a.key == ApiKey::kApiVersions && v == 3));
+      CHECK(flexible == ((a.key == ApiKey::kApiVersions && v == 3) || (a.key == ApiKey::kSaslAuthenticate && v == 2)));
       // Every advertised version really goes through the generated decoder.
       auto decoded = decode_request_message(static_cast<int16_t>(a.key), v, {});
       if (!decoded.ok()) CHECK(decoded.error().code == streamctl::ErrorCode::kCorruption);
@@ -102,7 +104,8 @@ TEST_CASE("TableLookupByKeyAndName") {
   CHECK(std::string(api_name(0)) == "Produce");
   CHECK(std::string(api_name(18)) == "ApiVersions");
   CHECK(std::string(api_name(60)) == "DescribeCluster");
-  CHECK(std::string(api_name(17)) == "Unknown");  // SaslHandshake: not served
+  CHECK(std::string(api_name(17)) == "SaslHandshake");
+  CHECK(std::string(api_name(4)) == "Unknown");  // LeaderAndIsr: not served
   CHECK(find_api(-1) == nullptr);
   CHECK(find_api(1000) == nullptr);
   CHECK(is_advertised(0, 0));
@@ -252,11 +255,11 @@ TEST_CASE("UnsupportedApiVersionsVersionIsAnsweredWithAV0Body") {
 }
 
 TEST_CASE("DecodeRequestRejectsUnknownKeysUnadvertisedVersionsAndMalformedBodies") {
-  // SaslHandshake (17) is not served.
-  auto r1 = decode_request(from_hex("0011000100000001ffff"));
+  // LeaderAndIsr (4) is not served.
+  auto r1 = decode_request(from_hex("0004000100000001ffff"));
   REQUIRE_FALSE(r1.ok());
   CHECK(r1.error().code == streamctl::ErrorCode::kNotSupported);
-  CHECK(r1.error().message.find("API key 17") != std::string::npos);
+  CHECK(r1.error().message.find("API key 4") != std::string::npos);
   // Fetch v12 is decodable but not advertised.
   auto r2 = decode_request(from_hex("0001000c00000001ffff00"));
   REQUIRE_FALSE(r2.ok());
