@@ -12,7 +12,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev doctest-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libasio-dev librdkafka-dev libssl-dev openssl
-  kcat python3 python3-kafka xxd jq
+  kcat python3 python3-kafka python3-confluent-kafka xxd jq
   clang libclang-rt-14-dev
 )
 if [ $# -gt 0 ]; then
