@@ -13,14 +13,14 @@
 # Targets (issue 17): produce >= 50% of cat's bytes/s, consume >= 60%; one-line produce <= 2x cat of a
 # one-line file; --version <= 1.5x cat --version in task-clock.
 #
-# Usage: bench/cli_bench.sh [path/to/streamctl]    (default: $STREAMCTL, else build/cli/streamctl)
+# Usage: bench/cli_bench.sh [path/to/streamctl]    (default: $STREAMCTL, else build/streamctl)
 # Env:   LINES (default 1000000), RUNS (default 5), BENCH_DIR (work dir parent, default $TMPDIR or /tmp).
 # Each measurement is the median of RUNS interleaved runs (wall clock); the CPU time (user+sys) medians
 # are printed too, as they are less sensitive to a busy machine. The output is a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/install-bench-deps.sh
-S=$(realpath "${1:-${STREAMCTL:-build/cli/streamctl}}")
+S=$(realpath "${1:-${STREAMCTL:-build/streamctl}}")
 LINES=${LINES:-1000000}
 RUNS=${RUNS:-5}
 [[ -x "$S" ]] || { echo "cli_bench: no streamctl binary at $S (build it, or pass its path)" >&2; exit 2; }

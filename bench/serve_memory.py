@@ -1,6 +1,6 @@
 # Memory of `streamctl serve` under connection and request pressure (issue 14 item 5): RSS per idle
 # connection (1000 of them), RSS with 8 connections each holding a half-sent 90 MiB request, and RSS after
-# they went away. Usage: python3 bench/serve_memory.py build/cli/streamctl
+# they went away. Usage: python3 bench/serve_memory.py build/streamctl
 import socket, struct, subprocess, sys, time, os, tempfile
 S = sys.argv[1]
 d = tempfile.mkdtemp()

@@ -4,11 +4,11 @@
 # interleaved; plus the time of a SASL_SSL metadata round trip (TLS handshake + SCRAM + Metadata) beside a
 # PLAINTEXT one. Target (issue 13): TLS produce and consume >= 0.7 of PLAINTEXT.
 #
-# Usage: bench/serve_tls_bench.sh [path/to/streamctl]   (default: $STREAMCTL, else build/cli/streamctl)
+# Usage: bench/serve_tls_bench.sh [path/to/streamctl]   (default: $STREAMCTL, else build/streamctl)
 # Env:   MESSAGES (default 300000, 200 bytes each), RUNS (default 3). Output: a Markdown table of medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-S=$(realpath "${1:-${STREAMCTL:-build/cli/streamctl}}")
+S=$(realpath "${1:-${STREAMCTL:-build/streamctl}}")
 MESSAGES=${MESSAGES:-300000}
 RUNS=${RUNS:-3}
 work=$(mktemp -d "${TMPDIR:-/tmp}/streamctl-tls-bench-XXXXXX")
