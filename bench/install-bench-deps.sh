@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  hyperfine time
+  hyperfine time linux-perf
   redis-server redis-tools nats-server
 )
 exec bash "$(dirname "$0")/../scripts/install-deps.sh" "${PACKAGES[@]}"

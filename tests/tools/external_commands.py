@@ -28,7 +28,7 @@ COMMAND_PACKAGES = {
     "clang": "clang", "clang++": "clang", "llvm-symbolizer": "llvm-14",
     "jq": "jq", "kcat": "kcat", "xxd": "xxd", "openssl": "openssl",
     "python3": "python3", "git": "git",
-    "hyperfine": "hyperfine", "time": "time",
+    "hyperfine": "hyperfine", "time": "time", "perf": "linux-perf",
     "redis-server": "redis-server", "redis-cli": "redis-tools", "redis-benchmark": "redis-tools",
     "nats-server": "nats-server",
     "ps": "procps", "pgrep": "procps", "pkill": "procps", "nc": "netcat-openbsd", "ss": "iproute2",
@@ -37,7 +37,7 @@ COMMAND_PACKAGES = {
     "sudo": "sudo", "debootstrap": "debootstrap", "lsof": "lsof", "fuser": "psmisc",
 }
 # Python modules from Debian packages (anything else must be in the standard library).
-PYTHON_MODULES = {"kafka": "python3-kafka"}
+PYTHON_MODULES = {"kafka": "python3-kafka", "confluent_kafka": "python3-confluent-kafka"}
 
 # Shell keywords and builtins, and tools every Debian 12 minbase system has (Essential or Priority:
 # required packages: coreutils, util-linux, findutils, grep, sed, mawk, gzip, tar, diffutils, dpkg, apt,
