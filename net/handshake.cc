@@ -7,7 +7,7 @@
 
 namespace streamctl::net {
 
-void async_server_handshake(TlsStream& stream, std::chrono::milliseconds timeout,
+void async_server_handshake(TlsStream& stream, const asio::any_io_executor& serial, std::chrono::milliseconds timeout,
                             std::function<void(asio::error_code, std::string)> done) {
   struct State {
     explicit State(const asio::any_io_executor& ex) : timer(ex) {}
@@ -15,7 +15,10 @@ void async_server_handshake(TlsStream& stream, std::chrono::milliseconds timeout
     bool timed_out = false;
     bool finished = false;
   };
-  auto state = std::make_shared<State>(stream.get_executor());
+  // Both the deadline and the handshake's completion run on `serial`: once the handshake finished (and the
+  // stream may be destroyed by its owner), a deadline that fired concurrently sees `finished` and leaves the
+  // stream alone.
+  auto state = std::make_shared<State>(serial);
   state->timer.expires_after(timeout);
   state->timer.async_wait([state, &stream](asio::error_code ec) {
     if (ec || state->finished) return;
@@ -24,7 +27,7 @@ void async_server_handshake(TlsStream& stream, std::chrono::milliseconds timeout
     stream.lowest_layer().close(ignored);  // aborts the pending handshake
   });
   stream.async_handshake(asio::ssl::stream_base::server,
-                         [state, &stream, done = std::move(done)](asio::error_code ec) {
+                         asio::bind_executor(serial, [state, &stream, done = std::move(done)](asio::error_code ec) {
                            state->finished = true;
                            state->timer.cancel();
                            if (state->timed_out) {
@@ -37,7 +40,7 @@ void async_server_handshake(TlsStream& stream, std::chrono::milliseconds timeout
                            }
                            auto principal = tls_peer_principal(stream.native_handle());
                            done({}, principal.ok() ? principal.value() : std::string());
-                         });
+                         }));
 }
 
 bool LogRateLimiter::allow(std::chrono::steady_clock::time_point now) {

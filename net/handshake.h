@@ -6,7 +6,8 @@
 //   * (asio::error::timed_out, "") when the handshake did not finish within `timeout` (the socket is closed:
 //     a client that connects and sends nothing, or stops mid-handshake, cannot hold the connection);
 //   * (the TLS error, "") otherwise: garbage or plaintext to a TLS port, an untrusted client certificate, ...
-// The stream must stay alive until `done` runs (the connection owns both). Single-threaded use per stream.
+// The stream must stay alive until `done` runs (the connection owns both). The deadline and the completion
+// run on `serial` (the connection's strand), which must serialize every other use of the stream.
 #pragma once
 
 #include <asio.hpp>
@@ -20,7 +21,7 @@ namespace streamctl::net {
 
 using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 
-void async_server_handshake(TlsStream& stream, std::chrono::milliseconds timeout,
+void async_server_handshake(TlsStream& stream, const asio::any_io_executor& serial, std::chrono::milliseconds timeout,
                             std::function<void(asio::error_code, std::string principal)> done);
 
 // Allows at most `burst` events, refilled at `per_second`, and counts what it suppressed, so a flood of

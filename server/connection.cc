@@ -80,7 +80,7 @@ void Connection::start() {
     return;
   }
   asio::dispatch(strand_, [self]() {
-    net::async_server_handshake(*self->tls_, std::chrono::milliseconds(self->tls_handshake_timeout_ms_),
+    net::async_server_handshake(*self->tls_, self->strand_, std::chrono::milliseconds(self->tls_handshake_timeout_ms_),
                                 [self](asio::error_code ec, std::string principal) {
                                   asio::dispatch(self->strand_, [self, ec, principal = std::move(principal)]() mutable {
                                     self->on_tls_handshake(ec, std::move(principal));

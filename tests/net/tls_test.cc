@@ -9,6 +9,10 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <vector>
+#include <thread>
+#include <future>
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 
@@ -244,7 +248,7 @@ void accept_with_deadline(asio::io_context& io, tcp::acceptor& acceptor, asio::s
   auto start = std::chrono::steady_clock::now();
   acceptor.async_accept(server->lowest_layer(), [&, timeout, start](asio::error_code ec) {
     REQUIRE_FALSE(ec);
-    async_server_handshake(*server, timeout, [&, start](asio::error_code hec, std::string principal) {
+    async_server_handshake(*server, io.get_executor(), timeout, [&, start](asio::error_code hec, std::string principal) {
       REQUIRE_FALSE(out.done);  // exactly once
       out.done = true;
       out.ec = hec;
@@ -316,6 +320,49 @@ TEST_CASE("HandshakeWithDeadlineGivesPrincipalAndStalledPeersDoNotDelayOthers") 
   CHECK(good.took < std::chrono::milliseconds(1500));
   REQUIRE(stalled.done);
   CHECK(stalled.ec == asio::error::timed_out);
+}
+
+// The deadline and the handshake's completion race on a multi-threaded io_context; the owner destroys the
+// stream as soon as `done` ran (as a connection that fails its handshake does). A deadline that fires on
+// another thread must not touch the destroyed stream (ASan: heap-use-after-free, seen in CI on SIGHUP).
+TEST_CASE("HandshakeDeadlineRacingCompletionOnManyThreadsNeverTouchesADestroyedStream") {
+  auto ctx = server_ctx(false);
+  auto cctx = client_ctx("ca.pem", "");
+  asio::io_context io;
+  auto guard = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&io] { io.run(); });
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::atomic<int> finished{0};
+  constexpr int kRounds = 60;
+  for (int round = 0; round < kRounds; ++round) {
+    // Deadlines around the handshake's own duration, so both orders happen.
+    auto timeout = std::chrono::milliseconds(round % 6);
+    std::promise<void> accepted;
+    auto server = std::make_shared<std::unique_ptr<TlsStream>>(std::make_unique<TlsStream>(io, *ctx));
+    auto strand = asio::make_strand(io);
+    acceptor.async_accept((*server)->lowest_layer(), [&, server, strand, timeout](asio::error_code ec) {
+      REQUIRE_FALSE(ec);
+      asio::dispatch(strand, [&, server, strand, timeout] {
+        async_server_handshake(**server, strand, timeout, [&, server](asio::error_code, std::string) {
+          server->reset();  // the owner goes away at once
+          ++finished;
+        });
+      });
+      accepted.set_value();
+    });
+    TlsStream client(io, *cctx);
+    asio::error_code ec;
+    client.lowest_layer().connect(acceptor.local_endpoint(), ec);
+    REQUIRE_FALSE(ec);
+    accepted.get_future().wait();
+    client.handshake(asio::ssl::stream_base::client, ec);  // may fail: the server may have timed out
+  }
+  for (int i = 0; i < 500 && finished.load() < kRounds; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  guard.reset();
+  io.stop();
+  for (auto& t : threads) t.join();
+  CHECK(finished.load() == kRounds);
 }
 
 TEST_CASE("HandshakeWithDeadlineReportsPlaintextAsATlsError") {
