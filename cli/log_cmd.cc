@@ -539,6 +539,10 @@ int run_verify(const GlobalOptions& g, const LogCommandOptions& o) {
                 (problem.empty() ? text_segment_summary(s) : problem));
     if (!problem.empty()) {
       out.flush();
+      // A file that is not a segment at all gets no advice about truncation (problem says what it is).
+      if (problem.find(kNotASegmentHint) != std::string::npos) {
+        return report_error(Error::corruption(t.path + ": " + problem));
+      }
       return report_error(Error::corruption(t.path + ": " + problem),
                           "the log truncates a torn or corrupt tail when it is next opened (losing the records "
                           "from there on); copy the file first if you need to investigate");

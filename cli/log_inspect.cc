@@ -12,6 +12,34 @@ namespace streamctl::cli {
 
 namespace {
 
+// Why `bytes` (fewer than a batch header, at byte `pos`) cannot be the start of a record batch, or "" when
+// they can (a torn tail). A batch header has the magic byte 2 at offset 16 and a batchLength of at least
+// kMinBatchLength at offset 8.
+std::string not_a_batch_start(ByteSpan bytes, uint64_t pos) {
+  const std::string at = "at byte position " + std::to_string(pos) + ": ";
+  const std::string suffix = pos == 0 ? kNotASegmentHint : "";
+  if (bytes.size() > kMagicOffset && uint8_t(bytes[kMagicOffset]) != kMagicV2) {
+    return at + "magic is " + std::to_string(int(uint8_t(bytes[kMagicOffset]))) + ", expected 2 (the " +
+           std::to_string(bytes.size()) + " bytes there are not a record batch)" + suffix;
+  }
+  if (bytes.size() >= kLogOverhead) {
+    int32_t length = int32_t(get_be32(bytes.data() + kBatchLengthOffset));
+    if (length < kMinBatchLength) {
+      return at + "batchLength is " + std::to_string(length) + ", expected >= " + std::to_string(kMinBatchLength) +
+             " (the " + std::to_string(bytes.size()) + " bytes there are not a record batch)" + suffix;
+    }
+  }
+  if (pos == 0) {
+    bool text = !bytes.empty();
+    for (std::byte b : bytes) {
+      auto c = uint8_t(b);
+      if (!(c == '\n' || c == '\r' || c == '\t' || (c >= 0x20 && c < 0x7f))) text = false;
+    }
+    if (text) return at + "the file holds text, not record batches" + suffix;
+  }
+  return "";
+}
+
 // Reads a file sequentially through a bounded window (1 MiB, or one batch when a batch is larger).
 class WindowReader {
  public:
@@ -175,6 +203,17 @@ Result<SegmentSummary> scan_segment(FileSystem& fs, const std::string& path, con
       }
     }
     if (remaining < kBatchHeaderSize) {
+      // A short tail is torn only if what is there could be the start of a batch header: a text file or
+      // garbage is not a torn batch, and saying so would send the user after a crash that never happened.
+      STREAMCTL_ASSIGN_OR_RETURN(ByteSpan tail, reader.get(pos, size_t(remaining)));
+      std::string not_a_batch = not_a_batch_start(tail, pos);
+      if (!not_a_batch.empty()) {
+        ++s.batches;
+        ++s.invalid_batches;
+        s.stopped = true;
+        note_problem(s, pos, not_a_batch);
+        break;
+      }
       s.truncated_tail = true;
       note_problem(s, pos,
                    "at byte position " + std::to_string(pos) + ": torn tail: the file ends " +
@@ -196,6 +235,7 @@ Result<SegmentSummary> scan_segment(FileSystem& fs, const std::string& path, con
       report.valid = false;
       report.error = "at byte position " + std::to_string(pos) + ": " + why +
                      " (cannot frame the rest of the file: " + std::to_string(remaining) + " bytes not read)";
+      if (pos == 0) report.error += kNotASegmentHint;
       ++s.batches;
       ++s.invalid_batches;
       s.stopped = true;

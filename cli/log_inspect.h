@@ -29,6 +29,11 @@
 
 namespace streamctl::cli {
 
+// Ends a problem found at byte 0 of a file that holds no record batch at all (text, garbage): the file is
+// probably not a log segment, and advice about torn tails does not apply.
+inline constexpr const char* kNotASegmentHint =
+    "; is this a Kafka log segment (a <20-digit base offset>.log file of a partition directory)?";
+
 // One batch as found in a segment file.
 struct BatchReport {
   uint64_t position = 0;             // byte position in the file

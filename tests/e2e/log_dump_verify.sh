@@ -108,6 +108,20 @@ check "verify of a broken batch length exits 1 at position 0" \
 sc log dump "$len/00000000000000000000.log" >"$work/d_len" 2>/dev/null
 check "dump reports the unframeable rest of the file" grep -q "cannot frame the rest of the file" "$work/d_len"
 
+# ---- a file that is no log segment at all: short text is not called a torn tail (issue 16, item 6)
+mkdir -p "$work/text"
+printf 'hello world, this is text\n' >"$work/text/00000000000000000000.log"
+sc log verify "$work/text/00000000000000000000.log" >/dev/null 2>"$work/v_text.err"
+check "verify of a short text file exits 1" test $? -eq 1
+check "a short text file is not called a torn tail" bash -c "! grep -q 'torn' '$work/v_text.err'"
+check "a short text file is called not a log segment" grep -q "is this a Kafka log segment" "$work/v_text.err"
+printf 'x\n' >"$work/text/tiny.log"
+sc log verify "$work/text/tiny.log" >/dev/null 2>"$work/v_tiny.err"
+check "a 2-byte text file is text, not record batches" grep -q "the file holds text, not record batches" "$work/v_tiny.err"
+head -c 20 "$p0/00000000000000000000.log" >"$work/text/00000000000000000000.log"
+sc log verify "$work/text/00000000000000000000.log" >/dev/null 2>"$work/v_short.err"
+check "the first 20 bytes of a real segment are still a torn tail" grep -q "torn tail" "$work/v_short.err"
+
 # ---- an index entry pointing at the wrong place (data intact)
 idx="$work/idx/logs-0"
 mkdir -p "$idx" && cp "$p0"/* "$idx"/
