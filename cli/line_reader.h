@@ -41,6 +41,9 @@ class LineReader {
 
   // Bytes consumed from the descriptor so far.
   uint64_t bytes_read() const { return bytes_read_; }
+  // Bytes of the lines returned so far (delimiters included): what a progress bar shows, since one read
+  // may buffer far more than has been produced (a paced --rate run reads 1 MiB and sends 10 lines a second).
+  uint64_t bytes_consumed() const { return bytes_read_ - uint64_t(end_ - begin_); }
   // 1-based number of the line last returned.
   uint64_t line_number() const { return line_number_; }
   const std::string& name() const { return name_; }

@@ -961,7 +961,7 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
             }
           }
         }
-        bar.update(done_before + reader.bytes_read());
+        bar.update(done_before + reader.bytes_consumed());
         r = reader.next(&line);
         refresh_clock();  // after the read: a slow pipe's next line gets the time it arrived, not the last one's
       }
@@ -989,9 +989,10 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
         ok = false;
         break;
       }
+      if (interval_ns > 0) bar.update(done_before + reader.bytes_consumed());  // paced: show every record
       if (++lines_since_check == 4096) {
         lines_since_check = 0;
-        bar.update(done_before + reader.bytes_read());
+        bar.update(done_before + reader.bytes_consumed());
         if (stop_requested()) {
           interrupted = true;
           break;
@@ -1043,16 +1044,18 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
     info(g, "nothing produced to '" + o.topic + "' (the input had no records)");
   } else if ((is_tty(STDERR_FILENO) && !g.quiet()) || g.verbose()) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "produced %lld record%s (%s) to '%s' partition%s %s in %.2f s (%.0f records/s, %s/s)",
+    const double per_sec = secs > 0 ? double(n) / secs : 0.0;
+    std::snprintf(buf, sizeof buf, "produced %lld record%s (%s) to '%s' partition%s %s in %.2f s (%.0f record%s/s, %s/s)",
                   static_cast<long long>(n), n == 1 ? "" : "s", human_bytes(producer.bytes_written()).c_str(),
                   o.topic.c_str(), producer.touched().size() == 1 ? "" : "s",
                   producer.touched().empty() ? "-" : partition_list(producer.touched()).c_str(), secs,
-                  secs > 0 ? double(n) / secs : 0.0,
+                  per_sec, std::llround(per_sec) == 1 ? "" : "s",
                   human_bytes(uint64_t(secs > 0 ? double(producer.bytes_written()) / secs : 0)).c_str());
     info(g, buf);
   }
   if (interrupted) {
-    info(g, "interrupted: " + std::to_string(n) + " records read before the signal were written and flushed");
+    info(g, "interrupted: " + std::to_string(n) + (n == 1 ? " record read before the signal was" : " records read before the signal were") +
+                  " written and flushed");
     return to_int(ExitCode::kInterrupted);
   }
   return 0;

@@ -99,3 +99,25 @@ TEST_CASE("NeedReadIsReportedInsteadOfBlocking") {
   CHECK(reader.next(&line) == LineReader::Next::kEof);
   ::close(fds[0]);
 }
+
+TEST_CASE("BytesConsumedCountsReturnedLinesNotWhatWasBuffered") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  std::string data = "aa\nbbb\nlast";
+  REQUIRE(::write(fds[1], data.data(), data.size()) == ssize_t(data.size()));
+  ::close(fds[1]);
+  LineReader reader(fds[0], "-", '\n');
+  std::string_view line;
+  CHECK(reader.bytes_consumed() == 0);
+  REQUIRE(reader.next(&line) == LineReader::Next::kLine);
+  CHECK(reader.bytes_read() == data.size());  // one read buffered everything
+  CHECK(reader.bytes_consumed() == 3);        // "aa\n"
+  REQUIRE(reader.next(&line) == LineReader::Next::kLine);
+  CHECK(reader.bytes_consumed() == 7);
+  REQUIRE(reader.next(&line) == LineReader::Next::kLine);
+  CHECK(line == "last");
+  CHECK(reader.bytes_consumed() == data.size());
+  CHECK(reader.next(&line) == LineReader::Next::kEof);
+  CHECK(reader.bytes_consumed() == data.size());
+  ::close(fds[0]);
+}

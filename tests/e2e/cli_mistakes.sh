@@ -83,4 +83,16 @@ if grep -q "within 15 s" "$work/err"; then fail "health speaks of 15 s"; else pa
 expect_exit "--brokers without a port, nothing there" 1 sc --brokers no-such-host.invalid topic list
 stderr_has "portless broker: says 9092 was assumed" "no port given for no-such-host.invalid, so 9092 was tried"
 
+# ---- the --rate progress bar moves with the records sent, not with the bytes buffered (issue 16, item 6)
+# `script` gives produce a terminal on stderr, where the bar is drawn.
+seq 1 30 >"$work/paced.txt"
+script -qec "'$STREAMCTL' --data-dir '$work/paced' produce paced '$work/paced.txt' --rate 12" /dev/null \
+  >"$work/paced.tty" 2>&1 </dev/null
+tr '\r' '\n' <"$work/paced.tty" >"$work/paced.lines"
+check "the paced progress bar shows a percentage strictly between 0 and 100" \
+  grep -qE '^\[[=> ]*\] +([1-9]|[1-9][0-9])%' "$work/paced.lines"
+check "the paced run wrote all 30 records" test "$(sc --data-dir "$work/paced" consume paced 2>/dev/null | wc -l)" -eq 30
+seq 1 2 | sc -v --data-dir "$work/paced" produce one --rate 1 2>"$work/one.err" >/dev/null
+if grep -q " 1 records/s" "$work/one.err"; then fail "says 1 records/s"; else pass "no '1 records/s'"; fi
+
 finish
