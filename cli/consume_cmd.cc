@@ -156,6 +156,10 @@ int run_consume(const ConsumeOptions& o, const GlobalOptions& g) {
   co.max_records = o.count;
   co.want_headers = output->want_headers;
   co.filter = output->filter.get();
+  // A log reader wants the topic's records in time order, and -o -N / -n N to mean the topic's last / first
+  // N: merge the partitions by timestamp unless --by-partition asks for partition order.
+  co.merge_by_time = !o.by_partition;
+  if (spec->start.kind == OffsetPosition::Kind::kFromEnd && !spec->is_range) co.tail_records = spec->start.value;
   Consumer consumer(o.topic, std::move(parts), co, &g);
   FdSink sink(STDOUT_FILENO, output->formatter.get());
   auto start = std::chrono::steady_clock::now();
@@ -196,9 +200,13 @@ void register_consume_command(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--invert-match", opts->invert_match, "only records that do NOT match");
   cmd->add_option("--null-text", opts->null_text, "what %k/%s print for a null key/value (default empty)")
       ->type_name("TEXT");
+  cmd->add_flag("--by-partition", opts->by_partition,
+                "read partition by partition instead of interleaving the partitions by timestamp");
   cmd->footer(std::string(R"(Offsets (-o):
 )") + offset_grammar_help() + R"(
   Without --follow the run ends at the end offset seen at start; with a range, at B.
+  Several partitions are merged by record timestamp (ties: lower partition first), so -o -N prints the
+  topic's last N records and -n N its first N; --by-partition reads them partition after partition.
 
 Format tokens (--format): %t topic  %p partition  %o offset  %k key  %s value  %K key size  %S value size
   %T timestamp (ms)  %d timestamp as ISO-8601 UTC  %h headers (k=v,...)  %% percent;  \n \t \r \0 \\ \xHH

@@ -29,6 +29,7 @@ struct ConsumeOptions {
   bool ignore_case = false;           // -i/--ignore-case
   bool invert_match = false;          // --invert-match
   std::string null_text;              // --null-text: what %k/%s print for null
+  bool by_partition = false;          // --by-partition: no interleaving by timestamp
 };
 
 // The formatter (nullptr when the output is JSON lines) and filter a consume run uses.

@@ -307,6 +307,26 @@ Status Consumer::flush_and_report(RecordSink& sink) {
   return ok_status();
 }
 
+// A read error of partition `p`: an offset that retention deleted (or past the end) moves the position
+// with a warning (ok: read again); any other error is returned naming the partition.
+Status Consumer::partition_error(ConsumerPartition& p, const Error& error) const {
+  if (error.code == streamctl::ErrorCode::kOffsetOutOfRange) {
+    Offset start = p.log->log_start_offset();
+    Offset end = p.log->log_end_offset();
+    Offset to = p.next < start ? start : end;
+    if (global_) {
+      warn(*global_, "partition " + std::to_string(p.partition) + ": offset " + std::to_string(p.next.value) +
+                         (p.next < start ? " was deleted by retention" : " is past the log end") +
+                         "; continuing at " + std::to_string(to.value));
+    }
+    p.next = to;
+    return ok_status();
+  }
+  Error e = error;
+  e.message = topic_ + "-" + std::to_string(p.partition) + ": " + e.message;
+  return e;
+}
+
 // Reads one chunk from every unfinished partition. Returns whether any record or batch was seen.
 Result<bool> Consumer::read_round(RecordSink& sink, ConsumeStats& stats) {
   bool progressed = false;
@@ -316,23 +336,9 @@ Result<bool> Consumer::read_round(RecordSink& sink, ConsumeStats& stats) {
     if (p.end && p.next >= *p.end) continue;
     auto rr = read_chunk(p);
     if (!rr.ok()) {
-      if (rr.error().code == streamctl::ErrorCode::kOffsetOutOfRange) {
-        Offset start = p.log->log_start_offset();
-        Offset end = p.log->log_end_offset();
-        Offset to = p.next < start ? start : end;
-        if (global_) {
-          warn(*global_, "partition " + std::to_string(p.partition) + ": offset " +
-                             std::to_string(p.next.value) +
-                             (p.next < start ? " was deleted by retention" : " is past the log end") +
-                             "; continuing at " + std::to_string(to.value));
-        }
-        p.next = to;
-        progressed = true;
-        continue;
-      }
-      Error e = std::move(rr).error();
-      e.message = topic_ + "-" + std::to_string(p.partition) + ": " + e.message;
-      return e;
+      STREAMCTL_TRY(partition_error(p, rr.error()));
+      progressed = true;  // moved past an offset retention deleted
+      continue;
     }
     if (rr->records.empty()) continue;
     view.partition = p.partition;
@@ -389,6 +395,175 @@ Result<bool> Consumer::read_round(RecordSink& sink, ConsumeStats& stats) {
   return progressed;
 }
 
+// ---- merge_by_time
+
+struct Consumer::Cursor {
+  ConsumerPartition* p = nullptr;
+  std::optional<engine::ReadResult> chunk;  // the bytes `it` and `decoder` point into
+  std::optional<BatchIterator> it;
+  BatchDecoder decoder;
+  bool in_batch = false;  // decoder is on a data batch
+  RecordView head;        // the next record to deliver (valid while has_head)
+  bool has_head = false;
+};
+
+// A record kept past its chunk (the -o -N tail of a merge).
+struct Consumer::OwnedRecord {
+  PartitionId partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp = -1;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+
+  explicit OwnedRecord(const RecordView& r) : partition(r.partition), offset(r.offset), timestamp(r.timestamp) {
+    if (r.key) key.emplace(*r.key);
+    if (r.value) value.emplace(*r.value);
+    for (const auto& h : r.headers) {
+      headers.emplace_back(std::string(h.key), h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt);
+    }
+  }
+};
+
+Status Consumer::advance(Cursor& c, bool* progressed) {
+  ConsumerPartition& p = *c.p;
+  c.has_head = false;
+  auto named = [&](const Status& st) -> Status {
+    return Error::corruption(topic_ + "-" + std::to_string(p.partition) + ": " + st.error().message);
+  };
+  for (;;) {
+    if (p.end && p.next >= *p.end) {
+      p.next = *p.end;
+      c.in_batch = false;
+      return ok_status();
+    }
+    if (c.in_batch) {
+      if (c.decoder.next(&c.head)) {
+        if (c.head.offset < p.next.value) continue;
+        if (p.end && c.head.offset >= p.end->value) {
+          p.next = *p.end;
+          c.in_batch = false;
+          return ok_status();
+        }
+        c.head.topic = topic_;
+        c.head.partition = p.partition;
+        c.has_head = true;
+        return ok_status();
+      }
+      if (!c.decoder.status().ok()) return named(c.decoder.status());
+      c.in_batch = false;
+      Offset after = c.it->header().next_offset();
+      if (after > p.next) p.next = p.end && after > *p.end ? *p.end : after;
+      continue;
+    }
+    if (c.it && c.it->next()) {
+      const RecordBatchHeader& h = c.it->header();
+      if (h.next_offset() <= p.next) continue;
+      *progressed = true;
+      if (h.is_control()) {
+        p.next = p.end && h.next_offset() > *p.end ? *p.end : h.next_offset();
+        continue;
+      }
+      auto st = c.decoder.reset(c.it->batch(), h, options_.want_headers);
+      if (!st.ok()) return named(st);
+      c.in_batch = true;
+      continue;
+    }
+    if (c.it && !c.it->status().ok()) return named(c.it->status());
+    c.it.reset();
+    c.chunk.reset();
+    auto rr = read_chunk(p);
+    if (!rr.ok()) {
+      STREAMCTL_TRY(partition_error(p, rr.error()));
+      *progressed = true;
+      continue;
+    }
+    if (rr->records.empty()) return ok_status();  // nothing more for now
+    c.chunk.emplace(std::move(rr).value());
+    // Log::read returns only batches whose length and CRC checked out: no second CRC pass.
+    c.it.emplace(ByteSpan(c.chunk->records.data(), c.chunk->records.size()), /*verify_crc=*/false);
+  }
+}
+
+bool Consumer::deliver(RecordSink& sink, const RecordView& record, ConsumeStats& stats) {
+  if (!sink.write(record)) {
+    stats.output_closed = true;
+    return false;
+  }
+  ++stats.records_written;
+  if (options_.max_records >= 0 && stats.records_written >= options_.max_records) {
+    stats.hit_limit = true;
+    return false;
+  }
+  return true;
+}
+
+// Delivers records in timestamp order across the partitions until none has a record available (or 64k
+// records, so run() flushes and reports progress regularly). Returns whether anything was seen.
+Result<bool> Consumer::merge_round(RecordSink& sink, ConsumeStats& stats) {
+  bool progressed = false;
+  if (cursors_.empty()) {
+    for (auto& p : partitions_) {
+      cursors_.push_back(std::make_unique<Cursor>());
+      cursors_.back()->p = &p;
+    }
+  }
+  for (auto& c : cursors_) {
+    if (!c->has_head) STREAMCTL_TRY(advance(*c, &progressed));
+  }
+  for (int n = 0; n < 65536; ++n) {
+    Cursor* best = nullptr;
+    for (auto& c : cursors_) {
+      if (!c->has_head) continue;
+      if (best == nullptr || c->head.timestamp < best->head.timestamp ||
+          (c->head.timestamp == best->head.timestamp && c->p->partition < best->p->partition)) {
+        best = c.get();
+      }
+    }
+    if (best == nullptr) break;
+    progressed = true;
+    ++stats.records_read;
+    best->p->next = Offset(best->head.offset + 1);
+    if (options_.filter == nullptr || options_.filter->matches(best->head)) {
+      if (tail_pending_) {
+        tail_.emplace_back(best->head);
+        if (int64_t(tail_.size()) > options_.tail_records) tail_.pop_front();
+      } else if (!deliver(sink, best->head, stats)) {
+        return true;
+      }
+    }
+    STREAMCTL_TRY(advance(*best, &progressed));
+    if (stop_requested()) {
+      stats.stopped_by_signal = true;
+      return true;
+    }
+  }
+  bool any_head = false;
+  for (auto& c : cursors_) any_head = any_head || c->has_head;
+  if (!any_head && tail_pending_) {
+    // Every partition caught up: the last N merged records are the topic's last N.
+    tail_pending_ = false;
+    std::vector<HeaderView> headers;
+    for (const auto& r : tail_) {
+      RecordView v;
+      v.topic = topic_;
+      v.partition = r.partition;
+      v.offset = r.offset;
+      v.timestamp = r.timestamp;
+      if (r.key) v.key = std::string_view(*r.key);
+      if (r.value) v.value = std::string_view(*r.value);
+      headers.clear();
+      for (const auto& [k, val] : r.headers) {
+        headers.push_back({k, val ? std::optional<std::string_view>(*val) : std::nullopt});
+      }
+      v.headers = headers;
+      if (!deliver(sink, v, stats)) return true;
+    }
+    tail_.clear();
+  }
+  return progressed;
+}
+
 Result<ConsumeStats> Consumer::run(RecordSink& sink) {
   ConsumeStats stats;
   if (options_.follow) {
@@ -399,6 +574,8 @@ Result<ConsumeStats> Consumer::run(RecordSink& sink) {
       if (!rs.ok()) return rs.error();
     }
   }
+  const bool merging = options_.merge_by_time && partitions_.size() > 1;
+  tail_pending_ = merging && options_.tail_records >= 0;
   auto all_done = [&] {
     for (const auto& p : partitions_) {
       if (!p.end || p.next < *p.end) return false;
@@ -411,7 +588,7 @@ Result<ConsumeStats> Consumer::run(RecordSink& sink) {
       break;
     }
     if (on_round_ && !on_round_()) break;
-    auto progressed = read_round(sink, stats);
+    auto progressed = merging ? merge_round(sink, stats) : read_round(sink, stats);
     if (!progressed.ok()) {
       (void)sink.flush();  // deliver what was read before the error
       return std::move(progressed).error();

@@ -17,6 +17,7 @@
 #include <regex.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -133,6 +134,15 @@ struct ConsumerOptions {
   bool want_headers = true;  // decode headers (false when the output never shows them)
   const RecordFilter* filter = nullptr;  // not owned; nullptr = every record
   int poll_timeout_ms = 1000;            // fallback wake-up while following
+  // Interleave the partitions by record timestamp (a k-way merge; ties: lower partition first), as a log
+  // reader expects, instead of one chunk per partition in turn. Records of one partition stay in offset
+  // order. While following, what has arrived is merged (a partition with nothing new does not hold the
+  // others back).
+  bool merge_by_time = false;
+  // With merge_by_time: of the records merged until every partition was first caught up (its end, or the
+  // high watermark when following), deliver only the last N (`-o -N`: the last N records of the topic; each
+  // partition starts N before its end). -1 = deliver everything.
+  int64_t tail_records = -1;
 };
 
 struct ConsumeStats {
@@ -173,6 +183,16 @@ class Consumer {
  private:
   Status setup_watches();
   Result<bool> read_round(RecordSink& sink, ConsumeStats& stats);
+
+  // merge_by_time: one cursor per partition, holding the next record to deliver (the head).
+  struct Cursor;
+  struct OwnedRecord;
+  Result<bool> merge_round(RecordSink& sink, ConsumeStats& stats);
+  // Moves `c` to its partition's next record (reading chunks as needed): c.has_head, or none for now.
+  Status advance(Cursor& c, bool* progressed);
+  // Hands one record to the sink (filter, limit); false when the run must stop (stats say why).
+  bool deliver(RecordSink& sink, const RecordView& record, ConsumeStats& stats);
+  Status partition_error(ConsumerPartition& p, const Error& e) const;
   Status wait_for_data();
   Status flush_and_report(RecordSink& sink);
 
@@ -190,6 +210,9 @@ class Consumer {
   std::function<bool()> on_round_;
   int inotify_fd_ = -1;
   BatchDecoder decoder_;
+  std::vector<std::unique_ptr<Cursor>> cursors_;  // merge_by_time only
+  std::deque<OwnedRecord> tail_;                  // tail_records: the last N merged records, not yet written
+  bool tail_pending_ = false;                     // still collecting the tail (before the first catch-up)
 };
 
 }  // namespace streamctl::cli
