@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "kafka/format/record_batch.h"
@@ -47,15 +49,17 @@ Result<bool> take_pre_vote(std::vector<p::RawTaggedField>& tags, const char* api
 
 // ---- Coalescing: one Kafka message per API, partitions appended per (topic) entry.
 
-// The entry of `topics` named `name` (appended when missing); Topic has a name member given by Name.
+// Topic name -> index in the topics vector of one message being built (requests name thousands of groups:
+// every lookup here is hashed, never a scan).
+using TopicIndex = std::unordered_map<std::string, size_t>;
+using GroupSet = std::unordered_set<GroupId, GroupIdHash>;
+
+// The entry of `topics` named `name` (appended when missing); Topic names its topic in member `field`.
 template <typename Topic, typename Name>
-Topic& topic_entry(std::vector<Topic>& topics, const std::string& name, Name Topic::*field) {
-  for (Topic& t : topics) {
-    if (t.*field == name) return t;
-  }
-  Topic& t = topics.emplace_back();
-  t.*field = name;
-  return t;
+Topic& topic_entry(std::vector<Topic>& topics, TopicIndex& index, const std::string& name, Name Topic::*field) {
+  auto [it, inserted] = index.try_emplace(name, topics.size());
+  if (inserted) topics.emplace_back().*field = name;
+  return topics[it->second];
 }
 
 template <typename M>
@@ -74,10 +78,9 @@ template <typename M>
 struct Pending {
   M body;
   OutstandingRequest outstanding;
-  bool has(const GroupId& g) const {
-    return std::any_of(outstanding.groups.begin(), outstanding.groups.end(),
-                       [&](const OutstandingRequest::Entry& e) { return e.group == g; });
-  }
+  GroupSet groups;
+  TopicIndex topics;
+  bool has(const GroupId& g) const { return groups.count(g) != 0; }
 };
 
 // The first pending request of `list` that can take group `g` (and satisfies `fits`), appending one if none.
@@ -205,7 +208,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
     const OutstandingRequest::Entry entry{g, m.correlation_id, m.source};
     if (const auto* r = std::get_if<raft::VoteRequest>(&m.body)) {
       auto& pending = slot(votes, g, to, kVoteVersion, kAlwaysFits, options);
-      auto& part = topic_entry(pending.body.topics, g.topic, &p::VoteRequest::TopicData::topic_name)
+      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::VoteRequest::TopicData::topic_name)
                        .partitions.emplace_back();
       part.partition_index = g.partition;
       part.candidate_epoch = r->replica_epoch;
@@ -214,23 +217,26 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.last_offset = r->last_offset;
       set_pre_vote(part.unknown_tagged_fields, r->pre_vote);
       pending.outstanding.groups.push_back(entry);
+      pending.groups.insert(g);
     } else if (const auto* r = std::get_if<raft::BeginQuorumEpochRequest>(&m.body)) {
       auto& pending = slot(begins, g, to, kBeginQuorumEpochVersion, kAlwaysFits, options);
-      auto& part = topic_entry(pending.body.topics, g.topic, &p::BeginQuorumEpochRequest::TopicData::topic_name)
+      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::BeginQuorumEpochRequest::TopicData::topic_name)
                        .partitions.emplace_back();
       part.partition_index = g.partition;
       part.leader_id = r->leader_id;
       part.leader_epoch = r->leader_epoch;
       pending.outstanding.groups.push_back(entry);
+      pending.groups.insert(g);
     } else if (const auto* r = std::get_if<raft::EndQuorumEpochRequest>(&m.body)) {
       auto& pending = slot(ends, g, to, kEndQuorumEpochVersion, kAlwaysFits, options);
-      auto& part = topic_entry(pending.body.topics, g.topic, &p::EndQuorumEpochRequest::TopicData::topic_name)
+      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::EndQuorumEpochRequest::TopicData::topic_name)
                        .partitions.emplace_back();
       part.partition_index = g.partition;
       part.leader_id = r->leader_id;
       part.leader_epoch = r->leader_epoch;
       part.preferred_successors = r->preferred_successors;
       pending.outstanding.groups.push_back(entry);
+      pending.groups.insert(g);
     } else if (const auto* r = std::get_if<raft::FetchRequest>(&m.body)) {
       auto& pending = slot(
           fetches, g, to, kFetchVersion,
@@ -243,7 +249,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
         pending.body.session_id = 0;      // full fetch, no incremental session
         pending.body.session_epoch = -1;
       }
-      auto& part = topic_entry(pending.body.topics, g.topic, &p::FetchRequest::FetchTopic::topic)
+      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::FetchRequest::FetchTopic::topic)
                        .partitions.emplace_back();
       part.partition = g.partition;
       part.current_leader_epoch = r->current_leader_epoch;
@@ -252,6 +258,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.log_start_offset = r->log_start_offset;
       part.partition_max_bytes = options.fetch_partition_max_bytes;
       pending.outstanding.groups.push_back(entry);
+      pending.groups.insert(g);
     } else if (const auto* r = std::get_if<raft::FetchSnapshotRequest>(&m.body)) {
       auto& pending = slot(
           snapshots, g, to, kFetchSnapshotVersion,
@@ -260,7 +267,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
         pending.body.replica_id = r->replica_id;
         pending.body.max_bytes = options.snapshot_max_bytes;
       }
-      auto& part = topic_entry(pending.body.topics, g.topic, &p::FetchSnapshotRequest::TopicSnapshot::name)
+      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::FetchSnapshotRequest::TopicSnapshot::name)
                        .partitions.emplace_back();
       part.partition = g.partition;
       part.current_leader_epoch = r->current_leader_epoch;
@@ -268,6 +275,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.snapshot_id.epoch = r->snapshot_id.epoch;
       part.position = r->position;
       pending.outstanding.groups.push_back(entry);
+      pending.groups.insert(g);
     } else {
       return Error::invalid_argument("encode_requests: a response of " + group_name(g) +
                                      " (responses go out with encode_response)");
@@ -278,6 +286,11 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
   Status status;
   auto flush = [&](auto& list) {
     for (auto& pending : list) {
+      // The wire groups partitions by topic: put the entries in that order (within a topic, they already are).
+      std::stable_sort(pending.outstanding.groups.begin(), pending.outstanding.groups.end(),
+                       [&](const OutstandingRequest::Entry& a, const OutstandingRequest::Entry& b) {
+                         return pending.topics.at(a.group.topic) < pending.topics.at(b.group.topic);
+                       });
       OutboundRequest o;
       o.request = encode_kafka(pending.body, pending.outstanding.api_version, status);
       o.outstanding = std::move(pending.outstanding);
@@ -309,6 +322,7 @@ Result<InboundRequest> decode_request(raft::NodeId from, raft::NodeId self, int3
   switch (static_cast<p::ApiKey>(request.api_key)) {
     case p::ApiKey::kVote: {
       STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::VoteRequest>(request.body, request.api_version));
+      in.cluster_id = m.cluster_id;
       for (auto& t : m.topics) {
         for (auto& part : t.partitions) {
           STREAMCTL_ASSIGN_OR_RETURN(bool pre_vote, take_pre_vote(part.unknown_tagged_fields, "VoteRequest"));
@@ -325,6 +339,7 @@ Result<InboundRequest> decode_request(raft::NodeId from, raft::NodeId self, int3
     }
     case p::ApiKey::kBeginQuorumEpoch: {
       STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::BeginQuorumEpochRequest>(request.body, request.api_version));
+      in.cluster_id = m.cluster_id;
       each_partition(m.topics, &p::BeginQuorumEpochRequest::TopicData::topic_name,
                      [&](const std::string& topic, const auto& part) {
                        add(topic, part.partition_index, raft::BeginQuorumEpochRequest{part.leader_epoch, part.leader_id});
@@ -333,6 +348,7 @@ Result<InboundRequest> decode_request(raft::NodeId from, raft::NodeId self, int3
     }
     case p::ApiKey::kEndQuorumEpoch: {
       STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::EndQuorumEpochRequest>(request.body, request.api_version));
+      in.cluster_id = m.cluster_id;
       each_partition(m.topics, &p::EndQuorumEpochRequest::TopicData::topic_name,
                      [&](const std::string& topic, const auto& part) {
                        add(topic, part.partition_index,
@@ -346,6 +362,7 @@ Result<InboundRequest> decode_request(raft::NodeId from, raft::NodeId self, int3
                                     " from a peer: Raft needs v12+ (LastFetchedEpoch)");
       }
       STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::FetchRequest>(request.body, request.api_version));
+      in.cluster_id = m.cluster_id;
       if (m.replica_id < 0) {
         return Error::invalid_argument("FetchRequest.replica_id " + std::to_string(m.replica_id) +
                                        ": a consumer fetch, not a replica's");
@@ -363,6 +380,7 @@ Result<InboundRequest> decode_request(raft::NodeId from, raft::NodeId self, int3
     }
     case p::ApiKey::kFetchSnapshot: {
       STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::FetchSnapshotRequest>(request.body, request.api_version));
+      in.cluster_id = m.cluster_id;
       each_partition(m.topics, &p::FetchSnapshotRequest::TopicSnapshot::name,
                      [&](const std::string& topic, const auto& part) {
                        raft::FetchSnapshotRequest r;
@@ -391,29 +409,28 @@ template <typename Body>
 Result<std::vector<std::pair<GroupId, const Body*>>> answers(const InboundRequest& request,
                                                              const std::vector<GroupMessage>& responses,
                                                              const char* api) {
-  std::vector<std::pair<GroupId, const Body*>> out;
-  for (const GroupMessage& req : request.requests) {
-    if (std::any_of(out.begin(), out.end(), [&](const auto& e) { return e.first == req.group; })) continue;
-    const Body* last = nullptr;
-    for (const GroupMessage& resp : responses) {
-      if (resp.group == req.group && resp.message.correlation_id == request.correlation_id) {
-        last = body_of<Body>(resp);
-        if (last == nullptr) {
-          return Error::invalid_argument(std::string("encode_response: ") + api + " of " + group_name(req.group) +
-                                         " answered with another message type");
-        }
-      }
-    }
-    if (last != nullptr) out.emplace_back(req.group, last);
-  }
+  GroupSet asked;
+  for (const GroupMessage& req : request.requests) asked.insert(req.group);
+  std::unordered_map<GroupId, const Body*, GroupIdHash> last;
   for (const GroupMessage& resp : responses) {
-    const bool asked = std::any_of(request.requests.begin(), request.requests.end(),
-                                   [&](const GroupMessage& r) { return r.group == resp.group; });
-    if (!asked || resp.message.correlation_id != request.correlation_id) {
+    if (asked.count(resp.group) == 0 || resp.message.correlation_id != request.correlation_id) {
       return Error::invalid_argument(std::string("encode_response: a response of ") + group_name(resp.group) +
                                      " (correlation id " + std::to_string(resp.message.correlation_id) +
                                      ") does not answer this " + api + " request");
     }
+    const Body* body = body_of<Body>(resp);
+    if (body == nullptr) {
+      return Error::invalid_argument(std::string("encode_response: ") + api + " of " + group_name(resp.group) +
+                                     " answered with another message type");
+    }
+    last[resp.group] = body;
+  }
+  std::vector<std::pair<GroupId, const Body*>> out;
+  for (const GroupMessage& req : request.requests) {
+    auto it = last.find(req.group);
+    if (it == last.end()) continue;
+    out.emplace_back(req.group, it->second);
+    last.erase(it);  // a group the request named twice is answered once
   }
   return out;
 }
@@ -424,8 +441,9 @@ Result<KafkaMessage> encode_leader_response(const InboundRequest& request, const
                                             const char* api) {
   STREAMCTL_ASSIGN_OR_RETURN(auto list, answers<Body>(request, responses, api));
   Response m;
+  TopicIndex index;
   for (const auto& [g, r] : list) {
-    auto& part = topic_entry(m.topics, g.topic, &Response::TopicData::topic_name).partitions.emplace_back();
+    auto& part = topic_entry(m.topics, index, g.topic, &Response::TopicData::topic_name).partitions.emplace_back();
     part.partition_index = g.partition;
     part.error_code = r->error_code;
     part.leader_id = r->current_leader.leader_id;
@@ -460,8 +478,9 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
     case p::ApiKey::kVote: {
       STREAMCTL_ASSIGN_OR_RETURN(auto list, answers<raft::VoteResponse>(request, responses, "Vote"));
       p::VoteResponse m;
+      TopicIndex index;
       for (const auto& [g, r] : list) {
-        auto& part = topic_entry(m.topics, g.topic, &p::VoteResponse::TopicData::topic_name).partitions.emplace_back();
+        auto& part = topic_entry(m.topics, index, g.topic, &p::VoteResponse::TopicData::topic_name).partitions.emplace_back();
         part.partition_index = g.partition;
         part.error_code = r->error_code;
         part.leader_id = r->current_leader.leader_id;
@@ -481,8 +500,9 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
     case p::ApiKey::kFetch: {
       STREAMCTL_ASSIGN_OR_RETURN(auto list, answers<raft::FetchResponse>(request, responses, "Fetch"));
       p::FetchResponse m;
+      TopicIndex index;
       for (const auto& [g, r] : list) {
-        auto& part = topic_entry(m.responses, g.topic, &p::FetchResponse::FetchableTopicResponse::topic)
+        auto& part = topic_entry(m.responses, index, g.topic, &p::FetchResponse::FetchableTopicResponse::topic)
                          .partitions.emplace_back();
         part.partition_index = g.partition;
         part.error_code = r->error_code;
@@ -504,8 +524,9 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
     case p::ApiKey::kFetchSnapshot: {
       STREAMCTL_ASSIGN_OR_RETURN(auto list, answers<raft::FetchSnapshotResponse>(request, responses, "FetchSnapshot"));
       p::FetchSnapshotResponse m;
+      TopicIndex index;
       for (const auto& [g, r] : list) {
-        auto& part = topic_entry(m.topics, g.topic, &p::FetchSnapshotResponse::TopicSnapshot::name)
+        auto& part = topic_entry(m.topics, index, g.topic, &p::FetchSnapshotResponse::TopicSnapshot::name)
                          .partitions.emplace_back();
         part.index = g.partition;
         part.error_code = r->error_code;
@@ -535,12 +556,13 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
 Result<std::vector<GroupMessage>> decode_response(const OutstandingRequest& outstanding, raft::NodeId self,
                                                   ByteSpan body) {
   std::vector<GroupMessage> out;
-  // The Raft correlation id the group's request went out with; kCorruption for a partition not asked.
+  // The Raft correlation id each group's request went out with; a partition not asked is kCorruption.
+  std::unordered_map<GroupId, int32_t, GroupIdHash> correlations;
+  for (const auto& e : outstanding.groups) correlations.emplace(e.group, e.correlation_id);
   auto correlation = [&](const GroupId& g, const char* api) -> Result<int32_t> {
-    for (const auto& e : outstanding.groups) {
-      if (e.group == g) return e.correlation_id;
-    }
-    return unexpected(api, g);
+    auto it = correlations.find(g);
+    if (it == correlations.end()) return unexpected(api, g);
+    return it->second;
   };
   auto add = [&](const char* api, const std::string& topic, int32_t partition, raft::MessageBody b) -> Status {
     GroupId g{topic, partition};
@@ -622,8 +644,9 @@ Result<std::vector<GroupMessage>> decode_response(const OutstandingRequest& outs
 
 KafkaMessage encode_describe_quorum_request(const std::vector<GroupId>& groups, int16_t version) {
   p::DescribeQuorumRequest m;
+  TopicIndex index;
   for (const GroupId& g : groups) {
-    topic_entry(m.topics, g.topic, &p::DescribeQuorumRequest::TopicData::topic_name)
+    topic_entry(m.topics, index, g.topic, &p::DescribeQuorumRequest::TopicData::topic_name)
         .partitions.emplace_back()
         .partition_index = g.partition;
   }
@@ -671,8 +694,9 @@ std::vector<ReplicaDescription> from_wire(const std::vector<p::DescribeQuorumRes
 Result<KafkaMessage> encode_describe_quorum_response(const std::vector<QuorumDescription>& quorums,
                                                      int16_t version) {
   p::DescribeQuorumResponse m;
+  TopicIndex index;
   for (const QuorumDescription& q : quorums) {
-    auto& part = topic_entry(m.topics, q.group.topic, &p::DescribeQuorumResponse::TopicData::topic_name)
+    auto& part = topic_entry(m.topics, index, q.group.topic, &p::DescribeQuorumResponse::TopicData::topic_name)
                      .partitions.emplace_back();
     part.partition_index = q.group.partition;
     part.error_code = q.error_code;

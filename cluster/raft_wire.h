@@ -96,7 +96,8 @@ struct InboundRequest {
   int32_t correlation_id = 0;  // the Kafka request's; also the Raft correlation id of every message below
   int16_t api_key = 0;
   int16_t api_version = 0;
-  std::vector<GroupMessage> requests;  // one per partition, in request order
+  std::optional<std::string> cluster_id;  // the request's ClusterId (the host may check it against its own)
+  std::vector<GroupMessage> requests;     // one per partition, in request order
 };
 
 // True for the Raft request bodies (Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch, FetchSnapshot requests).

@@ -373,6 +373,47 @@ TEST_CASE("AGroupTwiceInOneStepGoesIntoASecondRequest") {
   CHECK(out[1].outstanding.groups[0].correlation_id == 3);
 }
 
+TEST_CASE("ThousandsOfInterleavedGroupsAreOneRequestPerApiInOrder") {
+  // 60 topics x 50 partitions, visited interleaved (as a hash map would), fetches and votes mixed.
+  std::vector<GroupMessage> sent;
+  for (int partition = 0; partition < 50; ++partition) {
+    for (int topic = 0; topic < 60; ++topic) {
+      GroupId g{"topic-" + std::to_string(topic), partition};
+      const int32_t id = int32_t(sent.size()) + 1;
+      if ((topic + partition) % 7 == 0) {
+        sent.push_back(gm(g, kFollower, kLeader, id, raft::VoteRequest{partition + 1, kFollower, partition, topic, topic % 2 == 0}));
+      } else {
+        sent.push_back(gm(g, kFollower, kLeader, id, raft::FetchRequest{kFollower, topic, 100 * partition, partition, 0}));
+      }
+    }
+  }
+  WireOptions options;
+  options.cluster_id = "cluster-1";
+  auto out = encode_requests(kLeader, sent, options);
+  REQUIRE(out.ok());
+  REQUIRE(out->size() == 2);  // one Vote, one Fetch
+  size_t n = 0;
+  for (const OutboundRequest& o : *out) {
+    auto in = decode_request(kFollower, kLeader, 5, o.request);
+    REQUIRE(in.ok());
+    CHECK(in->cluster_id == options.cluster_id);
+    n += in->requests.size();
+    // Grouped by topic on the wire; each entry keeps its own Raft correlation id and fields.
+    for (size_t i = 0; i < in->requests.size(); ++i) {
+      const auto& entry = o.outstanding.groups[i];
+      const GroupMessage& original = sent[size_t(entry.correlation_id - 1)];
+      CHECK(original.group == in->requests[i].group);
+      GroupMessage expect = original;
+      expect.message.correlation_id = 5;
+      CHECK(eq(expect, in->requests[i]));
+    }
+    auto back = decode_response(o.outstanding, kFollower, encode_response(*in, answer(*in))->body);
+    REQUIRE(back.ok());
+    CHECK(back->size() == in->requests.size());
+  }
+  CHECK(n == sent.size());
+}
+
 // Bytes written out by hand from FetchRequest.json v12 (flexible): a schema-level check the self round trips
 // above cannot give.
 TEST_CASE("FetchRequestV12BytesMatchTheSchema") {
@@ -499,7 +540,7 @@ TEST_CASE("MalformedInputIsAnErrorNamingTheApi") {
     CHECK_FALSE(decode_request(kFollower, kLeader, 1, KafkaMessage{3, 0, {}}).ok());
   }
   SUBCASE("a corrupt batch in a Fetch response") {
-    InboundRequest in{kFollower, 7, 1, kFetchVersion,
+    InboundRequest in{kFollower, 7, 1, kFetchVersion, std::nullopt,
                       {gm(kT0, kFollower, kLeader, 7, raft::FetchRequest{kFollower, 3, 10, 3, 0})}};
     raft::FetchResponse f;
     f.records_base_offset = 10;
@@ -515,7 +556,7 @@ TEST_CASE("MalformedInputIsAnErrorNamingTheApi") {
     CHECK(back.error().message.find("orders-0") != std::string::npos);
   }
   SUBCASE("a partition that was not asked, a top-level error") {
-    InboundRequest in{kFollower, 7, 54, 0, {gm(kT0, kFollower, kLeader, 7, raft::EndQuorumEpochRequest{1, 1, {}})}};
+    InboundRequest in{kFollower, 7, 54, 0, std::nullopt, {gm(kT0, kFollower, kLeader, 7, raft::EndQuorumEpochRequest{1, 1, {}})}};
     auto resp = encode_response(in, {gm(kT0, kLeader, kFollower, 7, raft::EndQuorumEpochResponse{})});
     REQUIRE(resp.ok());
     OutstandingRequest o{54, 0, kLeader, {{kT1, 1, kFollower}}};
@@ -531,7 +572,7 @@ TEST_CASE("MalformedInputIsAnErrorNamingTheApi") {
   SUBCASE("misuse: responses to encode_requests, answers of another request, batches that lie") {
     CHECK_FALSE(encode_requests(kLeader, {gm(kT0, kFollower, kLeader, 1, raft::VoteResponse{})}).ok());
     CHECK_FALSE(encode_requests(3, {gm(kT0, kFollower, kLeader, 1, raft::VoteRequest{})}).ok());
-    InboundRequest in{kFollower, 7, 1, kFetchVersion,
+    InboundRequest in{kFollower, 7, 1, kFetchVersion, std::nullopt,
                       {gm(kT0, kFollower, kLeader, 7, raft::FetchRequest{kFollower, 3, 10, 3, 0})}};
     CHECK_FALSE(encode_response(in, {gm(kT1, kLeader, kFollower, 7, raft::FetchResponse{})}).ok());
     CHECK_FALSE(encode_response(in, {gm(kT0, kLeader, kFollower, 8, raft::FetchResponse{})}).ok());
