@@ -478,6 +478,52 @@ TEST_CASE("VoteResponseBytesFromTheSchemaDecodeWithPreVote") {
   CHECK(back->at(1).message.correlation_id == 6);
 }
 
+// A FetchResponse v12 written by hand from FetchResponse.json: DivergingEpoch (tag 0) and CurrentLeader (tag 1)
+// are tagged fields after Records; Records holds one RecordBatch.
+TEST_CASE("FetchResponseV12BytesFromTheSchemaDecode") {
+  const std::string records = batch(10, 3, 2);
+  REQUIRE(records.size() + 1 < 128);  // one-byte uvarint length
+  const Bytes prefix = unhex(
+      "00000000"              // ThrottleTimeMs
+      "0000"                  // ErrorCode
+      "00000000"              // SessionId
+      "02" "0274"             // Responses [1]: Topic "t"
+      "02"                    // Partitions [1]
+      "00000000"              // PartitionIndex
+      "0000"                  // ErrorCode
+      "0000000000000014"      // HighWatermark 20
+      "ffffffffffffffff"      // LastStableOffset
+      "0000000000000002"      // LogStartOffset
+      "01"                    // AbortedTransactions []
+      "ffffffff");            // PreferredReadReplica
+  Bytes body = prefix;
+  body.push_back(std::byte(records.size() + 1));  // Records: compact bytes
+  for (char c : records) body.push_back(std::byte(c));
+  const Bytes tail = unhex(
+      "02"                                           // 2 tagged fields
+      "00" "0d" "00000003" "000000000000000e" "00"   // tag 0, 13 bytes: DivergingEpoch {Epoch 3, EndOffset 14}
+      "01" "09" "00000001" "00000005" "00"           // tag 1, 9 bytes: CurrentLeader {LeaderId 1, LeaderEpoch 5}
+      "00" "00");                                    // topic, message tags
+  body.insert(body.end(), tail.begin(), tail.end());
+  OutstandingRequest o{1, kFetchVersion, kLeader, {{GroupId{"t", 0}, 41, kFollower}}};
+  auto back = decode_response(o, kFollower, body);
+  REQUIRE_MESSAGE(back.ok(), back.error().to_string());
+  REQUIRE(back->size() == 1);
+  CHECK(back->at(0).message.correlation_id == 41);
+  const auto& r = std::get<raft::FetchResponse>(back->at(0).message.body);
+  CHECK(r.high_watermark == 20);
+  CHECK(r.log_start_offset == 2);
+  CHECK(r.diverging_epoch == raft::OffsetAndEpoch{14, 3});
+  CHECK(r.current_leader.leader_id == 1);
+  CHECK(r.current_leader.leader_epoch == 5);
+  CHECK(r.snapshot_id == raft::SnapshotId{});
+  CHECK(r.records_base_offset == 10);
+  REQUIRE(r.records.size() == 1);
+  CHECK(r.records[0].bytes == records);
+  CHECK(r.records[0].epoch == 3);
+  CHECK(r.records[0].record_count == 2);
+}
+
 TEST_CASE("DescribeQuorumRoundTripsAtV0AndV1") {
   const std::vector<GroupId> groups = {kMeta, kT0};
   KafkaMessage req = encode_describe_quorum_request(groups);

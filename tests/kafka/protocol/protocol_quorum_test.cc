@@ -277,6 +277,62 @@ TEST_CASE("FetchSnapshotResponseV0MatchesBytesDerivedFromTheSchema") {
         "00");                                      // message tags
 }
 
+// FetchSnapshotRequest v0: ClusterId is a tagged field (tag 0) of the message, after Topics.
+TEST_CASE("FetchSnapshotRequestV0MatchesBytesDerivedFromTheSchema") {
+  FetchSnapshotRequest m;
+  m.cluster_id = "c";
+  m.replica_id = 2;
+  auto& p = m.topics.emplace_back();
+  p.name = "t";
+  auto& part = p.partitions.emplace_back();
+  part.partition = 0;
+  part.current_leader_epoch = 5;
+  part.snapshot_id.end_offset = 50;
+  part.snapshot_id.epoch = 4;
+  part.position = 7;
+  Bytes out;
+  REQUIRE(encode_message(m, 0, out).ok());
+  CHECK(to_hex(out) ==
+        "00000002"                          // ReplicaId
+        "7fffffff"                          // MaxBytes (default)
+        "02" "0274"                         // Topics [1]: Name "t"
+        "02"                                // Partitions [1]
+        "00000000" "00000005"               // Partition, CurrentLeaderEpoch
+        "0000000000000032" "00000004" "00"  // SnapshotId {EndOffset 50, Epoch 4}
+        "0000000000000007"                  // Position
+        "00" "00"                           // partition, topic tags
+        "01" "00" "02" "0263");             // tags: 1 field, tag 0, 2 bytes: ClusterId "c" (compact string)
+}
+
+// DescribeQuorumResponse v1 (KIP-836): each ReplicaState gains LastFetchTimestamp and LastCaughtUpTimestamp.
+TEST_CASE("DescribeQuorumResponseV1MatchesBytesDerivedFromTheSchema") {
+  DescribeQuorumResponse m;
+  auto& t = m.topics.emplace_back();
+  t.topic_name = "t";
+  auto& part = t.partitions.emplace_back();
+  part.leader_id = 1;
+  part.leader_epoch = 2;
+  part.high_watermark = 3;
+  auto& v = part.current_voters.emplace_back();
+  v.replica_id = 1;
+  v.log_end_offset = 4;
+  v.last_fetch_timestamp = 5;
+  v.last_caught_up_timestamp = 6;
+  Bytes out;
+  REQUIRE(encode_message(m, 1, out).ok());
+  CHECK(to_hex(out) ==
+        "0000"                        // ErrorCode
+        "02" "0274"                   // Topics [1]: "t"
+        "02"                          // Partitions [1]
+        "00000000" "0000"             // PartitionIndex, ErrorCode
+        "00000001" "00000002"         // LeaderId, LeaderEpoch
+        "0000000000000003"            // HighWatermark
+        "02"                          // CurrentVoters [1]
+        "00000001" "0000000000000004" "0000000000000005" "0000000000000006" "00"
+        "01"                          // Observers []
+        "00" "00" "00");              // partition, topic, message tags
+}
+
 // The value cluster/raft_log.cc writes into a LEADER_CHANGE control record (LeaderChangeMessage v0).
 TEST_CASE("LeaderChangeMessageV0MatchesBytesDerivedFromTheSchema") {
   LeaderChangeMessage m;
