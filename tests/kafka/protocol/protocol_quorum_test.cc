@@ -277,29 +277,18 @@ TEST_CASE("FetchSnapshotResponseV0MatchesBytesDerivedFromTheSchema") {
         "00");                                      // message tags
 }
 
-// FetchSnapshotRequest v0: ClusterId is a tagged field (tag 0) of the message, after Topics.
+// FetchSnapshotRequest v0 (snapshot_request()): ClusterId is a tagged field (tag 0) of the message, after Topics.
 TEST_CASE("FetchSnapshotRequestV0MatchesBytesDerivedFromTheSchema") {
-  FetchSnapshotRequest m;
-  m.cluster_id = "c";
-  m.replica_id = 2;
-  auto& p = m.topics.emplace_back();
-  p.name = "t";
-  auto& part = p.partitions.emplace_back();
-  part.partition = 0;
-  part.current_leader_epoch = 5;
-  part.snapshot_id.end_offset = 50;
-  part.snapshot_id.epoch = 4;
-  part.position = 7;
   Bytes out;
-  REQUIRE(encode_message(m, 0, out).ok());
+  REQUIRE(encode_message(snapshot_request(), 0, out).ok());
   CHECK(to_hex(out) ==
         "00000002"                          // ReplicaId
         "7fffffff"                          // MaxBytes (default)
-        "02" "0274"                         // Topics [1]: Name "t"
+        "02" "13" "5f5f636c75737465725f6d65746164617461"  // Topics [1]: Name "__cluster_metadata"
         "02"                                // Partitions [1]
         "00000000" "00000005"               // Partition, CurrentLeaderEpoch
         "0000000000000032" "00000004" "00"  // SnapshotId {EndOffset 50, Epoch 4}
-        "0000000000000007"                  // Position
+        "0000000000001000"                  // Position 4096
         "00" "00"                           // partition, topic tags
         "01" "00" "02" "0263");             // tags: 1 field, tag 0, 2 bytes: ClusterId "c" (compact string)
 }
