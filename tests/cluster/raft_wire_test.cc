@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cluster/raft_wire.h"
+#include "tests/cluster/raft_message_eq.h"
 #include "kafka/format/record_batch.h"
 #include "kafka/protocol/generated/end_quorum_epoch.h"
 #include "kafka/protocol/generated/fetch.h"
@@ -20,6 +21,7 @@ namespace {
 namespace p = kafka::protocol;
 using raft::Message;
 using raft::MessageBody;
+using test::eq;
 
 constexpr raft::NodeId kLeader = 1;
 constexpr raft::NodeId kFollower = 2;
@@ -38,69 +40,6 @@ Bytes unhex(std::string_view h) {
   Bytes out;
   for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(std::byte(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   return out;
-}
-
-// ---- field-by-field equality of the Raft bodies (raft/types.h defines no operator== for them).
-bool eq(const raft::LeaderIdAndEpoch& a, const raft::LeaderIdAndEpoch& b) {
-  return a.leader_id == b.leader_id && a.leader_epoch == b.leader_epoch;
-}
-bool eq(const raft::VoteRequest& a, const raft::VoteRequest& b) {
-  return a.replica_epoch == b.replica_epoch && a.replica_id == b.replica_id &&
-         a.last_offset_epoch == b.last_offset_epoch && a.last_offset == b.last_offset && a.pre_vote == b.pre_vote;
-}
-bool eq(const raft::VoteResponse& a, const raft::VoteResponse& b) {
-  return a.error_code == b.error_code && eq(a.current_leader, b.current_leader) &&
-         a.vote_granted == b.vote_granted && a.pre_vote == b.pre_vote;
-}
-bool eq(const raft::BeginQuorumEpochRequest& a, const raft::BeginQuorumEpochRequest& b) {
-  return a.leader_epoch == b.leader_epoch && a.leader_id == b.leader_id;
-}
-bool eq(const raft::BeginQuorumEpochResponse& a, const raft::BeginQuorumEpochResponse& b) {
-  return a.error_code == b.error_code && eq(a.current_leader, b.current_leader);
-}
-bool eq(const raft::EndQuorumEpochRequest& a, const raft::EndQuorumEpochRequest& b) {
-  return a.leader_epoch == b.leader_epoch && a.leader_id == b.leader_id &&
-         a.preferred_successors == b.preferred_successors;
-}
-bool eq(const raft::EndQuorumEpochResponse& a, const raft::EndQuorumEpochResponse& b) {
-  return a.error_code == b.error_code && eq(a.current_leader, b.current_leader);
-}
-bool eq(const raft::FetchRequest& a, const raft::FetchRequest& b) {
-  return a.replica_id == b.replica_id && a.current_leader_epoch == b.current_leader_epoch &&
-         a.fetch_offset == b.fetch_offset && a.last_fetched_epoch == b.last_fetched_epoch &&
-         a.log_start_offset == b.log_start_offset;
-}
-bool eq(const raft::FetchResponse& a, const raft::FetchResponse& b) {
-  if (a.records.size() != b.records.size()) return false;
-  for (size_t i = 0; i < a.records.size(); ++i) {
-    const raft::Batch& x = a.records[i];
-    const raft::Batch& y = b.records[i];
-    if (x.epoch != y.epoch || x.record_count != y.record_count || x.control != y.control || x.bytes != y.bytes) {
-      return false;
-    }
-  }
-  return a.error_code == b.error_code && a.high_watermark == b.high_watermark &&
-         a.log_start_offset == b.log_start_offset && a.diverging_epoch == b.diverging_epoch &&
-         eq(a.current_leader, b.current_leader) && a.snapshot_id == b.snapshot_id &&
-         (a.records.empty() || a.records_base_offset == b.records_base_offset);
-}
-bool eq(const raft::FetchSnapshotRequest& a, const raft::FetchSnapshotRequest& b) {
-  return a.replica_id == b.replica_id && a.current_leader_epoch == b.current_leader_epoch &&
-         a.snapshot_id == b.snapshot_id && a.position == b.position;
-}
-bool eq(const raft::FetchSnapshotResponse& a, const raft::FetchSnapshotResponse& b) {
-  return a.error_code == b.error_code && eq(a.current_leader, b.current_leader) && a.snapshot_id == b.snapshot_id &&
-         a.size == b.size && a.position == b.position && a.unaligned_records == b.unaligned_records;
-}
-bool eq(const MessageBody& a, const MessageBody& b) {
-  if (a.index() != b.index()) return false;
-  return std::visit([&](const auto& x) { return eq(x, std::get<std::decay_t<decltype(x)>>(b)); }, a);
-}
-// Same group, endpoints, correlation id and body.
-bool eq(const GroupMessage& a, const GroupMessage& b) {
-  return a.group == b.group && a.message.source == b.message.source &&
-         a.message.destination == b.message.destination && a.message.correlation_id == b.message.correlation_id &&
-         eq(a.message.body, b.message.body);
 }
 
 GroupMessage gm(GroupId g, raft::NodeId from, raft::NodeId to, int32_t correlation, MessageBody body) {
@@ -191,7 +130,7 @@ std::vector<GroupMessage> answer(const InboundRequest& in) {
 // responses (checked equal to the answers, with the follower's correlation ids back). Returns the requests.
 std::vector<OutboundRequest> wire_exchange(const std::vector<GroupMessage>& sent, size_t expected_requests) {
   auto out = encode_requests(kLeader, sent);
-  REQUIRE_MESSAGE(out.ok(), out.error().to_string());
+  REQUIRE_MESSAGE(out.ok(), test::error_text(out));
   REQUIRE(out->size() == expected_requests);
   size_t matched = 0;
   int32_t kafka_correlation = 1000;
@@ -199,7 +138,7 @@ std::vector<OutboundRequest> wire_exchange(const std::vector<GroupMessage>& sent
     CHECK(o.request.api_key == o.outstanding.api_key);
     CHECK(o.outstanding.destination == kLeader);
     auto in = decode_request(kFollower, kLeader, ++kafka_correlation, o.request);
-    REQUIRE_MESSAGE(in.ok(), in.error().to_string());
+    REQUIRE_MESSAGE(in.ok(), test::error_text(in));
     REQUIRE(in->requests.size() == o.outstanding.groups.size());
     for (size_t i = 0; i < in->requests.size(); ++i) {
       const GroupMessage& got = in->requests[i];
@@ -221,11 +160,11 @@ std::vector<OutboundRequest> wire_exchange(const std::vector<GroupMessage>& sent
     }
     const std::vector<GroupMessage> answers = answer(*in);
     auto resp = encode_response(*in, answers);
-    REQUIRE_MESSAGE(resp.ok(), resp.error().to_string());
+    REQUIRE_MESSAGE(resp.ok(), test::error_text(resp));
     CHECK(resp->api_key == o.request.api_key);
     CHECK(resp->api_version == o.request.api_version);
     auto back = decode_response(o.outstanding, kFollower, resp->body);
-    REQUIRE_MESSAGE(back.ok(), back.error().to_string());
+    REQUIRE_MESSAGE(back.ok(), test::error_text(back));
     REQUIRE(back->size() == answers.size());
     for (size_t i = 0; i < answers.size(); ++i) {
       GroupMessage expect = answers[i];
@@ -461,7 +400,7 @@ TEST_CASE("VoteResponseBytesFromTheSchemaDecodeWithPreVote") {
       "00" "00");                     // topic, message tags
   OutstandingRequest o{52, 0, kLeader, {{GroupId{"t", 0}, 5, kFollower}, {GroupId{"t", 1}, 6, kFollower}}};
   auto back = decode_response(o, kFollower, body);
-  REQUIRE_MESSAGE(back.ok(), back.error().to_string());
+  REQUIRE_MESSAGE(back.ok(), test::error_text(back));
   REQUIRE(back->size() == 2);
   const auto& v0 = std::get<raft::VoteResponse>(back->at(0).message.body);
   CHECK(v0.vote_granted);
@@ -507,7 +446,7 @@ TEST_CASE("FetchResponseV12BytesFromTheSchemaDecode") {
   body.insert(body.end(), tail.begin(), tail.end());
   OutstandingRequest o{1, kFetchVersion, kLeader, {{GroupId{"t", 0}, 41, kFollower}}};
   auto back = decode_response(o, kFollower, body);
-  REQUIRE_MESSAGE(back.ok(), back.error().to_string());
+  REQUIRE_MESSAGE(back.ok(), test::error_text(back));
   REQUIRE(back->size() == 1);
   CHECK(back->at(0).message.correlation_id == 41);
   const auto& r = std::get<raft::FetchResponse>(back->at(0).message.body);

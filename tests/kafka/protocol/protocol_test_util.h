@@ -108,9 +108,9 @@ void check_round_trip(const M& m, bool check_prefixes = false) {
     CAPTURE(v);
     Bytes out;
     auto st = encode_message(m, v, out);
-    REQUIRE_MESSAGE(st.ok(), st.error().to_string());
+    REQUIRE_MESSAGE(st.ok(), (st.ok() ? std::string() : st.error().to_string()));
     auto back = decode_message<M>(out, v);
-    REQUIRE_MESSAGE(back.ok(), back.error().to_string());
+    REQUIRE_MESSAGE(back.ok(), (back.ok() ? std::string() : back.error().to_string()));
     CHECK(*back == m);
     for (size_t n = 0; check_prefixes && n < out.size(); ++n) {
       CHECK_FALSE(decode_message<M>(ByteSpan(out.data(), n), v).ok());
