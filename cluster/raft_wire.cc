@@ -129,12 +129,21 @@ Status append_records(const GroupId& g, const raft::FetchResponse& r, Bytes& out
 }
 
 // The Records field -> Raft batches. A trailing partial batch (a leader cut at max bytes) is dropped, as
-// Kafka's fetchers do; anything else malformed is kCorruption.
+// Kafka's fetchers do; anything else malformed (a bad CRC, a gap or overlap between batches: the follower
+// appends them at records_base_offset one after the other) is kCorruption.
 Status split_records(const GroupId& g, ByteSpan records, raft::FetchResponse& r) {
   BatchIterator it(records, /*verify_crc=*/true);
+  raft::Offset next = 0;
   while (it.next()) {
     const RecordBatchHeader& h = it.header();
-    if (r.records.empty()) r.records_base_offset = h.base_offset.value;
+    if (r.records.empty()) {
+      r.records_base_offset = h.base_offset.value;
+    } else if (h.base_offset.value != next) {
+      return Error::corruption("FetchResponse Records of " + group_name(g) + ": batch " +
+                               std::to_string(r.records.size()) + " starts at offset " +
+                               std::to_string(h.base_offset.value) + ", expected " + std::to_string(next));
+    }
+    next = h.next_offset().value;
     raft::Batch b;
     b.epoch = h.leader_epoch;
     b.record_count = h.last_offset_delta + 1;

@@ -540,6 +540,30 @@ TEST_CASE("MalformedInputIsAnErrorNamingTheApi") {
     CHECK(back.error().code == ErrorCode::kCorruption);
     CHECK(back.error().message.find("orders-0") != std::string::npos);
   }
+  SUBCASE("batches with a gap are an error, a partial trailing batch is dropped") {
+    OutstandingRequest o{1, kFetchVersion, kLeader, {{kT0, 1, kFollower}}};
+    // Hand-built Records (encode_response refuses both): [10, 12) then [13, 14) -- offset 12 is missing.
+    p::FetchResponse m;
+    auto& part = m.responses.emplace_back().partitions.emplace_back();
+    m.responses[0].topic = kT0.topic;
+    const std::string gap = batch(10, 3, 2) + batch(13, 3, 1);
+    part.records = Bytes(reinterpret_cast<const std::byte*>(gap.data()),
+                         reinterpret_cast<const std::byte*>(gap.data()) + gap.size());
+    Bytes body;
+    REQUIRE(p::encode_message(m, kFetchVersion, body).ok());
+    auto back = decode_response(o, kFollower, body);
+    REQUIRE_FALSE(back.ok());
+    CHECK(back.error().message.find("expected 12") != std::string::npos);
+    // Two whole batches and the first 30 bytes of a third.
+    const std::string cut = batch(10, 3, 2) + batch(12, 3, 1) + batch(13, 3, 1).substr(0, 30);
+    part.records = Bytes(reinterpret_cast<const std::byte*>(cut.data()),
+                         reinterpret_cast<const std::byte*>(cut.data()) + cut.size());
+    body.clear();
+    REQUIRE(p::encode_message(m, kFetchVersion, body).ok());
+    back = decode_response(o, kFollower, body);
+    REQUIRE(back.ok());
+    CHECK(std::get<raft::FetchResponse>(back->at(0).message.body).records.size() == 2);
+  }
   SUBCASE("a partition that was not asked, a top-level error") {
     InboundRequest in{kFollower, 7, 54, 0, std::nullopt, {gm(kT0, kFollower, kLeader, 7, raft::EndQuorumEpochRequest{1, 1, {}})}};
     auto resp = encode_response(in, {gm(kT0, kLeader, kFollower, 7, raft::EndQuorumEpochResponse{})});
