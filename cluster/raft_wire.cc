@@ -72,7 +72,6 @@ KafkaMessage encode_kafka(const M& m, int16_t version, Status& status) {
   return out;
 }
 
-
 // One Kafka request being built: its body and which groups it carries.
 template <typename M>
 struct Pending {
@@ -114,12 +113,11 @@ Status append_records(const GroupId& g, const raft::FetchResponse& r, Bytes& out
     }
     if (h.base_offset.value != next || h.leader_epoch != b.epoch || h.last_offset_delta + 1 != b.record_count ||
         h.is_control() != b.control) {
-      return Error::invalid_argument(where() + ": header (base offset " + std::to_string(h.base_offset.value) +
-                                     ", epoch " + std::to_string(h.leader_epoch) + ", " +
-                                     std::to_string(h.last_offset_delta + 1) +
-                                     " offsets) disagrees with the Batch (expected base offset " +
-                                     std::to_string(next) + ", epoch " + std::to_string(b.epoch) + ", " +
-                                     std::to_string(b.record_count) + " offsets)");
+      return Error::invalid_argument(
+          where() + ": header (base offset " + std::to_string(h.base_offset.value) + ", epoch " +
+          std::to_string(h.leader_epoch) + ", " + std::to_string(h.last_offset_delta + 1) +
+          " offsets) disagrees with the Batch (expected base offset " + std::to_string(next) + ", epoch " +
+          std::to_string(b.epoch) + ", " + std::to_string(b.record_count) + " offsets)");
     }
     next = h.next_offset().value;
     const auto bytes = as_byte_span(b.bytes);
@@ -164,8 +162,8 @@ Error unexpected(const char* what, const GroupId& g) {
 }
 
 Error top_level_error(const char* api, int16_t code) {
-  return Error::invalid_argument(std::string(api) + " failed: top-level error code " + std::to_string(code) +
-                                 " (" + p::error_code_name(p::ErrorCode(code)) + ")");
+  return Error::invalid_argument(std::string(api) + " failed: top-level error code " + std::to_string(code) + " (" +
+                                 p::error_code_name(p::ErrorCode(code)) + ")");
 }
 
 template <typename Body>
@@ -173,8 +171,7 @@ const Body* body_of(const GroupMessage& m) {
   return std::get_if<Body>(&m.message.body);
 }
 
-GroupMessage make(const GroupId& g, raft::NodeId from, raft::NodeId to, int32_t correlation,
-                  raft::MessageBody body) {
+GroupMessage make(const GroupId& g, raft::NodeId from, raft::NodeId to, int32_t correlation, raft::MessageBody body) {
   return GroupMessage{g, raft::Message{from, to, correlation, std::move(body)}};
 }
 
@@ -192,8 +189,7 @@ bool is_request(const raft::MessageBody& body) {
   return std::holds_alternative<raft::VoteRequest>(body) ||
          std::holds_alternative<raft::BeginQuorumEpochRequest>(body) ||
          std::holds_alternative<raft::EndQuorumEpochRequest>(body) ||
-         std::holds_alternative<raft::FetchRequest>(body) ||
-         std::holds_alternative<raft::FetchSnapshotRequest>(body);
+         std::holds_alternative<raft::FetchRequest>(body) || std::holds_alternative<raft::FetchSnapshotRequest>(body);
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -229,8 +225,9 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       pending.groups.insert(g);
     } else if (const auto* r = std::get_if<raft::BeginQuorumEpochRequest>(&m.body)) {
       auto& pending = slot(begins, g, to, kBeginQuorumEpochVersion, kAlwaysFits, options);
-      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::BeginQuorumEpochRequest::TopicData::topic_name)
-                       .partitions.emplace_back();
+      auto& part =
+          topic_entry(pending.body.topics, pending.topics, g.topic, &p::BeginQuorumEpochRequest::TopicData::topic_name)
+              .partitions.emplace_back();
       part.partition_index = g.partition;
       part.leader_id = r->leader_id;
       part.leader_epoch = r->leader_epoch;
@@ -238,8 +235,9 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       pending.groups.insert(g);
     } else if (const auto* r = std::get_if<raft::EndQuorumEpochRequest>(&m.body)) {
       auto& pending = slot(ends, g, to, kEndQuorumEpochVersion, kAlwaysFits, options);
-      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::EndQuorumEpochRequest::TopicData::topic_name)
-                       .partitions.emplace_back();
+      auto& part =
+          topic_entry(pending.body.topics, pending.topics, g.topic, &p::EndQuorumEpochRequest::TopicData::topic_name)
+              .partitions.emplace_back();
       part.partition_index = g.partition;
       part.leader_id = r->leader_id;
       part.leader_epoch = r->leader_epoch;
@@ -248,14 +246,14 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       pending.groups.insert(g);
     } else if (const auto* r = std::get_if<raft::FetchRequest>(&m.body)) {
       auto& pending = slot(
-          fetches, g, to, kFetchVersion,
-          [&](const p::FetchRequest& f) { return f.replica_id == r->replica_id; }, options);
+          fetches, g, to, kFetchVersion, [&](const p::FetchRequest& f) { return f.replica_id == r->replica_id; },
+          options);
       if (pending.outstanding.groups.empty()) {
         pending.body.replica_id = r->replica_id;
         pending.body.max_wait_ms = options.fetch_max_wait_ms;
         pending.body.min_bytes = options.fetch_min_bytes;
         pending.body.max_bytes = options.fetch_max_bytes;
-        pending.body.session_id = 0;      // full fetch, no incremental session
+        pending.body.session_id = 0;  // full fetch, no incremental session
         pending.body.session_epoch = -1;
       }
       auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::FetchRequest::FetchTopic::topic)
@@ -276,8 +274,9 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
         pending.body.replica_id = r->replica_id;
         pending.body.max_bytes = options.snapshot_max_bytes;
       }
-      auto& part = topic_entry(pending.body.topics, pending.topics, g.topic, &p::FetchSnapshotRequest::TopicSnapshot::name)
-                       .partitions.emplace_back();
+      auto& part =
+          topic_entry(pending.body.topics, pending.topics, g.topic, &p::FetchSnapshotRequest::TopicSnapshot::name)
+              .partitions.emplace_back();
       part.partition = g.partition;
       part.current_leader_epoch = r->current_leader_epoch;
       part.snapshot_id.end_offset = r->snapshot_id.offset;
@@ -347,16 +346,19 @@ Result<InboundRequest> decode_request(raft::NodeId from, raft::NodeId self, int3
       break;
     }
     case p::ApiKey::kBeginQuorumEpoch: {
-      STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::BeginQuorumEpochRequest>(request.body, request.api_version));
+      STREAMCTL_ASSIGN_OR_RETURN(auto m,
+                                 p::decode_message<p::BeginQuorumEpochRequest>(request.body, request.api_version));
       in.cluster_id = m.cluster_id;
-      each_partition(m.topics, &p::BeginQuorumEpochRequest::TopicData::topic_name,
-                     [&](const std::string& topic, const auto& part) {
-                       add(topic, part.partition_index, raft::BeginQuorumEpochRequest{part.leader_epoch, part.leader_id});
-                     });
+      each_partition(
+          m.topics, &p::BeginQuorumEpochRequest::TopicData::topic_name,
+          [&](const std::string& topic, const auto& part) {
+            add(topic, part.partition_index, raft::BeginQuorumEpochRequest{part.leader_epoch, part.leader_id});
+          });
       break;
     }
     case p::ApiKey::kEndQuorumEpoch: {
-      STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::EndQuorumEpochRequest>(request.body, request.api_version));
+      STREAMCTL_ASSIGN_OR_RETURN(auto m,
+                                 p::decode_message<p::EndQuorumEpochRequest>(request.body, request.api_version));
       in.cluster_id = m.cluster_id;
       each_partition(m.topics, &p::EndQuorumEpochRequest::TopicData::topic_name,
                      [&](const std::string& topic, const auto& part) {
@@ -489,7 +491,8 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
       p::VoteResponse m;
       TopicIndex index;
       for (const auto& [g, r] : list) {
-        auto& part = topic_entry(m.topics, index, g.topic, &p::VoteResponse::TopicData::topic_name).partitions.emplace_back();
+        auto& part =
+            topic_entry(m.topics, index, g.topic, &p::VoteResponse::TopicData::topic_name).partitions.emplace_back();
         part.partition_index = g.partition;
         part.error_code = r->error_code;
         part.leader_id = r->current_leader.leader_id;
@@ -501,8 +504,8 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
       break;
     }
     case p::ApiKey::kBeginQuorumEpoch:
-      return encode_leader_response<p::BeginQuorumEpochResponse, raft::BeginQuorumEpochResponse>(
-          request, responses, "BeginQuorumEpoch");
+      return encode_leader_response<p::BeginQuorumEpochResponse, raft::BeginQuorumEpochResponse>(request, responses,
+                                                                                                 "BeginQuorumEpoch");
     case p::ApiKey::kEndQuorumEpoch:
       return encode_leader_response<p::EndQuorumEpochResponse, raft::EndQuorumEpochResponse>(request, responses,
                                                                                              "EndQuorumEpoch");
@@ -668,7 +671,9 @@ Result<std::vector<GroupId>> decode_describe_quorum_request(const KafkaMessage& 
   STREAMCTL_ASSIGN_OR_RETURN(auto m, p::decode_message<p::DescribeQuorumRequest>(request.body, request.api_version));
   std::vector<GroupId> out;
   each_partition(m.topics, &p::DescribeQuorumRequest::TopicData::topic_name,
-                 [&](const std::string& topic, const auto& part) { out.push_back(GroupId{topic, part.partition_index}); });
+                 [&](const std::string& topic, const auto& part) {
+                   out.push_back(GroupId{topic, part.partition_index});
+                 });
   return out;
 }
 
@@ -692,16 +697,15 @@ std::vector<p::DescribeQuorumResponse::ReplicaState> to_wire(const std::vector<R
 std::vector<ReplicaDescription> from_wire(const std::vector<p::DescribeQuorumResponse::ReplicaState>& replicas) {
   std::vector<ReplicaDescription> out;
   for (const auto& s : replicas) {
-    out.push_back(ReplicaDescription{s.replica_id, s.log_end_offset, s.last_fetch_timestamp,
-                                     s.last_caught_up_timestamp});
+    out.push_back(
+        ReplicaDescription{s.replica_id, s.log_end_offset, s.last_fetch_timestamp, s.last_caught_up_timestamp});
   }
   return out;
 }
 
 }  // namespace
 
-Result<KafkaMessage> encode_describe_quorum_response(const std::vector<QuorumDescription>& quorums,
-                                                     int16_t version) {
+Result<KafkaMessage> encode_describe_quorum_response(const std::vector<QuorumDescription>& quorums, int16_t version) {
   p::DescribeQuorumResponse m;
   TopicIndex index;
   for (const QuorumDescription& q : quorums) {

@@ -29,9 +29,10 @@
 // host finds the InboundRequest to answer (keyed by source node and correlation id) for encode_response.
 //
 // Errors: malformed bytes are kCorruption naming the API and field (from the generated codecs) or the group
-// and batch (bad CRC, batches not contiguous; a partial trailing batch is dropped, as Kafka fetchers do); a top-level error code in a response is kInvalidArgument (the request failed as a whole; Raft
-// treats it as lost); misuse (a response passed to encode_requests, a batch whose header contradicts the
-// Batch) is kInvalidArgument. Pure functions; thread-safe.
+// and batch (bad CRC, batches not contiguous; a partial trailing batch is dropped, as Kafka fetchers do); a top-level
+// error code in a response is kInvalidArgument (the request failed as a whole; Raft treats it as lost); misuse (a
+// response passed to encode_requests, a batch whose header contradicts the Batch) is kInvalidArgument. Pure functions;
+// thread-safe.
 #pragma once
 
 #include <cstdint>

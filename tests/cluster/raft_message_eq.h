@@ -20,8 +20,8 @@ inline bool eq(const raft::VoteRequest& a, const raft::VoteRequest& b) {
          a.last_offset_epoch == b.last_offset_epoch && a.last_offset == b.last_offset && a.pre_vote == b.pre_vote;
 }
 inline bool eq(const raft::VoteResponse& a, const raft::VoteResponse& b) {
-  return a.error_code == b.error_code && eq(a.current_leader, b.current_leader) &&
-         a.vote_granted == b.vote_granted && a.pre_vote == b.pre_vote;
+  return a.error_code == b.error_code && eq(a.current_leader, b.current_leader) && a.vote_granted == b.vote_granted &&
+         a.pre_vote == b.pre_vote;
 }
 inline bool eq(const raft::BeginQuorumEpochRequest& a, const raft::BeginQuorumEpochRequest& b) {
   return a.leader_epoch == b.leader_epoch && a.leader_id == b.leader_id;
@@ -69,9 +69,8 @@ inline bool eq(const raft::MessageBody& a, const raft::MessageBody& b) {
 }
 // Same group, endpoints, correlation id and body.
 inline bool eq(const cluster::GroupMessage& a, const cluster::GroupMessage& b) {
-  return a.group == b.group && a.message.source == b.message.source &&
-         a.message.destination == b.message.destination && a.message.correlation_id == b.message.correlation_id &&
-         eq(a.message.body, b.message.body);
+  return a.group == b.group && a.message.source == b.message.source && a.message.destination == b.message.destination &&
+         a.message.correlation_id == b.message.correlation_id && eq(a.message.body, b.message.body);
 }
 
 // The error text of a Result/Status, "" when ok (for REQUIRE_MESSAGE, which may evaluate it either way).

@@ -2,18 +2,19 @@
 // through sender encode -> receiver decode -> receiver answer -> sender decode, coalescing (3 groups' fetches
 // = one Kafka Fetch), batches byte-identical, bytes derived by hand from Kafka's schemas, and malformed input
 // (every truncation, random garbling, corrupt batches, wrong partitions) giving errors, never a crash.
+#include "cluster/raft_wire.h"
+
 #include <doctest/doctest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
-#include "cluster/raft_wire.h"
-#include "tests/cluster/raft_message_eq.h"
 #include "kafka/format/record_batch.h"
 #include "kafka/protocol/generated/end_quorum_epoch.h"
 #include "kafka/protocol/generated/fetch.h"
 #include "kafka/protocol/generated/vote.h"
+#include "tests/cluster/raft_message_eq.h"
 
 namespace streamctl::cluster {
 namespace {
@@ -38,7 +39,8 @@ std::string hex(ByteSpan b) {
 
 Bytes unhex(std::string_view h) {
   Bytes out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(std::byte(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(std::byte(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
@@ -81,8 +83,8 @@ std::vector<GroupMessage> answer(const InboundRequest& in) {
         [&](const auto& r) -> MessageBody {
           using T = std::decay_t<decltype(r)>;
           if constexpr (std::is_same_v<T, raft::VoteRequest>) {
-            return raft::VoteResponse{int16_t(i == 2 ? raft::kFencedLeaderEpoch : 0), {-1, r.replica_epoch + i},
-                                      i != 2, r.pre_vote};
+            return raft::VoteResponse{
+                int16_t(i == 2 ? raft::kFencedLeaderEpoch : 0), {-1, r.replica_epoch + i}, i != 2, r.pre_vote};
           } else if constexpr (std::is_same_v<T, raft::BeginQuorumEpochRequest>) {
             return raft::BeginQuorumEpochResponse{int16_t(0), {r.leader_id, r.leader_epoch + i}};
           } else if constexpr (std::is_same_v<T, raft::EndQuorumEpochRequest>) {
@@ -119,8 +121,8 @@ std::vector<GroupMessage> answer(const InboundRequest& in) {
           }
         },
         req.message.body);
-    out.push_back(gm(req.group, req.message.destination, req.message.source, req.message.correlation_id,
-                     std::move(body)));
+    out.push_back(
+        gm(req.group, req.message.destination, req.message.source, req.message.correlation_id, std::move(body)));
   }
   return out;
 }
@@ -320,9 +322,11 @@ TEST_CASE("ThousandsOfInterleavedGroupsAreOneRequestPerApiInOrder") {
       GroupId g{"topic-" + std::to_string(topic), partition};
       const int32_t id = int32_t(sent.size()) + 1;
       if ((topic + partition) % 7 == 0) {
-        sent.push_back(gm(g, kFollower, kLeader, id, raft::VoteRequest{partition + 1, kFollower, partition, topic, topic % 2 == 0}));
+        sent.push_back(gm(g, kFollower, kLeader, id,
+                          raft::VoteRequest{partition + 1, kFollower, partition, topic, topic % 2 == 0}));
       } else {
-        sent.push_back(gm(g, kFollower, kLeader, id, raft::FetchRequest{kFollower, topic, 100 * partition, partition, 0}));
+        sent.push_back(
+            gm(g, kFollower, kLeader, id, raft::FetchRequest{kFollower, topic, 100 * partition, partition, 0}));
       }
     }
   }
@@ -361,19 +365,19 @@ TEST_CASE("FetchRequestV12BytesMatchTheSchema") {
   options.fetch_min_bytes = 1;
   options.fetch_max_bytes = 0x800000;
   options.fetch_partition_max_bytes = 0x100000;
-  auto out = encode_requests(kLeader, {gm(GroupId{"t", 0}, kFollower, kLeader, 1,
-                                          raft::FetchRequest{kFollower, 3, 10, 2, 0})},
-                             options);
+  auto out = encode_requests(
+      kLeader, {gm(GroupId{"t", 0}, kFollower, kLeader, 1, raft::FetchRequest{kFollower, 3, 10, 2, 0})}, options);
   REQUIRE(out.ok());
   CHECK(hex(out->at(0).request.body) ==
-        "00000002"          // ReplicaId
-        "000001f4"          // MaxWaitMs 500
-        "00000001"          // MinBytes
-        "00800000"          // MaxBytes
-        "00"                // IsolationLevel
-        "00000000"          // SessionId
-        "ffffffff"          // SessionEpoch -1
-        "02" "0274"         // Topics [1]: Topic "t"
+        "00000002"  // ReplicaId
+        "000001f4"  // MaxWaitMs 500
+        "00000001"  // MinBytes
+        "00800000"  // MaxBytes
+        "00"        // IsolationLevel
+        "00000000"  // SessionId
+        "ffffffff"  // SessionEpoch -1
+        "02"
+        "0274"              // Topics [1]: Topic "t"
         "02"                // Partitions [1]
         "00000000"          // Partition
         "00000003"          // CurrentLeaderEpoch
@@ -381,23 +385,37 @@ TEST_CASE("FetchRequestV12BytesMatchTheSchema") {
         "00000002"          // LastFetchedEpoch
         "0000000000000000"  // LogStartOffset
         "00100000"          // PartitionMaxBytes
-        "00" "00"           // partition, topic tagged fields
-        "01"                // ForgottenTopicsData []
-        "01"                // RackId ""
-        "00");              // tagged fields (ClusterId null: absent)
+        "00"
+        "00"    // partition, topic tagged fields
+        "01"    // ForgottenTopicsData []
+        "01"    // RackId ""
+        "00");  // tagged fields (ClusterId null: absent)
 }
 
 // A VoteResponse v0 written by hand, with streamctl's PreVote tag (115) on the first partition.
 TEST_CASE("VoteResponseBytesFromTheSchemaDecodeWithPreVote") {
   const Bytes body = unhex(
-      "0000"                          // ErrorCode
-      "02" "0274"                     // Topics [1]: "t"
-      "03"                            // Partitions [2]
-      "00000000" "0000" "00000001" "00000004" "01"  // p0: error 0, leader 1, epoch 4, granted
-      "01" "73" "01" "01"             // tags: 1 field, tag 115, size 1, value 1 (PreVote)
-      "00000001" "004a" "ffffffff" "00000005" "00"  // p1: FENCED_LEADER_EPOCH, leader -1, epoch 5, not granted
-      "00"                            // no tags
-      "00" "00");                     // topic, message tags
+      "0000"  // ErrorCode
+      "02"
+      "0274"  // Topics [1]: "t"
+      "03"    // Partitions [2]
+      "00000000"
+      "0000"
+      "00000001"
+      "00000004"
+      "01"  // p0: error 0, leader 1, epoch 4, granted
+      "01"
+      "73"
+      "01"
+      "01"  // tags: 1 field, tag 115, size 1, value 1 (PreVote)
+      "00000001"
+      "004a"
+      "ffffffff"
+      "00000005"
+      "00"  // p1: FENCED_LEADER_EPOCH, leader -1, epoch 5, not granted
+      "00"  // no tags
+      "00"
+      "00");  // topic, message tags
   OutstandingRequest o{52, 0, kLeader, {{GroupId{"t", 0}, 5, kFollower}, {GroupId{"t", 1}, 6, kFollower}}};
   auto back = decode_response(o, kFollower, body);
   REQUIRE_MESSAGE(back.ok(), test::error_text(back));
@@ -423,26 +441,36 @@ TEST_CASE("FetchResponseV12BytesFromTheSchemaDecode") {
   const std::string records = batch(10, 3, 2);
   REQUIRE(records.size() + 1 < 128);  // one-byte uvarint length
   const Bytes prefix = unhex(
-      "00000000"              // ThrottleTimeMs
-      "0000"                  // ErrorCode
-      "00000000"              // SessionId
-      "02" "0274"             // Responses [1]: Topic "t"
-      "02"                    // Partitions [1]
-      "00000000"              // PartitionIndex
-      "0000"                  // ErrorCode
-      "0000000000000014"      // HighWatermark 20
-      "ffffffffffffffff"      // LastStableOffset
-      "0000000000000002"      // LogStartOffset
-      "01"                    // AbortedTransactions []
-      "ffffffff");            // PreferredReadReplica
+      "00000000"  // ThrottleTimeMs
+      "0000"      // ErrorCode
+      "00000000"  // SessionId
+      "02"
+      "0274"              // Responses [1]: Topic "t"
+      "02"                // Partitions [1]
+      "00000000"          // PartitionIndex
+      "0000"              // ErrorCode
+      "0000000000000014"  // HighWatermark 20
+      "ffffffffffffffff"  // LastStableOffset
+      "0000000000000002"  // LogStartOffset
+      "01"                // AbortedTransactions []
+      "ffffffff");        // PreferredReadReplica
   Bytes body = prefix;
   body.push_back(std::byte(records.size() + 1));  // Records: compact bytes
   for (char c : records) body.push_back(std::byte(c));
   const Bytes tail = unhex(
-      "02"                                           // 2 tagged fields
-      "00" "0d" "00000003" "000000000000000e" "00"   // tag 0, 13 bytes: DivergingEpoch {Epoch 3, EndOffset 14}
-      "01" "09" "00000001" "00000005" "00"           // tag 1, 9 bytes: CurrentLeader {LeaderId 1, LeaderEpoch 5}
-      "00" "00");                                    // topic, message tags
+      "02"  // 2 tagged fields
+      "00"
+      "0d"
+      "00000003"
+      "000000000000000e"
+      "00"  // tag 0, 13 bytes: DivergingEpoch {Epoch 3, EndOffset 14}
+      "01"
+      "09"
+      "00000001"
+      "00000005"
+      "00"  // tag 1, 9 bytes: CurrentLeader {LeaderId 1, LeaderEpoch 5}
+      "00"
+      "00");  // topic, message tags
   body.insert(body.end(), tail.begin(), tail.end());
   OutstandingRequest o{1, kFetchVersion, kLeader, {{GroupId{"t", 0}, 41, kFollower}}};
   auto back = decode_response(o, kFollower, body);
@@ -525,7 +553,11 @@ TEST_CASE("MalformedInputIsAnErrorNamingTheApi") {
     CHECK_FALSE(decode_request(kFollower, kLeader, 1, KafkaMessage{3, 0, {}}).ok());
   }
   SUBCASE("a corrupt batch in a Fetch response") {
-    InboundRequest in{kFollower, 7, 1, kFetchVersion, std::nullopt,
+    InboundRequest in{kFollower,
+                      7,
+                      1,
+                      kFetchVersion,
+                      std::nullopt,
                       {gm(kT0, kFollower, kLeader, 7, raft::FetchRequest{kFollower, 3, 10, 3, 0})}};
     raft::FetchResponse f;
     f.records_base_offset = 10;
@@ -565,7 +597,8 @@ TEST_CASE("MalformedInputIsAnErrorNamingTheApi") {
     CHECK(std::get<raft::FetchResponse>(back->at(0).message.body).records.size() == 2);
   }
   SUBCASE("a partition that was not asked, a top-level error") {
-    InboundRequest in{kFollower, 7, 54, 0, std::nullopt, {gm(kT0, kFollower, kLeader, 7, raft::EndQuorumEpochRequest{1, 1, {}})}};
+    InboundRequest in{
+        kFollower, 7, 54, 0, std::nullopt, {gm(kT0, kFollower, kLeader, 7, raft::EndQuorumEpochRequest{1, 1, {}})}};
     auto resp = encode_response(in, {gm(kT0, kLeader, kFollower, 7, raft::EndQuorumEpochResponse{})});
     REQUIRE(resp.ok());
     OutstandingRequest o{54, 0, kLeader, {{kT1, 1, kFollower}}};
@@ -581,7 +614,11 @@ TEST_CASE("MalformedInputIsAnErrorNamingTheApi") {
   SUBCASE("misuse: responses to encode_requests, answers of another request, batches that lie") {
     CHECK_FALSE(encode_requests(kLeader, {gm(kT0, kFollower, kLeader, 1, raft::VoteResponse{})}).ok());
     CHECK_FALSE(encode_requests(3, {gm(kT0, kFollower, kLeader, 1, raft::VoteRequest{})}).ok());
-    InboundRequest in{kFollower, 7, 1, kFetchVersion, std::nullopt,
+    InboundRequest in{kFollower,
+                      7,
+                      1,
+                      kFetchVersion,
+                      std::nullopt,
                       {gm(kT0, kFollower, kLeader, 7, raft::FetchRequest{kFollower, 3, 10, 3, 0})}};
     CHECK_FALSE(encode_response(in, {gm(kT1, kLeader, kFollower, 7, raft::FetchResponse{})}).ok());
     CHECK_FALSE(encode_response(in, {gm(kT0, kLeader, kFollower, 8, raft::FetchResponse{})}).ok());

@@ -224,18 +224,18 @@ TEST_CASE("VoteRequestV0MatchesBytesDerivedFromTheSchema") {
   Bytes out;
   REQUIRE(encode_message(m, 0, out).ok());
   const std::string expected =
-      "00"                  // ClusterId: null compact nullable string
-      "02"                  // Topics: 1 entry
-      "0274"                // TopicName "t"
-      "02"                  // Partitions: 1 entry
-      "00000001"            // PartitionIndex
-      "00000005"            // CandidateEpoch
-      "00000002"            // CandidateId
-      "00000004"            // LastOffsetEpoch
-      "000000000000000a"    // LastOffset
-      "00"                  // partition tagged fields
-      "00"                  // topic tagged fields
-      "00";                 // message tagged fields
+      "00"                // ClusterId: null compact nullable string
+      "02"                // Topics: 1 entry
+      "0274"              // TopicName "t"
+      "02"                // Partitions: 1 entry
+      "00000001"          // PartitionIndex
+      "00000005"          // CandidateEpoch
+      "00000002"          // CandidateId
+      "00000004"          // LastOffsetEpoch
+      "000000000000000a"  // LastOffset
+      "00"                // partition tagged fields
+      "00"                // topic tagged fields
+      "00";               // message tagged fields
   CHECK(to_hex(out) == expected);
   auto back = decode_message<VoteRequest>(from_hex(expected), 0);
   REQUIRE(back.ok());
@@ -247,13 +247,13 @@ TEST_CASE("BeginQuorumEpochRequestV0MatchesBytesDerivedFromTheSchema") {
   Bytes out;
   REQUIRE(encode_message(begin_request(), 0, out).ok());
   CHECK(to_hex(out) ==
-        "ffff"          // ClusterId: null int16-length nullable string
-        "00000001"      // Topics: 1
-        "000174"        // TopicName "t"
-        "00000001"      // Partitions: 1
-        "00000001"      // PartitionIndex
-        "00000003"      // LeaderId
-        "00000009");    // LeaderEpoch
+        "ffff"        // ClusterId: null int16-length nullable string
+        "00000001"    // Topics: 1
+        "000174"      // TopicName "t"
+        "00000001"    // Partitions: 1
+        "00000001"    // PartitionIndex
+        "00000003"    // LeaderId
+        "00000009");  // LeaderEpoch
 }
 
 // FetchSnapshotResponse v0: CurrentLeader is a tagged struct (tag 0) of the partition.
@@ -261,20 +261,29 @@ TEST_CASE("FetchSnapshotResponseV0MatchesBytesDerivedFromTheSchema") {
   Bytes out;
   REQUIRE(encode_message(snapshot_response(), 0, out).ok());
   CHECK(to_hex(out) ==
-        "00000000"                                  // ThrottleTimeMs
-        "0000"                                      // ErrorCode
-        "02"                                        // Topics: 1
-        "13" "5f5f636c75737465725f6d65746164617461"  // Name "__cluster_metadata" (18 + 1)
-        "02"                                        // Partitions: 1
-        "00000000"                                  // Index
-        "0000"                                      // ErrorCode
-        "0000000000000032" "00000004" "00"          // SnapshotId {EndOffset 50, Epoch 4} + its tags
-        "0000000000000003"                          // Size
-        "0000000000000000"                          // Position
-        "04" "010203"                               // UnalignedRecords: compact bytes
-        "01" "00" "09" "00000001" "00000005" "00"   // tags: 1 field, tag 0, 9 bytes: CurrentLeader {1, 5}
-        "00"                                        // topic tags
-        "00");                                      // message tags
+        "00000000"  // ThrottleTimeMs
+        "0000"      // ErrorCode
+        "02"        // Topics: 1
+        "13"
+        "5f5f636c75737465725f6d65746164617461"  // Name "__cluster_metadata" (18 + 1)
+        "02"                                    // Partitions: 1
+        "00000000"                              // Index
+        "0000"                                  // ErrorCode
+        "0000000000000032"
+        "00000004"
+        "00"                // SnapshotId {EndOffset 50, Epoch 4} + its tags
+        "0000000000000003"  // Size
+        "0000000000000000"  // Position
+        "04"
+        "010203"  // UnalignedRecords: compact bytes
+        "01"
+        "00"
+        "09"
+        "00000001"
+        "00000005"
+        "00"    // tags: 1 field, tag 0, 9 bytes: CurrentLeader {1, 5}
+        "00"    // topic tags
+        "00");  // message tags
 }
 
 // FetchSnapshotRequest v0 (snapshot_request()): ClusterId is a tagged field (tag 0) of the message, after Topics.
@@ -282,15 +291,24 @@ TEST_CASE("FetchSnapshotRequestV0MatchesBytesDerivedFromTheSchema") {
   Bytes out;
   REQUIRE(encode_message(snapshot_request(), 0, out).ok());
   CHECK(to_hex(out) ==
-        "00000002"                          // ReplicaId
-        "7fffffff"                          // MaxBytes (default)
-        "02" "13" "5f5f636c75737465725f6d65746164617461"  // Topics [1]: Name "__cluster_metadata"
-        "02"                                // Partitions [1]
-        "00000000" "00000005"               // Partition, CurrentLeaderEpoch
-        "0000000000000032" "00000004" "00"  // SnapshotId {EndOffset 50, Epoch 4}
-        "0000000000001000"                  // Position 4096
-        "00" "00"                           // partition, topic tags
-        "01" "00" "02" "0263");             // tags: 1 field, tag 0, 2 bytes: ClusterId "c" (compact string)
+        "00000002"  // ReplicaId
+        "7fffffff"  // MaxBytes (default)
+        "02"
+        "13"
+        "5f5f636c75737465725f6d65746164617461"  // Topics [1]: Name "__cluster_metadata"
+        "02"                                    // Partitions [1]
+        "00000000"
+        "00000005"  // Partition, CurrentLeaderEpoch
+        "0000000000000032"
+        "00000004"
+        "00"                // SnapshotId {EndOffset 50, Epoch 4}
+        "0000000000001000"  // Position 4096
+        "00"
+        "00"  // partition, topic tags
+        "01"
+        "00"
+        "02"
+        "0263");  // tags: 1 field, tag 0, 2 bytes: ClusterId "c" (compact string)
 }
 
 // DescribeQuorumResponse v1 (KIP-836): each ReplicaState gains LastFetchTimestamp and LastCaughtUpTimestamp.
@@ -310,16 +328,25 @@ TEST_CASE("DescribeQuorumResponseV1MatchesBytesDerivedFromTheSchema") {
   Bytes out;
   REQUIRE(encode_message(m, 1, out).ok());
   CHECK(to_hex(out) ==
-        "0000"                        // ErrorCode
-        "02" "0274"                   // Topics [1]: "t"
-        "02"                          // Partitions [1]
-        "00000000" "0000"             // PartitionIndex, ErrorCode
-        "00000001" "00000002"         // LeaderId, LeaderEpoch
-        "0000000000000003"            // HighWatermark
-        "02"                          // CurrentVoters [1]
-        "00000001" "0000000000000004" "0000000000000005" "0000000000000006" "00"
-        "01"                          // Observers []
-        "00" "00" "00");              // partition, topic, message tags
+        "0000"  // ErrorCode
+        "02"
+        "0274"  // Topics [1]: "t"
+        "02"    // Partitions [1]
+        "00000000"
+        "0000"  // PartitionIndex, ErrorCode
+        "00000001"
+        "00000002"          // LeaderId, LeaderEpoch
+        "0000000000000003"  // HighWatermark
+        "02"                // CurrentVoters [1]
+        "00000001"
+        "0000000000000004"
+        "0000000000000005"
+        "0000000000000006"
+        "00"
+        "01"  // Observers []
+        "00"
+        "00"
+        "00");  // partition, topic, message tags
 }
 
 // The value cluster/raft_log.cc writes into a LEADER_CHANGE control record (LeaderChangeMessage v0).
@@ -329,7 +356,14 @@ TEST_CASE("LeaderChangeMessageV0MatchesBytesDerivedFromTheSchema") {
   m.voters = {{1, {}}};
   Bytes out;
   REQUIRE(encode_message(m, 0, out).ok());
-  CHECK(to_hex(out) == "0000" "00000007" "02" "00000001" "00" "01" "00");
+  CHECK(to_hex(out) ==
+        "0000"
+        "00000007"
+        "02"
+        "00000001"
+        "00"
+        "01"
+        "00");
 }
 
 TEST_CASE("QuorumApisAreInTheTableButNotAdvertisedNorInTheClientVariants") {
