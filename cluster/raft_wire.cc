@@ -62,13 +62,13 @@ Topic& topic_entry(std::vector<Topic>& topics, TopicIndex& index, const std::str
   return topics[it->second];
 }
 
+// The body of `m` at `version`, as the Kafka message of its API.
 template <typename M>
-KafkaMessage encode_kafka(const M& m, int16_t version, Status& status) {
+Result<KafkaMessage> encode_kafka(const M& m, int16_t version) {
   KafkaMessage out;
   out.api_key = M::kApiKey;
   out.api_version = version;
-  Status st = p::encode_message(m, version, out.body);
-  if (!st.ok() && status.ok()) status = std::move(st);
+  STREAMCTL_TRY(p::encode_message(m, version, out.body));
   return out;
 }
 
@@ -300,7 +300,12 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
                          return pending.topics.at(a.group.topic) < pending.topics.at(b.group.topic);
                        });
       OutboundRequest o;
-      o.request = encode_kafka(pending.body, pending.outstanding.api_version, status);
+      auto request = encode_kafka(pending.body, pending.outstanding.api_version);
+      if (!request.ok()) {
+        if (status.ok()) status = std::move(request).error();
+        continue;
+      }
+      o.request = std::move(request).value();
       o.outstanding = std::move(pending.outstanding);
       out.push_back(std::move(o));
     }
@@ -460,10 +465,7 @@ Result<KafkaMessage> encode_leader_response(const InboundRequest& request, const
     part.leader_id = r->current_leader.leader_id;
     part.leader_epoch = r->current_leader.leader_epoch;
   }
-  Status status;
-  KafkaMessage out = encode_kafka(m, request.api_version, status);
-  if (!status.ok()) return std::move(status).error();
-  return out;
+  return encode_kafka(m, request.api_version);
 }
 
 // add(api, topic, partition, body) -> Status, as in decode_response.
@@ -483,8 +485,6 @@ Status decode_leader_response(ByteSpan bytes, int16_t version, const char* api, 
 }  // namespace
 
 Result<KafkaMessage> encode_response(const InboundRequest& request, const std::vector<GroupMessage>& responses) {
-  Status status;
-  KafkaMessage out;
   switch (static_cast<p::ApiKey>(request.api_key)) {
     case p::ApiKey::kVote: {
       STREAMCTL_ASSIGN_OR_RETURN(auto list, answers<raft::VoteResponse>(request, responses, "Vote"));
@@ -500,8 +500,7 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
         part.vote_granted = r->vote_granted;
         set_pre_vote(part.unknown_tagged_fields, r->pre_vote);
       }
-      out = encode_kafka(m, request.api_version, status);
-      break;
+      return encode_kafka(m, request.api_version);
     }
     case p::ApiKey::kBeginQuorumEpoch:
       return encode_leader_response<p::BeginQuorumEpochResponse, raft::BeginQuorumEpochResponse>(request, responses,
@@ -530,8 +529,7 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
         STREAMCTL_TRY(append_records(g, *r, records));
         part.records = std::move(records);
       }
-      out = encode_kafka(m, request.api_version, status);
-      break;
+      return encode_kafka(m, request.api_version);
     }
     case p::ApiKey::kFetchSnapshot: {
       STREAMCTL_ASSIGN_OR_RETURN(auto list, answers<raft::FetchSnapshotResponse>(request, responses, "FetchSnapshot"));
@@ -551,15 +549,12 @@ Result<KafkaMessage> encode_response(const InboundRequest& request, const std::v
         const auto bytes = as_byte_span(r->unaligned_records);
         part.unaligned_records.assign(bytes.begin(), bytes.end());
       }
-      out = encode_kafka(m, request.api_version, status);
-      break;
+      return encode_kafka(m, request.api_version);
     }
     default:
       return Error::invalid_argument(std::string("encode_response: API ") + p::api_name(request.api_key) +
                                      " carries no Raft message");
   }
-  if (!status.ok()) return std::move(status).error();
-  return out;
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -654,7 +649,7 @@ Result<std::vector<GroupMessage>> decode_response(const OutstandingRequest& outs
 // ------------------------------------------------------------------------------------------------------------
 // DescribeQuorum
 
-KafkaMessage encode_describe_quorum_request(const std::vector<GroupId>& groups, int16_t version) {
+Result<KafkaMessage> encode_describe_quorum_request(const std::vector<GroupId>& groups, int16_t version) {
   p::DescribeQuorumRequest m;
   TopicIndex index;
   for (const GroupId& g : groups) {
@@ -662,9 +657,7 @@ KafkaMessage encode_describe_quorum_request(const std::vector<GroupId>& groups, 
         .partitions.emplace_back()
         .partition_index = g.partition;
   }
-  Status status;
-  // A request of names and indexes always encodes (an unsupported version is a caller bug: empty body).
-  return encode_kafka(m, version, status);
+  return encode_kafka(m, version);
 }
 
 Result<std::vector<GroupId>> decode_describe_quorum_request(const KafkaMessage& request) {
@@ -719,10 +712,7 @@ Result<KafkaMessage> encode_describe_quorum_response(const std::vector<QuorumDes
     part.current_voters = to_wire(q.voters, version);
     part.observers = to_wire(q.observers, version);
   }
-  Status status;
-  KafkaMessage out = encode_kafka(m, version, status);
-  if (!status.ok()) return std::move(status).error();
-  return out;
+  return encode_kafka(m, version);
 }
 
 Result<std::vector<QuorumDescription>> decode_describe_quorum_response(const KafkaMessage& response) {

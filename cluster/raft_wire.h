@@ -144,8 +144,8 @@ struct QuorumDescription {
   bool operator==(const QuorumDescription&) const = default;
 };
 
-KafkaMessage encode_describe_quorum_request(const std::vector<GroupId>& groups,
-                                            int16_t version = kDescribeQuorumVersion);
+Result<KafkaMessage> encode_describe_quorum_request(const std::vector<GroupId>& groups,
+                                                    int16_t version = kDescribeQuorumVersion);
 Result<std::vector<GroupId>> decode_describe_quorum_request(const KafkaMessage& request);
 // Timestamps are dropped at v0 (Kafka's schema marks them ignorable).
 Result<KafkaMessage> encode_describe_quorum_response(const std::vector<QuorumDescription>& quorums,

@@ -493,9 +493,12 @@ TEST_CASE("FetchResponseV12BytesFromTheSchemaDecode") {
 
 TEST_CASE("DescribeQuorumRoundTripsAtV0AndV1") {
   const std::vector<GroupId> groups = {kMeta, kT0};
-  KafkaMessage req = encode_describe_quorum_request(groups);
-  CHECK(req.api_key == 55);
-  auto decoded = decode_describe_quorum_request(req);
+  auto req = encode_describe_quorum_request(groups);
+  REQUIRE(req.ok());
+  CHECK(req->api_key == 55);
+  CHECK(req->api_version == 1);
+  CHECK_FALSE(encode_describe_quorum_request(groups, 2).ok());
+  auto decoded = decode_describe_quorum_request(*req);
   REQUIRE(decoded.ok());
   CHECK(*decoded == groups);
 
