@@ -14,6 +14,7 @@
 #include "kafka/protocol/generated/leader_change_message.h"
 #include "kafka/protocol/generated/messages.h"
 #include "kafka/protocol/generated/vote.h"
+#include "kafka/protocol/header.h"
 #include "tests/kafka/protocol/protocol_test_util.h"
 
 namespace streamctl::kafka::protocol {
@@ -391,6 +392,41 @@ TEST_CASE("QuorumApisAreInTheTableButNotAdvertisedNorInTheClientVariants") {
   CHECK_FALSE(is_quorum_api(static_cast<int16_t>(ApiKey::kFetch)));
   auto advertised = make_api_versions_response();
   for (const auto& a : advertised.api_keys) CHECK_FALSE(is_quorum_api(a.api_key));
+}
+
+// A peer frames quorum requests like any other: header v2 (tagged fields) for the flexible Vote, DescribeQuorum
+// and FetchSnapshot, v1 for BeginQuorumEpoch/EndQuorumEpoch v0; the header decoder finds the body after it.
+TEST_CASE("QuorumRequestHeadersFollowTheFlexibleVersions") {
+  CHECK(request_header_version(int16_t(ApiKey::kVote), 0) == 2);
+  CHECK(request_header_version(int16_t(ApiKey::kBeginQuorumEpoch), 0) == 1);
+  CHECK(request_header_version(int16_t(ApiKey::kEndQuorumEpoch), 0) == 1);
+  CHECK(request_header_version(int16_t(ApiKey::kDescribeQuorum), 1) == 2);
+  CHECK(request_header_version(int16_t(ApiKey::kFetchSnapshot), 0) == 2);
+  CHECK(response_header_version(int16_t(ApiKey::kVote), 0) == 1);
+  CHECK(response_header_version(int16_t(ApiKey::kBeginQuorumEpoch), 0) == 0);
+  for (int16_t key : {int16_t(ApiKey::kVote), int16_t(ApiKey::kBeginQuorumEpoch)}) {
+    CAPTURE(key);
+    Bytes encoded_body;
+    const bool flexible = key == int16_t(ApiKey::kVote);
+    REQUIRE(
+        (flexible ? encode_message(vote_request(), 0, encoded_body) : encode_message(begin_request(), 0, encoded_body))
+            .ok());
+    RequestHeader h;
+    h.api_key = key;
+    h.api_version = 0;
+    h.correlation_id = 77;
+    h.client_id = "streamctl-node-2";
+    Bytes frame;
+    REQUIRE(encode_request_header(h, frame).ok());
+    const size_t header_size = frame.size();
+    CHECK(header_size == 2 + 2 + 4 + 2 + 16 + (flexible ? 1 : 0));  // + the empty tag section of header v2
+    frame.insert(frame.end(), encoded_body.begin(), encoded_body.end());
+    size_t offset = 0;
+    auto decoded = decode_request_header(frame, &offset);
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == h);
+    CHECK(offset == header_size);
+  }
 }
 
 }  // namespace
