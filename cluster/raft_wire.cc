@@ -80,6 +80,10 @@ struct Pending {
   GroupSet groups;
   TopicIndex topics;
   bool has(const GroupId& g) const { return groups.count(g) != 0; }
+  void add(OutstandingRequest::Entry entry) {
+    groups.insert(entry.group);
+    outstanding.groups.push_back(std::move(entry));
+  }
 };
 
 // The first pending request of `list` that can take group `g` (and satisfies `fits`), appending one if none.
@@ -221,8 +225,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.last_offset_epoch = r->last_offset_epoch;
       part.last_offset = r->last_offset;
       set_pre_vote(part.unknown_tagged_fields, r->pre_vote);
-      pending.outstanding.groups.push_back(entry);
-      pending.groups.insert(g);
+      pending.add(entry);
     } else if (const auto* r = std::get_if<raft::BeginQuorumEpochRequest>(&m.body)) {
       auto& pending = slot(begins, g, to, kBeginQuorumEpochVersion, kAlwaysFits, options);
       auto& part =
@@ -231,8 +234,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.partition_index = g.partition;
       part.leader_id = r->leader_id;
       part.leader_epoch = r->leader_epoch;
-      pending.outstanding.groups.push_back(entry);
-      pending.groups.insert(g);
+      pending.add(entry);
     } else if (const auto* r = std::get_if<raft::EndQuorumEpochRequest>(&m.body)) {
       auto& pending = slot(ends, g, to, kEndQuorumEpochVersion, kAlwaysFits, options);
       auto& part =
@@ -242,8 +244,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.leader_id = r->leader_id;
       part.leader_epoch = r->leader_epoch;
       part.preferred_successors = r->preferred_successors;
-      pending.outstanding.groups.push_back(entry);
-      pending.groups.insert(g);
+      pending.add(entry);
     } else if (const auto* r = std::get_if<raft::FetchRequest>(&m.body)) {
       auto& pending = slot(
           fetches, g, to, kFetchVersion, [&](const p::FetchRequest& f) { return f.replica_id == r->replica_id; },
@@ -264,8 +265,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.last_fetched_epoch = r->last_fetched_epoch;
       part.log_start_offset = r->log_start_offset;
       part.partition_max_bytes = options.fetch_partition_max_bytes;
-      pending.outstanding.groups.push_back(entry);
-      pending.groups.insert(g);
+      pending.add(entry);
     } else if (const auto* r = std::get_if<raft::FetchSnapshotRequest>(&m.body)) {
       auto& pending = slot(
           snapshots, g, to, kFetchSnapshotVersion,
@@ -282,8 +282,7 @@ Result<std::vector<OutboundRequest>> encode_requests(raft::NodeId to, const std:
       part.snapshot_id.end_offset = r->snapshot_id.offset;
       part.snapshot_id.epoch = r->snapshot_id.epoch;
       part.position = r->position;
-      pending.outstanding.groups.push_back(entry);
-      pending.groups.insert(g);
+      pending.add(entry);
     } else {
       return Error::invalid_argument("encode_requests: a response of " + group_name(g) +
                                      " (responses go out with encode_response)");
