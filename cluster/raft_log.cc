@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kafka/format/record_batch.h"
+#include "kafka/protocol/generated/leader_change_message.h"
 
 namespace streamctl::cluster {
 namespace {
@@ -25,18 +26,14 @@ bool is_one_record_batch(std::string_view bytes) {
   return it.batch().size() == bytes.size() && it.status().ok();
 }
 
-// LeaderChangeMessage v0 (flexible): Version int16, LeaderId int32, Voters and GrantingVoters as empty compact
-// arrays (uvarint length + 1 = 1), no tagged fields.
+// LeaderChangeMessage v0 (the generated codec): Version 0, LeaderId, Voters and GrantingVoters empty.
 std::string leader_change_value(int32_t leader_id) {
-  std::string v(2 + 4 + 3, '\0');
-  v[2] = char((uint32_t(leader_id) >> 24) & 0xff);
-  v[3] = char((uint32_t(leader_id) >> 16) & 0xff);
-  v[4] = char((uint32_t(leader_id) >> 8) & 0xff);
-  v[5] = char(uint32_t(leader_id) & 0xff);
-  v[6] = 1;
-  v[7] = 1;
-  v[8] = 0;
-  return v;
+  kafka::protocol::LeaderChangeMessage m;
+  m.leader_id = leader_id;
+  Bytes out;
+  // Always encodes: v0 is the only version and every field is in it.
+  (void)kafka::protocol::encode_message(m, 0, out);
+  return std::string(reinterpret_cast<const char*>(out.data()), out.size());
 }
 
 // The leader id in Raft's "LeaderChange:<id>" control bytes; -1 when they say none.

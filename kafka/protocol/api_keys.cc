@@ -3,7 +3,12 @@
 #include <algorithm>
 #include <array>
 
+#include "kafka/protocol/generated/begin_quorum_epoch.h"
+#include "kafka/protocol/generated/describe_quorum.h"
+#include "kafka/protocol/generated/end_quorum_epoch.h"
+#include "kafka/protocol/generated/fetch_snapshot.h"
 #include "kafka/protocol/generated/messages.h"
+#include "kafka/protocol/generated/vote.h"
 
 namespace streamctl::kafka::protocol {
 
@@ -61,6 +66,12 @@ constexpr std::array kApis = {
                                                                          {0, 0}),
     // Deletes committed offsets of an inactive group, or of topics no active member subscribes to.
     api<OffsetDeleteRequest, OffsetDeleteResponse>("OffsetDelete", {0, 0}),
+    // KRaft quorum APIs (peer to peer, cluster/raft_wire.h): not advertised until the server handles them.
+    api<VoteRequest, VoteResponse>("Vote", kNotAdvertised),
+    api<BeginQuorumEpochRequest, BeginQuorumEpochResponse>("BeginQuorumEpoch", kNotAdvertised),
+    api<EndQuorumEpochRequest, EndQuorumEpochResponse>("EndQuorumEpoch", kNotAdvertised),
+    api<DescribeQuorumRequest, DescribeQuorumResponse>("DescribeQuorum", kNotAdvertised),
+    api<FetchSnapshotRequest, FetchSnapshotResponse>("FetchSnapshot", kNotAdvertised),
     // Flexible from v0: no client in scope sends it; decodable for tests and future use.
     api<DescribeClusterRequest, DescribeClusterResponse>("DescribeCluster", kNotAdvertised),
 };
@@ -92,6 +103,19 @@ const ApiInfo* find_api(int16_t api_key) {
   });
   if (it == kApis.end() || static_cast<int16_t>(it->key) != api_key) return nullptr;
   return &*it;
+}
+
+bool is_quorum_api(int16_t api_key) {
+  switch (static_cast<ApiKey>(api_key)) {
+    case ApiKey::kVote:
+    case ApiKey::kBeginQuorumEpoch:
+    case ApiKey::kEndQuorumEpoch:
+    case ApiKey::kDescribeQuorum:
+    case ApiKey::kFetchSnapshot:
+      return true;
+    default:
+      return false;
+  }
 }
 
 const char* api_name(int16_t api_key) {

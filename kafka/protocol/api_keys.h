@@ -48,6 +48,12 @@ enum class ApiKey : int16_t {
   kDeleteGroups = 42,
   kIncrementalAlterConfigs = 44,
   kOffsetDelete = 47,
+  // KRaft quorum APIs, between the nodes of a cluster (cluster/raft_wire.h); outside RequestBody/ResponseBody.
+  kVote = 52,
+  kBeginQuorumEpoch = 53,
+  kEndQuorumEpoch = 54,
+  kDescribeQuorum = 55,
+  kFetchSnapshot = 59,
   kDescribeCluster = 60,
 };
 
@@ -70,8 +76,14 @@ struct ApiInfo {
   int16_t first_flexible;       // Kafka schema's first flexible version (open-ended), -1 if none
 };
 
-// Every API the codec knows, ascending by key.
+// Every API the codec knows, ascending by key. The KRaft quorum APIs (is_quorum_api) are in the table but
+// not in generated/messages.h's RequestBody/ResponseBody: their codecs are generated/<api>.h, used by the
+// peer transport (cluster/raft_wire.h); they stay unadvertised until the server has handlers for them.
 std::span<const ApiInfo> api_table();
+
+// Vote, BeginQuorumEpoch, EndQuorumEpoch, DescribeQuorum, FetchSnapshot.
+bool is_quorum_api(int16_t api_key);
+
 
 // The entry for `api_key`, or nullptr if the codec does not know it.
 const ApiInfo* find_api(int16_t api_key);

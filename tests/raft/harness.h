@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -136,6 +137,8 @@ class BasicHarness {
       }
   }
   void heal() { cut_.clear(); }
+  // When set, every delivered message passes through it first (a transport under test); nullopt drops it.
+  void set_wire(std::function<std::optional<Message>(Message)> wire) { wire_ = std::move(wire); }
 
   // The bytes of the non-control batches in [0, end) of `id`'s log (snapshotted part included).
   std::vector<std::string> values(NodeId id, Offset end) const {
@@ -191,6 +194,11 @@ class BasicHarness {
   void deliver(Message m) {
     NodeId to = m.destination;
     if (to < 0 || to >= static_cast<NodeId>(nodes_.size()) || !nodes_[to].up || cut_.count({m.source, to})) return;
+    if (wire_) {
+      std::optional<Message> through = wire_(std::move(m));
+      if (!through) return;
+      m = std::move(*through);
+    }
     nodes_[to].raft->receive(std::move(m), now_);
     drain(to);
   }
@@ -199,6 +207,7 @@ class BasicHarness {
   std::vector<Node> nodes_;
   std::deque<Message> queue_;
   std::set<std::pair<NodeId, NodeId>> cut_;
+  std::function<std::optional<Message>(Message)> wire_;
   int64_t now_ = 0;
   uint64_t restarts_ = 0;
 };

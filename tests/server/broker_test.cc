@@ -420,6 +420,12 @@ p::RequestBody rich_request(p::ApiKey api, int16_t v, int i) {
     }
     case p::ApiKey::kDescribeCluster:
       return p::DescribeClusterRequest{};
+    case p::ApiKey::kVote:  // KRaft quorum APIs: peer-only, not advertised (cluster/raft_wire.h)
+    case p::ApiKey::kBeginQuorumEpoch:
+    case p::ApiKey::kEndQuorumEpoch:
+    case p::ApiKey::kDescribeQuorum:
+    case p::ApiKey::kFetchSnapshot:
+      break;
     case p::ApiKey::kSaslHandshake: {  // a PLAINTEXT listener: ILLEGAL_SASL_STATE
       p::SaslHandshakeRequest h;
       h.mechanism = "PLAIN";

@@ -56,11 +56,30 @@ APIS = [
     ("DescribeCluster", "describe_cluster", 0, 0),
 ]
 
+# Kafka's KRaft quorum APIs, spoken between the nodes of a cluster: generated like APIS (same table in
+# api_keys.cc, not advertised) but left out of RequestBody/ResponseBody, the client listener's dispatch;
+# cluster/raft_wire.h maps them to and from the Raft core's messages. Every version of Kafka 3.8's schemas.
+QUORUM_APIS = [
+    ("Vote", "vote", 0, 0),
+    ("BeginQuorumEpoch", "begin_quorum_epoch", 0, 0),
+    ("EndQuorumEpoch", "end_quorum_epoch", 0, 0),
+    ("DescribeQuorum", "describe_quorum", 0, 1),
+    ("FetchSnapshot", "fetch_snapshot", 0, 0),
+]
+
 # "data" schemas (no API key), all written to one file pair.
 DATA_STEM = "consumer_protocol"
 DATA = [
     ("ConsumerProtocolSubscription", 0, 3),
     ("ConsumerProtocolAssignment", 0, 3),
+]
+
+# Further "data" schemas, one file pair each: (schema name, output file stem, lowest, highest version, title).
+DATA_FILES = [
+    ("LeaderChangeMessage", "leader_change_message", 0, 0, [
+        "The value of a LEADER_CHANGE control record (control record type 2), which a Raft leader",
+        "appends at the start of its epoch (cluster/raft_log.h). Plain values, thread-compatible.",
+    ]),
 ]
 
 INF = 0x7FFF
@@ -943,7 +962,7 @@ def main(argv):
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "generated")
     try:
         apis = []
-        for base, stem, lo, hi in APIS:
+        for base, stem, lo, hi in APIS + QUORUM_APIS:
             req = parse_message(load_schema(os.path.join(schema_dir, base + "Request.json")), (lo, hi))
             resp = parse_message(load_schema(os.path.join(schema_dir, base + "Response.json")), (lo, hi))
             if req.api_key != resp.api_key or req.kind != "request" or resp.kind != "response":
@@ -959,7 +978,8 @@ def main(argv):
                 "from a version decodes as its default. Plain values, thread-compatible.",
             ]
             emit_pair(out_dir, stem, [req, resp], title)
-            apis.append((stem, req, resp))
+            if (base, stem, lo, hi) in APIS:  # QUORUM_APIS stay out of the umbrella variants
+                apis.append((stem, req, resp))
         data = [parse_message(load_schema(os.path.join(schema_dir, name + ".json")), (lo, hi))
                 for name, lo, hi in DATA]
         emit_pair(out_dir, DATA_STEM, data, [
@@ -967,6 +987,9 @@ def main(argv):
             "assignment) of the \"consumer\" protocol type. On the wire each is prefixed by an int16",
             "version, see group_member_metadata.h. Plain values, thread-compatible.",
         ])
+        for name, stem, lo, hi, title in DATA_FILES:
+            msg = parse_message(load_schema(os.path.join(schema_dir, name + ".json")), (lo, hi))
+            emit_pair(out_dir, stem, [msg], title)
         apis.sort(key=lambda a: a[1].api_key)
         emit_umbrella(out_dir, apis)
         if default_out:

@@ -10,9 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "base/coding.h"
+#include "kafka/protocol/wire.h"
 
 namespace streamctl::kafka::protocol::testing {
 
@@ -95,6 +97,25 @@ inline const std::vector<Capture>& all_captures() {
     return v;
   }();
   return all;
+}
+
+// Encodes `m` at every generated version and decodes it back equal; with check_prefixes, also that every
+// strict prefix of each encoding fails to decode (an error, never a crash).
+template <typename M>
+void check_round_trip(const M& m, bool check_prefixes = false) {
+  for (int16_t v = M::kMinVersion; v <= M::kMaxVersion; ++v) {
+    CAPTURE(M::kName);
+    CAPTURE(v);
+    Bytes out;
+    auto st = encode_message(m, v, out);
+    REQUIRE_MESSAGE(st.ok(), (st.ok() ? std::string() : st.error().to_string()));
+    auto back = decode_message<M>(out, v);
+    REQUIRE_MESSAGE(back.ok(), (back.ok() ? std::string() : back.error().to_string()));
+    CHECK(*back == m);
+    for (size_t n = 0; check_prefixes && n < out.size(); ++n) {
+      CHECK_FALSE(decode_message<M>(ByteSpan(out.data(), n), v).ok());
+    }
+  }
 }
 
 }  // namespace streamctl::kafka::protocol::testing
