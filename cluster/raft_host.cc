@@ -226,35 +226,43 @@ void RaftHost::stop_group(Group& g, const Error& error) {
 void RaftHost::settle(Group& g, std::vector<Completion>* out, int64_t expired_before) {
   if (g.waiters.empty()) return;
   const raft::Raft& r = *g.raft;
-  const bool leading = r.role() == raft::Role::kLeader;
+  // Below the HW: committed, if the log still holds the batch's epoch at its offset (a leader change may have
+  // replaced it). The map is ordered by offset, so this touches only what settles.
   const raft::Offset hw = r.high_watermark();
-  for (auto it = g.waiters.begin(); it != g.waiters.end();) {
+  while (!g.waiters.empty() && g.waiters.begin()->first < hw) {
+    auto it = g.waiters.begin();
     const raft::Offset offset = it->first;
     Waiter& w = it->second;
-    std::optional<Result<raft::OffsetAndEpoch>> result;
-    if (offset < hw) {
-      // Committed if the log still holds the batch's epoch at its offset (a leader change may have truncated it).
-      raft::OffsetAndEpoch held = g.storage.log->end_offset_for_epoch(w.epoch);
-      if (held.epoch == w.epoch && held.offset > offset)
-        result = raft::OffsetAndEpoch{offset, w.epoch};
-      else
-        result = unavailable("the batch at offset " + std::to_string(offset) + " of " + name_of(g.id) +
-                             " was replaced after a leader change");
-    } else if (!leading || r.epoch() != w.epoch) {
-      result = unavailable("node " + std::to_string(options_.node_id) + " lost the leadership of " +
-                           name_of(g.id) + " (epoch " + std::to_string(w.epoch) + ") before offset " +
-                           std::to_string(offset) + " committed; leader now " + std::to_string(r.leader()) +
-                           " in epoch " + std::to_string(r.epoch()));
-    } else if (expired_before >= 0 && w.deadline_ms <= expired_before) {
-      result = Error{ErrorCode::kTimeout, "offset " + std::to_string(offset) + " of " + name_of(g.id) +
-                                              " was not committed in time (no majority reachable?)"};
-    }
-    if (result) {
-      out->emplace_back(std::move(w.done), std::move(*result));
-      it = g.waiters.erase(it);
-    } else {
+    raft::OffsetAndEpoch held = g.storage.log->end_offset_for_epoch(w.epoch);
+    if (held.epoch == w.epoch && held.offset > offset)
+      out->emplace_back(std::move(w.done), raft::OffsetAndEpoch{offset, w.epoch});
+    else
+      out->emplace_back(std::move(w.done), unavailable("the batch at offset " + std::to_string(offset) + " of " +
+                                                       name_of(g.id) + " was replaced after a leader change"));
+    g.waiters.erase(it);
+  }
+  // Not leading: every pending append fails (each drain sees the loss, so while leading every pending append
+  // is of the current epoch).
+  if (r.role() != raft::Role::kLeader) {
+    for (auto& [offset, w] : g.waiters)
+      out->emplace_back(std::move(w.done),
+                        unavailable("node " + std::to_string(options_.node_id) + " lost the leadership of " +
+                                    name_of(g.id) + " (epoch " + std::to_string(w.epoch) + ") before offset " +
+                                    std::to_string(offset) + " committed; leader now " + std::to_string(r.leader()) +
+                                    " in epoch " + std::to_string(r.epoch())));
+    g.waiters.clear();
+    return;
+  }
+  if (expired_before < 0) return;
+  for (auto it = g.waiters.begin(); it != g.waiters.end();) {
+    if (it->second.deadline_ms > expired_before) {
       ++it;
+      continue;
     }
+    out->emplace_back(std::move(it->second.done),
+                      Error{ErrorCode::kTimeout, "offset " + std::to_string(it->first) + " of " + name_of(g.id) +
+                                                     " was not committed in time (no majority reachable?)"});
+    it = g.waiters.erase(it);
   }
 }
 
