@@ -2,6 +2,8 @@
 
 #include <asio/post.hpp>
 
+#include <random>
+
 #include "base/logging.h"
 #include "cluster/quorum_state_file.h"
 
@@ -28,6 +30,7 @@ RaftHost::RaftHost(asio::any_io_executor executor, PeerTransport* transport, Raf
       options_(std::move(options)),
       fs_(options_.fs ? options_.fs : posix_file_system()),
       clock_(options_.clock ? options_.clock : system_clock()),
+      seed_(options_.seed != 0 ? options_.seed : (uint64_t(std::random_device()()) << 32) ^ std::random_device()()),
       timer_(executor_) {
   // Messages may arrive as soon as peers know this node; groups not added yet drop theirs (Raft resends).
   transport_->set_handler([this](GroupMessage m) { on_message(std::move(m)); });
@@ -46,6 +49,12 @@ Status RaftHost::add_group(const GroupId& group, GroupLog log, GroupOptions opti
   g->id = group;
   g->storage = std::move(log);
   g->options = std::move(options);
+  // splitmix64 over (host seed, node, group): distinct timeouts per replica, reproducible for a fixed seed.
+  uint64_t x = seed_ ^ (uint64_t(uint32_t(options_.node_id)) << 32) ^ uint64_t(GroupIdHash()(group));
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  g->options.raft.seed = x ^ (x >> 31);
   g->raft = std::make_unique<raft::Raft>(g->options.raft, g->storage.log, persisted, now());
   Group& ref = *g;
   groups_.emplace(group, std::move(g));

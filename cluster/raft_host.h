@@ -70,7 +70,9 @@ struct GroupLog {
 GroupLog engine_group_log(EngineRaftLog* log);
 
 struct GroupOptions {
-  raft::Config raft;              // raft.id must be the host's node id; raft.voters the group's voters
+  // raft.id must be the host's node id; raft.voters the group's voters. raft.seed is replaced by one derived
+  // from RaftHostOptions.seed, the node id and the group, so no two replicas draw the same election timeouts.
+  raft::Config raft;
   std::string quorum_state_path;  // e.g. <partition dir>/quorum-state (its directory must exist)
 };
 
@@ -92,6 +94,7 @@ struct RaftHostOptions {
   FileSystem* fs = nullptr;  // quorum-state files; default posix_file_system(); not owned
   Clock* clock = nullptr;    // monotonic time for Raft; default system_clock(); not owned
   std::chrono::milliseconds tick_interval{20};
+  uint64_t seed = 0;  // randomized election timeouts; 0 = random (tests pass a fixed one)
 };
 
 struct RaftHostStats {
@@ -175,6 +178,7 @@ class RaftHost {
   RaftHostOptions options_;
   FileSystem* fs_;
   Clock* clock_;
+  uint64_t seed_;
   asio::steady_timer timer_;
   ChangeCallback on_change_;
 

@@ -70,6 +70,7 @@ class LoopbackCluster {
     cluster::RaftHostOptions o;
     o.node_id = id;
     o.tick_interval = 10ms;
+    o.seed = uint64_t(id) * 1000 + uint64_t(n.starts) + 1;
     n.host = std::make_unique<RaftHost>(n.io->get_executor(), n.transport.get(), o);
     n.starts++;
     for (size_t i = 0; i < groups_.size(); ++i) {
@@ -91,7 +92,6 @@ class LoopbackCluster {
       go.raft.fetch_timeout_ms = 400;
       go.raft.request_timeout_ms = 100;
       go.raft.fetch_max_wait_ms = 50;
-      go.raft.seed = uint64_t(id) * 1000 + i * 10 + uint64_t(n.starts);
       go.quorum_state_path = lo.dir + "/quorum-state";
       REQUIRE(n.host->add_group(g, cluster::engine_group_log(n.adapters.back().get()), go).ok());
     }

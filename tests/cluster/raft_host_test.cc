@@ -78,6 +78,7 @@ struct HostFixture {
     o.fs = &fs;
     o.clock = &clock;
     o.tick_interval = 5ms;
+    o.seed = 7;
     host = std::make_unique<RaftHost>(io.get_executor(), &transport, o);
   }
   GroupId add(const std::string& topic, std::vector<raft::NodeId> voters) {
