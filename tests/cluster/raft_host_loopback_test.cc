@@ -23,6 +23,7 @@
 #include "engine/log.h"
 #include "tests/cluster/engine_store.h"
 #include "tests/cluster/loopback_transport.h"
+#include "tests/engine/log_test_helpers.h"
 #include "tests/support/temp_dir.h"
 
 using namespace streamctl;
@@ -34,6 +35,7 @@ using streamctl::raft::NodeId;
 using streamctl::raft::Role;
 using streamctl::test::LoopbackHub;
 using streamctl::test::read_batches;
+using streamctl::test::tag;
 using streamctl::test::TempDir;
 
 namespace {
@@ -52,12 +54,17 @@ bool wait_until(Pred pred, std::chrono::milliseconds bound = kWait) {
 
 class LoopbackCluster {
  public:
-  explicit LoopbackCluster(std::vector<GroupId> groups, int nodes = 3) : groups_(std::move(groups)) {
-    for (NodeId id = 1; id <= nodes; ++id) voters_.push_back(id);
-    for (NodeId id : voters_) start(id);
+  // Nodes 1..voters vote; the next `observers` nodes replicate without voting.
+  explicit LoopbackCluster(std::vector<GroupId> groups, int voters = 3, int observers = 0)
+      : groups_(std::move(groups)) {
+    for (NodeId id = 1; id <= voters + observers; ++id) {
+      all_.push_back(id);
+      if (id <= voters) voters_.push_back(id);
+    }
+    for (NodeId id : all_) start(id);
   }
   ~LoopbackCluster() {
-    for (NodeId id : voters_)
+    for (NodeId id : all_)
       if (up(id)) kill(id);
   }
 
@@ -134,7 +141,7 @@ class LoopbackCluster {
   RaftHost& host(NodeId id) { return *nodes_.at(id).host; }
   cluster::GroupStatus status(NodeId id, const GroupId& g) { return *host(id).status(g); }
   LoopbackHub& hub() { return hub_; }
-  const std::vector<NodeId>& nodes() const { return voters_; }
+  const std::vector<NodeId>& nodes() const { return all_; }
   std::string dir(NodeId id, const GroupId& g) const {
     return tmp_.path() + "/node-" + std::to_string(id) + "/" + g.topic + "-" + std::to_string(g.partition);
   }
@@ -143,7 +150,7 @@ class LoopbackCluster {
   NodeId agreed_leader(const GroupId& g) {
     NodeId leader = kNoNode;
     raft::Epoch epoch = -1;
-    for (NodeId id : voters_) {
+    for (NodeId id : all_) {
       if (!up(id)) continue;
       cluster::GroupStatus s = status(id, g);
       if (s.leader == kNoNode || (leader != kNoNode && (s.leader != leader || s.epoch != epoch))) return kNoNode;
@@ -191,7 +198,7 @@ class LoopbackCluster {
   // Waits until every up node's high watermark of `g` is past `offset`.
   bool wait_committed_everywhere(const GroupId& g, raft::Offset offset) {
     return wait_until([&] {
-      for (NodeId id : voters_)
+      for (NodeId id : all_)
         if (up(id) && status(id, g).high_watermark <= offset) return false;
       return true;
     });
@@ -216,6 +223,26 @@ class LoopbackCluster {
     }
     return out;
   }
+  // The payloads of the data batches of `g` in [0, end) on node `id` (down).
+  std::vector<std::string> values(NodeId id, const GroupId& g, raft::Offset end) {
+    REQUIRE_FALSE(up(id));
+    engine::LogOptions lo;
+    lo.dir = dir(id, g);
+    lo.tp = TopicPartition{g.topic, g.partition};
+    lo.fs = posix_file_system();
+    lo.clock = system_clock();
+    auto log = engine::Log::open(lo);
+    REQUIRE(log.ok());
+    cluster::EngineRaftLog adapter(log->get(), system_clock());
+    std::vector<std::string> out;
+    raft::Offset at = 0;
+    for (raft::Batch& b : read_batches(adapter)) {
+      if (at >= end) break;
+      at += b.record_count;
+      if (!b.control) out.push_back(cluster::EngineRaftLog::payload(b));
+    }
+    return out;
+  }
 
  private:
   using Work = asio::executor_work_guard<asio::io_context::executor_type>;
@@ -234,6 +261,7 @@ class LoopbackCluster {
   LoopbackHub hub_;
   std::vector<GroupId> groups_;
   std::vector<NodeId> voters_;
+  std::vector<NodeId> all_;  // voters, then observers
   std::map<NodeId, Node> nodes_;
 };
 
@@ -349,3 +377,61 @@ TEST_CASE("a host restarted from its data dir keeps its quorum state: the vote i
   CHECK(c.wait_leader(kMeta) != kNoNode);
 }
 
+
+TEST_CASE("an observer replicates committed data but never votes nor counts toward a majority") {
+  LoopbackCluster c({kMeta}, /*voters=*/3, /*observers=*/1);
+  NodeId leader = c.wait_leader(kMeta);
+  REQUIRE(leader != kNoNode);
+  CHECK(leader != 4);
+  raft::Offset end = c.append_committed(leader, kMeta, 5, "o");
+  REQUIRE(c.wait_committed_everywhere(kMeta, end));  // the observer's HW too
+  CHECK(c.status(4, kMeta).role == Role::kFollower);
+  CHECK(c.status(4, kMeta).leader == leader);
+  // Two voters gone: the leader and the observer are no majority of the three voters.
+  for (NodeId id : {1, 2, 3})
+    if (id != leader) c.kill(id);
+  auto r = c.append(leader, kMeta, "no majority");
+  CHECK_FALSE(r.ok());
+  CHECK(c.status(4, kMeta).role != Role::kLeader);
+}
+
+TEST_CASE("appends racing a spell of total message loss: every acknowledged one is committed exactly once") {
+  LoopbackCluster c({kP0});
+  NodeId leader = c.wait_leader(kP0);
+  REQUIRE(leader != kNoNode);
+  std::vector<std::string> acknowledged;
+  c.append_committed(leader, kP0, 10, "before-");
+  for (int i = 0; i < 10; ++i) acknowledged.push_back(tag("before-", i));
+  // These race the loss: some may commit, the others must fail, none may hang.
+  std::vector<std::pair<std::string, std::future<Result<raft::OffsetAndEpoch>>>> pending;
+  for (int i = 0; i < 10; ++i) {
+    pending.emplace_back(tag("racing-", i), c.append_async(leader, kP0, tag("racing-", i), 120s));
+    if (i == 3) c.hub().drop_all(true);
+  }
+  // Long enough for check-quorum to depose the leader.
+  REQUIRE(wait_until([&] { return c.status(leader, kP0).role != Role::kLeader; }));
+  c.hub().heal();
+  for (auto& [v, f] : pending) {
+    REQUIRE(f.wait_for(kWait) == std::future_status::ready);
+    auto r = f.get();
+    if (r.ok()) acknowledged.push_back(v);
+    else CHECK(r.error().code == ErrorCode::kUnavailable);
+  }
+  NodeId next = c.wait_leader(kP0);
+  REQUIRE(next != kNoNode);
+  raft::Offset end = c.append_committed(next, kP0, 1, "after-");
+  REQUIRE(c.wait_committed_everywhere(kP0, end));
+  for (NodeId id : c.nodes()) c.kill(id);
+  auto reference = c.values(1, kP0, end + 1);
+  for (NodeId id : c.nodes()) CHECK(c.values(id, kP0, end + 1) == reference);
+  std::map<std::string, int> count;
+  for (const std::string& v : reference) count[v]++;
+  for (const std::string& v : acknowledged) {
+    CAPTURE(v);
+    CHECK(count[v] == 1);
+  }
+  for (const auto& [v, n] : count) {
+    CAPTURE(v);
+    CHECK(n == 1);
+  }
+}
