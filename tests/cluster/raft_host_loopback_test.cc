@@ -203,8 +203,8 @@ class LoopbackCluster {
       return true;
     });
   }
-  // The stored batches of `g` in [0, end) on node `id` (the node must be down: its log is read directly).
-  std::vector<std::string> batches(NodeId id, const GroupId& g, raft::Offset end) {
+  // The batches of `g` in [0, end) on node `id` (the node must be down: its log is read directly).
+  std::vector<raft::Batch> read(NodeId id, const GroupId& g, raft::Offset end) {
     REQUIRE_FALSE(up(id));
     engine::LogOptions lo;
     lo.dir = dir(id, g);
@@ -214,33 +214,26 @@ class LoopbackCluster {
     auto log = engine::Log::open(lo);
     REQUIRE(log.ok());
     cluster::EngineRaftLog adapter(log->get(), system_clock());
-    std::vector<std::string> out;
+    std::vector<raft::Batch> out;
     raft::Offset at = 0;
     for (raft::Batch& b : read_batches(adapter)) {
       if (at >= end) break;
       at += b.record_count;
-      out.push_back(std::move(b.bytes));
+      out.push_back(std::move(b));
     }
     return out;
   }
-  // The payloads of the data batches of `g` in [0, end) on node `id` (down).
-  std::vector<std::string> values(NodeId id, const GroupId& g, raft::Offset end) {
-    REQUIRE_FALSE(up(id));
-    engine::LogOptions lo;
-    lo.dir = dir(id, g);
-    lo.tp = TopicPartition{g.topic, g.partition};
-    lo.fs = posix_file_system();
-    lo.clock = system_clock();
-    auto log = engine::Log::open(lo);
-    REQUIRE(log.ok());
-    cluster::EngineRaftLog adapter(log->get(), system_clock());
+  // The stored batches, byte for byte.
+  std::vector<std::string> batches(NodeId id, const GroupId& g, raft::Offset end) {
     std::vector<std::string> out;
-    raft::Offset at = 0;
-    for (raft::Batch& b : read_batches(adapter)) {
-      if (at >= end) break;
-      at += b.record_count;
+    for (raft::Batch& b : read(id, g, end)) out.push_back(std::move(b.bytes));
+    return out;
+  }
+  // The payloads of the data batches.
+  std::vector<std::string> values(NodeId id, const GroupId& g, raft::Offset end) {
+    std::vector<std::string> out;
+    for (const raft::Batch& b : read(id, g, end))
       if (!b.control) out.push_back(cluster::EngineRaftLog::payload(b));
-    }
     return out;
   }
 
