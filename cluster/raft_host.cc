@@ -62,6 +62,24 @@ Status RaftHost::add_group(const GroupId& group, GroupLog log, GroupOptions opti
   return ok_status();
 }
 
+Status RaftHost::remove_group(const GroupId& group) {
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return Error::not_found("Raft group " + name_of(group) + " is not hosted here");
+  Group* g = it->second.get();
+  std::vector<Completion> failed;
+  for (auto& [offset, w] : g->waiters)
+    failed.emplace_back(std::move(w.done), unavailable("Raft group " + name_of(group) + " was removed from node " +
+                                                       std::to_string(options_.node_id)));
+  std::erase(flush_queue_, g);
+  groups_.erase(it);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.erase(group);
+  }
+  complete(failed);
+  return ok_status();
+}
+
 void RaftHost::set_change_callback(ChangeCallback callback) { on_change_ = std::move(callback); }
 
 void RaftHost::start() {

@@ -120,7 +120,12 @@ class RaftHost {
   // damaged; kAlreadyExists for a known group; kInvalidArgument for a config of another node).
   // REQUIRES: before start(), or on the executor.
   Status add_group(const GroupId& group, GroupLog log, GroupOptions options);
-  // Runs on the executor after each step that changed a group's status. REQUIRES: before start().
+  // Stops hosting `group` (topic deleted, replica moved): its pending appends fail (kUnavailable), its
+  // messages are dropped from now on; the log and quorum-state file are the caller's. kNotFound if unknown.
+  // REQUIRES: before start(), or on the executor.
+  Status remove_group(const GroupId& group);
+  // Runs after each step that changed a group's status (on the executor; during add_group on its caller).
+  // REQUIRES: before start().
   void set_change_callback(ChangeCallback callback);
 
   // Starts receiving peer messages and ticking.

@@ -306,3 +306,31 @@ TEST_CASE("a damaged quorum-state file keeps the group out instead of forgetting
   CHECK(f.host->add_group(GroupId{"h", 0}, cluster::engine_group_log(&adapter), g).error().code ==
         ErrorCode::kInvalidArgument);
 }
+
+TEST_CASE("a removed group fails its pending appends and is no longer hosted") {
+  HostFixture f;
+  GroupId g = f.add("gone", {1});
+  GroupId other = f.add("stays", {1});
+  f.host->start();
+  f.expire();
+  REQUIRE(f.run_until([&] { return f.role(g) == Role::kLeader && f.role(other) == Role::kLeader; }));
+  std::optional<Result<raft::OffsetAndEpoch>> pending;
+  f.host->append(g, value("x"), 60s, [&](Result<raft::OffsetAndEpoch> r) { pending = std::move(r); });
+  // Runs right after the append, before the flush pass that would commit it.
+  asio::post(f.io, [&] { CHECK(f.host->remove_group(g).ok()); });
+  REQUIRE(f.run_until([&] { return pending.has_value(); }));
+  REQUIRE_FALSE(pending->ok());
+  CHECK(pending->error().code == ErrorCode::kUnavailable);
+  CHECK(pending->error().message.find("removed") != std::string::npos);
+  CHECK_FALSE(f.host->status(g).has_value());
+  CHECK(f.host->remove_group(g).error().code == ErrorCode::kNotFound);
+  std::optional<Result<raft::OffsetAndEpoch>> later;
+  f.host->append(g, value("y"), 60s, [&](Result<raft::OffsetAndEpoch> r) { later = std::move(r); });
+  REQUIRE(f.run_until([&] { return later.has_value(); }));
+  CHECK(later->error().code == ErrorCode::kNotFound);
+  // The other group is untouched.
+  later.reset();
+  f.host->append(other, value("z"), 60s, [&](Result<raft::OffsetAndEpoch> r) { later = std::move(r); });
+  REQUIRE(f.run_until([&] { return later.has_value(); }));
+  CHECK(later->ok());
+}
