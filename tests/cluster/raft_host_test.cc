@@ -61,6 +61,12 @@ class RecordingTransport final : public cluster::PeerTransport {
 
 constexpr int64_t kElectionMs = 100;
 
+raft::Batch value(const std::string& v) {
+  raft::Batch b;
+  b.bytes = v;
+  return b;
+}
+
 // One node's host with groups named "g<i>" on engine logs in /data/g<i>-0.
 struct HostFixture {
   MemFileSystem mem;
@@ -112,6 +118,13 @@ struct HostFixture {
     return false;
   }
   Role role(const GroupId& g) { return host->status(g)->role; }
+  // Appends through the host and runs the executor until the append settles.
+  Result<raft::OffsetAndEpoch> append_wait(const GroupId& g, const std::string& v) {
+    std::optional<Result<raft::OffsetAndEpoch>> got;
+    host->append(g, value(v), std::chrono::seconds(60), [&](Result<raft::OffsetAndEpoch> r) { got = std::move(r); });
+    REQUIRE(run_until([&] { return got.has_value(); }));
+    return std::move(*got);
+  }
   // Makes every group time out at the next tick.
   void expire() { clock.advance_ms(3 * kElectionMs); }
   void deliver(GroupMessage m) {
@@ -121,12 +134,6 @@ struct HostFixture {
     host.reset();  // before the io_context and the logs
   }
 };
-
-raft::Batch value(const std::string& v) {
-  raft::Batch b;
-  b.bytes = v;
-  return b;
-}
 
 }  // namespace
 
@@ -207,16 +214,11 @@ TEST_CASE("append on a node that does not lead fails at once, naming the group")
   HostFixture f;
   GroupId g = f.add("pair", {1, 2});
   f.host->start();
-  std::optional<Result<raft::OffsetAndEpoch>> got;
-  f.host->append(g, value("x"), 60s, [&](Result<raft::OffsetAndEpoch> r) { got = std::move(r); });
-  REQUIRE(f.run_until([&] { return got.has_value(); }));
-  REQUIRE_FALSE(got->ok());
-  CHECK(got->error().code == ErrorCode::kUnavailable);
-  CHECK(got->error().message.find("not the leader of pair-0") != std::string::npos);
-  got.reset();
-  f.host->append(GroupId{"nope", 3}, value("x"), 60s, [&](Result<raft::OffsetAndEpoch> r) { got = std::move(r); });
-  REQUIRE(f.run_until([&] { return got.has_value(); }));
-  CHECK(got->error().code == ErrorCode::kNotFound);
+  auto got = f.append_wait(g, "x");
+  REQUIRE_FALSE(got.ok());
+  CHECK(got.error().code == ErrorCode::kUnavailable);
+  CHECK(got.error().message.find("not the leader of pair-0") != std::string::npos);
+  CHECK(f.append_wait(GroupId{"nope", 3}, "x").error().code == ErrorCode::kNotFound);
 }
 
 TEST_CASE("an append that cannot reach a majority times out instead of hanging") {
@@ -259,25 +261,18 @@ TEST_CASE("a storage error stops the group with the error, fails its appends and
   }));
   // The next fsync anywhere fails, once: the first group flushed in the pass takes it.
   f.fs.fail_after(0, ErrorCode::kIoError, FsOp::kSync, /*sticky=*/false);
-  std::optional<Result<raft::OffsetAndEpoch>> got;
-  f.host->append(bad, value("x"), 60s, [&](Result<raft::OffsetAndEpoch> r) { got = std::move(r); });
-  REQUIRE(f.run_until([&] { return got.has_value(); }));
-  REQUIRE_FALSE(got->ok());
-  CHECK(got->error().code == ErrorCode::kIoError);
+  auto got = f.append_wait(bad, "x");
+  REQUIRE_FALSE(got.ok());
+  CHECK(got.error().code == ErrorCode::kIoError);
   auto s = f.host->status(bad);
   CHECK(s->stopped);
   CHECK(s->error.find("injected fault: sync /data/bad-0/") != std::string::npos);
   // The other group still commits.
-  got.reset();
-  f.host->append(good, value("y"), 60s, [&](Result<raft::OffsetAndEpoch> r) { got = std::move(r); });
-  REQUIRE(f.run_until([&] { return got.has_value(); }));
-  CHECK(got->ok());
+  CHECK(f.append_wait(good, "y").ok());
   // The stopped one refuses.
-  got.reset();
-  f.host->append(bad, value("z"), 60s, [&](Result<raft::OffsetAndEpoch> r) { got = std::move(r); });
-  REQUIRE(f.run_until([&] { return got.has_value(); }));
-  CHECK(got->error().code == ErrorCode::kUnavailable);
-  CHECK(got->error().message.find("stopped") != std::string::npos);
+  got = f.append_wait(bad, "z");
+  CHECK(got.error().code == ErrorCode::kUnavailable);
+  CHECK(got.error().message.find("stopped") != std::string::npos);
 }
 
 TEST_CASE("a damaged quorum-state file keeps the group out instead of forgetting the vote") {
@@ -324,13 +319,6 @@ TEST_CASE("a removed group fails its pending appends and is no longer hosted") {
   CHECK(pending->error().message.find("removed") != std::string::npos);
   CHECK_FALSE(f.host->status(g).has_value());
   CHECK(f.host->remove_group(g).error().code == ErrorCode::kNotFound);
-  std::optional<Result<raft::OffsetAndEpoch>> later;
-  f.host->append(g, value("y"), 60s, [&](Result<raft::OffsetAndEpoch> r) { later = std::move(r); });
-  REQUIRE(f.run_until([&] { return later.has_value(); }));
-  CHECK(later->error().code == ErrorCode::kNotFound);
-  // The other group is untouched.
-  later.reset();
-  f.host->append(other, value("z"), 60s, [&](Result<raft::OffsetAndEpoch> r) { later = std::move(r); });
-  REQUIRE(f.run_until([&] { return later.has_value(); }));
-  CHECK(later->ok());
+  CHECK(f.append_wait(g, "y").error().code == ErrorCode::kNotFound);
+  CHECK(f.append_wait(other, "z").ok());  // the other group is untouched
 }
