@@ -297,7 +297,8 @@ void RaftHost::publish(Group& g) {
   GroupStatus s;
   const raft::Raft& r = *g.raft;
   s.role = r.role();
-  s.leader = r.leader();
+  // A resigned (or restarted) leader no longer names itself, as Raft's own answers to peers do.
+  s.leader = r.role() != raft::Role::kLeader && r.leader() == r.id() ? raft::kNoNode : r.leader();
   s.epoch = r.epoch();
   s.voted_for = r.voted_for();
   s.high_watermark = r.high_watermark();

@@ -247,6 +247,11 @@ TEST_CASE("an append that cannot reach a majority times out instead of hanging")
   REQUIRE_FALSE(got->ok());
   CHECK(got->error().code == ErrorCode::kTimeout);
   CHECK(f.role(g) == Role::kLeader);
+  CHECK(f.host->status(g)->leader == 1);
+  // Check-quorum: no fetch from node 2 within the fetch timeout; the leader resigns and stops naming itself.
+  f.clock.advance_ms(3 * kElectionMs);
+  REQUIRE(f.run_until([&] { return f.role(g) == Role::kResigned; }));
+  CHECK(f.host->status(g)->leader == raft::kNoNode);
 }
 
 TEST_CASE("a storage error stops the group with the error, fails its appends and spares the other groups") {
