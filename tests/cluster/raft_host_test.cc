@@ -17,6 +17,7 @@
 #include "base/mem_fs.h"
 #include "cluster/quorum_state_file.h"
 #include "engine/log.h"
+#include "tests/engine/log_test_helpers.h"
 #include "tests/support/manual_clock.h"
 
 using namespace streamctl;
@@ -127,6 +128,16 @@ struct HostFixture {
   }
   // Makes every group time out at the next tick.
   void expire() { clock.advance_ms(3 * kElectionMs); }
+  // Node 2 grants every pre-vote request in `requests` (node 2 has epoch 0 and knows no leader).
+  void grant_prevotes(const std::vector<GroupMessage>& requests) {
+    for (const GroupMessage& m : requests) {
+      raft::VoteResponse r;
+      r.pre_vote = true;
+      r.vote_granted = true;
+      r.current_leader = {raft::kNoNode, 0};
+      deliver(GroupMessage{m.group, raft::Message{2, 1, m.message.correlation_id, r}});
+    }
+  }
   void deliver(GroupMessage m) {
     asio::post(io, [this, m = std::move(m)]() mutable { transport.handler_(std::move(m)); });
   }
@@ -154,13 +165,7 @@ TEST_CASE("the messages of every group in one step reach a peer in one send, vot
 
   // Node 2 grants both pre-votes in one batch: both groups campaign, each vote request leaves only after its
   // quorum-state file holds the new epoch and the self-vote (checked by the transport at send time).
-  for (const GroupMessage& m : first.messages) {
-    raft::VoteResponse r;
-    r.pre_vote = true;
-    r.vote_granted = true;
-    r.current_leader = {raft::kNoNode, 0};
-    f.deliver(GroupMessage{m.group, raft::Message{2, 1, m.message.correlation_id, r}});
-  }
+  f.grant_prevotes(first.messages);
   REQUIRE(f.run_until([&] { return f.transport.durable_votes_checked == 2; }));
   CHECK(f.role(a) == Role::kCandidate);
   CHECK(f.role(b) == Role::kCandidate);
@@ -182,7 +187,7 @@ TEST_CASE("a single-voter group commits appends with one flush for many (group c
   const auto before = f.host->stats();
   std::vector<Result<raft::OffsetAndEpoch>> results;
   for (int i = 0; i < 10; ++i)
-    f.host->append(g, value("v" + std::to_string(i)), 60s,
+    f.host->append(g, value(test::tag("v", i)), 60s,
                    [&](Result<raft::OffsetAndEpoch> r) { results.push_back(std::move(r)); });
   REQUIRE(f.run_until([&] { return results.size() == 10; }));
   raft::Offset last = -1;
@@ -326,4 +331,30 @@ TEST_CASE("a removed group fails its pending appends and is no longer hosted") {
   CHECK(f.host->remove_group(g).error().code == ErrorCode::kNotFound);
   CHECK(f.append_wait(g, "y").error().code == ErrorCode::kNotFound);
   CHECK(f.append_wait(other, "z").ok());  // the other group is untouched
+}
+
+TEST_CASE("a quorum-state write that fails stops the group before its vote request leaves") {
+  HostFixture f;
+  GroupId a = f.add("qa", {1, 2});
+  GroupId b = f.add("qb", {1, 2});
+  f.host->start();
+  f.expire();
+  REQUIRE(f.run_until([&] { return !f.transport.sends.empty(); }));
+  const auto prevotes = f.transport.sends[0].messages;
+  REQUIRE(prevotes.size() == 2);
+  // The next rename (the first campaign's quorum-state file) fails; the second campaign's write succeeds.
+  f.fs.fail_after(0, ErrorCode::kIoError, FsOp::kRename, /*sticky=*/false);
+  f.grant_prevotes(prevotes);
+  REQUIRE(f.run_until([&] { return f.host->status(a)->stopped || f.host->status(b)->stopped; }));
+  REQUIRE(f.run_until([&] { return f.transport.durable_votes_checked == 1; }));
+  const GroupId& failed = f.host->status(a)->stopped ? a : b;
+  const GroupId& fine = f.host->status(a)->stopped ? b : a;
+  CHECK_FALSE(f.host->status(fine)->stopped);
+  CHECK(f.host->status(failed)->error.find("quorum-state") != std::string::npos);
+  // No vote request of the failed group ever left; the other group's did, after its file was durable.
+  for (const auto& send : f.transport.sends)
+    for (const GroupMessage& m : send.messages) {
+      auto* vote = std::get_if<raft::VoteRequest>(&m.message.body);
+      if (vote && !vote->pre_vote) CHECK(m.group == fine);
+    }
 }
