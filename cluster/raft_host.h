@@ -5,7 +5,7 @@
 // strand, or an io_context run by one thread). add_group() and set_change_callback() are called before start()
 // (or on the executor); append(), start() and stop() may be called from any thread (they post to the
 // executor); status() and stats() from any thread (a published copy under a mutex). Callbacks run on the
-// executor and must not block. Destroy the host only once its executor runs no more of its handlers (the
+// executor and must not block nor call add_group/remove_group directly (post them to the executor instead). Destroy the host only once its executor runs no more of its handlers (the
 // io_context stopped, or stop() completed and nothing else was posted).
 //
 // One step = one handler on the executor: a tick of every group (every tick_interval), the delivery of a peer
