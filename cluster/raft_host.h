@@ -2,11 +2,12 @@
 // asio executor, and does for each raft::Raft what raft/raft.h asks of its host.
 //
 // Thread model: everything a group does runs on the host's executor, which must run one handler at a time (a
-// strand, or an io_context run by one thread). add_group() and set_change_callback() are called before start()
-// (or on the executor); append(), start() and stop() may be called from any thread (they post to the
-// executor); status() and stats() from any thread (a published copy under a mutex). Callbacks run on the
-// executor and must not block nor call add_group/remove_group directly (post them to the executor instead). Destroy the host only once its executor runs no more of its handlers (the
-// io_context stopped, or stop() completed and nothing else was posted).
+// strand, or an io_context run by one thread). add_group(), remove_group() and set_change_callback() are called
+// before start() (or on the executor); append(), start() and stop() may be called from any thread (they post to
+// the executor); status() and stats() from any thread (a published copy under a mutex). Callbacks run on the
+// executor and must not block nor call add_group/remove_group directly (post them to the executor instead).
+// Destroy the host only once its executor runs no more of its handlers (the io_context stopped, or stop()
+// completed and nothing else was posted).
 //
 // One step = one handler on the executor: a tick of every group (every tick_interval), the delivery of a peer
 // message, an append, or a flush pass. After every Raft call the host drains its effects in the documented
