@@ -66,7 +66,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
     }
     return report_error(e);
   }
-  // main() installed the SIGINT/SIGTERM handlers; wait for one. SIGHUP reloads the TLS files.
+  // main() installed the SIGINT/SIGTERM handlers; wait for one. SIGHUP reloads the TLS files and the ACLs.
   static volatile std::sig_atomic_t hup = 0;
   struct sigaction sa {};
   sa.sa_handler = [](int) { hup = 1; };
@@ -78,6 +78,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
     if (hup) {
       hup = 0;
       (void)(*broker)->reload_tls();  // logged by the broker
+      (void)(*broker)->reload_acls();
     }
   }
   (*broker)->stop();

@@ -54,6 +54,9 @@ APIS = [
     ("IncrementalAlterConfigs", "incremental_alter_configs", 0, 1),
     ("OffsetDelete", "offset_delete", 0, 0),
     ("DescribeCluster", "describe_cluster", 0, 0),
+    ("DescribeAcls", "describe_acls", 0, 3),
+    ("CreateAcls", "create_acls", 0, 3),
+    ("DeleteAcls", "delete_acls", 0, 3),
 ]
 
 # "data" schemas (no API key), all written to one file pair.
