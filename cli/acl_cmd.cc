@@ -426,6 +426,12 @@ int run_list(const GlobalOptions& g, const AclOptions& o) {
   auto acls = store->describe(*filters);
   if (!acls.ok()) return report_acl_error(*store, acls.error());
   if (acls->empty() && !g.json) info(g, "no ACLs match (in " + store->where() + ")");
+  if (acls->empty() && store->client) {
+    // librdkafka 2.0 drops DescribeAcls' error code (rd_kafka_DescribeAclsResponse_parse), so a refusal
+    // looks like an empty answer.
+    warn(g, "an empty answer may also mean this principal lacks DESCRIBE on the cluster or the server runs "
+            "without --authorizer (librdkafka does not pass DescribeAcls errors on)");
+  }
   return print_bindings(g, *acls);
 }
 
