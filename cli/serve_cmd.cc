@@ -153,7 +153,8 @@ Examples:
   }
   cmd->add_flag("--no-auto-create-topics", opts->no_auto_create, "do not create topics named in Metadata requests");
   cmd->add_flag("--authorizer", opts->authorizer,
-                "enforce Kafka ACLs from <data>/__meta/acls.json (no matching ACL = denied)");
+                "enforce Kafka ACLs from <data>/__meta/acls.json (no matching ACL = denied; managed with "
+                "streamctl acl, re-read within 1 s of a change and on SIGHUP)");
   cmd->add_flag("--allow-everyone-if-no-acl-found", opts->allow_everyone,
                 "with --authorizer: a resource without any ACL is open to everyone");
   cmd->add_flag("--allow-plaintext", opts->allow_plaintext,

@@ -5,7 +5,9 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "base/logging.h"
@@ -311,7 +313,9 @@ Status Authorizer::save(const std::set<AclBinding>& bindings) {
 Status Authorizer::mutate(const std::function<Status(std::set<AclBinding>&)>& change) {
   std::unique_lock lock(mu_);
   STREAMCTL_TRY(ensure_private_dir(parent_dir(path_)));
-  STREAMCTL_ASSIGN_OR_RETURN(auto file_lock, posix_file_system()->lock(path_ + ".lock", LockMode::kExclusive, true));
+  const std::string lock_path = path_ + ".lock";
+  if (int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);  // 0600, not 0644
+  STREAMCTL_ASSIGN_OR_RETURN(auto file_lock, posix_file_system()->lock(lock_path, LockMode::kExclusive, true));
   STREAMCTL_TRY(reload_locked());
   std::set<AclBinding> next = bindings_;
   STREAMCTL_TRY(change(next));
