@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/fs.h"
+#include "cli/acl_flags.h"
 #include "cli/command.h"
 #include "cli/kafka_client.h"
 #include "cli/remote_topic.h"
@@ -31,169 +32,8 @@ namespace {
 namespace sec = security;
 using Json = nlohmann::ordered_json;
 
-struct AclOptions {
-  std::vector<std::string> allow_principals;
-  std::vector<std::string> deny_principals;
-  std::vector<std::string> principals;  // list: --principal filter
-  std::vector<std::string> operations;
-  std::vector<std::string> topics;
-  std::vector<std::string> groups;
-  bool cluster = false;
-  std::string pattern_type;  // empty: LITERAL for add/remove, ANY for list
-  std::string host;          // empty: "*" for add, any for remove/list
-  bool producer = false;
-  bool consumer = false;
-};
-
-constexpr const char* kOperationNames =
-    "Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, All";
-
 std::string acls_path(const GlobalOptions& global) {
   return join_path(join_path(resolve_data_dir(global), "__meta"), "acls.json");
-}
-
-Status check_principal(const std::string& flag, const std::string& p) {
-  const size_t colon = p.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == p.size()) {
-    return Error::invalid_argument(flag + " '" + p + "': a principal is Type:name, e.g. User:" +
-                                   (p.empty() ? std::string("alice") : p) + " (or User:* for everyone)");
-  }
-  return ok_status();
-}
-
-Result<std::vector<sec::AclOperation>> parse_operations(const std::vector<std::string>& names) {
-  std::vector<sec::AclOperation> out;
-  for (const auto& n : names) {
-    const sec::AclOperation op = sec::parse_acl_operation(n);
-    if (op == sec::AclOperation::kUnknown || op == sec::AclOperation::kAny) {
-      return Error::invalid_argument("--operation '" + n + "' is not a Kafka ACL operation (" + kOperationNames + ")");
-    }
-    out.push_back(op);
-  }
-  return out;
-}
-
-Result<sec::PatternType> parse_pattern(const std::string& text, sec::PatternType fallback, bool filter) {
-  if (text.empty()) return fallback;
-  const sec::PatternType p = sec::parse_pattern_type(text);
-  const bool ok = p == sec::PatternType::kLiteral || p == sec::PatternType::kPrefixed ||
-                  (filter && (p == sec::PatternType::kAny || p == sec::PatternType::kMatch));
-  if (!ok) {
-    return Error::invalid_argument("--resource-pattern-type '" + text + "' must be literal or prefixed" +
-                                   (filter ? std::string(" (or any, match)") : std::string()));
-  }
-  return p;
-}
-
-// The resources the flags name: --topic, --group, --cluster.
-std::vector<sec::ResourcePattern> named_resources(const AclOptions& o, sec::PatternType pattern) {
-  std::vector<sec::ResourcePattern> out;
-  for (const auto& t : o.topics) out.push_back({sec::ResourceType::kTopic, t, pattern});
-  for (const auto& g : o.groups) out.push_back({sec::ResourceType::kGroup, g, pattern});
-  if (o.cluster) out.push_back({sec::ResourceType::kCluster, sec::kClusterResourceName, sec::PatternType::kLiteral});
-  return out;
-}
-
-// (principal, permission) pairs from --allow-principal / --deny-principal.
-Result<std::vector<std::pair<std::string, sec::AclPermission>>> principals(const AclOptions& o) {
-  std::vector<std::pair<std::string, sec::AclPermission>> out;
-  for (const auto& p : o.allow_principals) {
-    STREAMCTL_TRY(check_principal("--allow-principal", p));
-    out.emplace_back(p, sec::AclPermission::kAllow);
-  }
-  for (const auto& p : o.deny_principals) {
-    STREAMCTL_TRY(check_principal("--deny-principal", p));
-    out.emplace_back(p, sec::AclPermission::kDeny);
-  }
-  return out;
-}
-
-// The bindings `acl add` creates: every principal x every resource x every operation, plus the
-// --producer / --consumer sets (kafka-acls.sh: producer = WRITE, DESCRIBE, CREATE on the topics; consumer =
-// READ, DESCRIBE on the topics and READ on the groups).
-Result<std::vector<sec::AclBinding>> bindings_to_add(const AclOptions& o) {
-  STREAMCTL_ASSIGN_OR_RETURN(auto who, principals(o));
-  if (who.empty()) {
-    return Error::invalid_argument("name who the ACL is for: --allow-principal User:NAME or --deny-principal User:NAME");
-  }
-  STREAMCTL_ASSIGN_OR_RETURN(auto ops, parse_operations(o.operations));
-  STREAMCTL_ASSIGN_OR_RETURN(auto pattern, parse_pattern(o.pattern_type, sec::PatternType::kLiteral, false));
-  const auto resources = named_resources(o, pattern);
-  if (resources.empty()) return Error::invalid_argument("name a resource: --topic NAME, --group NAME or --cluster");
-  if (ops.empty() && !o.producer && !o.consumer) {
-    return Error::invalid_argument("name an operation: --operation Read (repeatable), or --producer / --consumer");
-  }
-  if (o.consumer && o.groups.empty()) {
-    return Error::invalid_argument("--consumer needs --group NAME (consumers READ their group)");
-  }
-  if ((o.producer || o.consumer) && o.topics.empty()) {
-    return Error::invalid_argument(std::string(o.producer ? "--producer" : "--consumer") + " needs --topic NAME");
-  }
-  const std::string host = o.host.empty() ? sec::kWildcardHost : o.host;
-  std::vector<sec::AclBinding> out;
-  auto add = [&](const sec::ResourcePattern& r, sec::AclOperation op) {
-    for (const auto& [principal, permission] : who) out.push_back({r, {principal, host, op, permission}});
-  };
-  for (const auto& r : resources) {
-    for (auto op : ops) add(r, op);
-    if (r.type == sec::ResourceType::kTopic && o.producer) {
-      for (auto op : {sec::AclOperation::kWrite, sec::AclOperation::kDescribe, sec::AclOperation::kCreate}) add(r, op);
-    }
-    if (r.type == sec::ResourceType::kTopic && o.consumer) {
-      for (auto op : {sec::AclOperation::kRead, sec::AclOperation::kDescribe}) add(r, op);
-    }
-    if (r.type == sec::ResourceType::kGroup && o.consumer) add(r, sec::AclOperation::kRead);
-  }
-  for (const auto& b : out) STREAMCTL_TRY(sec::validate_acl_binding(b));
-  return out;
-}
-
-// The filters `acl remove` (require_resource) and `acl list` use: unset flags match anything.
-Result<std::vector<sec::AclBindingFilter>> filters_for(const AclOptions& o, bool require_resource) {
-  STREAMCTL_ASSIGN_OR_RETURN(auto who, principals(o));
-  for (const auto& p : o.principals) {
-    STREAMCTL_TRY(check_principal("--principal", p));
-    who.emplace_back(p, sec::AclPermission::kAny);
-  }
-  STREAMCTL_ASSIGN_OR_RETURN(auto ops, parse_operations(o.operations));
-  if (o.producer || o.consumer) return Error::invalid_argument("--producer / --consumer only go with 'acl add'");
-  const sec::PatternType fallback = require_resource ? sec::PatternType::kLiteral : sec::PatternType::kAny;
-  STREAMCTL_ASSIGN_OR_RETURN(auto pattern, parse_pattern(o.pattern_type, fallback, true));
-  std::vector<sec::AclBindingFilter> resources;
-  for (const auto& r : named_resources(o, pattern)) {
-    sec::AclBindingFilter f;
-    f.type = r.type;
-    f.name = r.name;
-    f.pattern = r.pattern;
-    resources.push_back(f);
-  }
-  if (resources.empty()) {
-    if (require_resource) {
-      return Error::invalid_argument("name the resource whose ACLs to remove: --topic NAME, --group NAME or --cluster");
-    }
-    resources.push_back(sec::AclBindingFilter::any());
-    resources.back().pattern = pattern;
-  }
-  std::vector<sec::AclBindingFilter> out;
-  for (const auto& base : resources) {
-    std::vector<sec::AclBindingFilter> by_who;
-    if (who.empty()) by_who.push_back(base);
-    for (const auto& [principal, permission] : who) {
-      sec::AclBindingFilter f = base;
-      f.principal = principal;
-      f.permission = permission;
-      by_who.push_back(f);
-    }
-    for (auto& f : by_who) {
-      if (!o.host.empty()) f.host = o.host;
-      if (ops.empty()) out.push_back(f);
-      for (auto op : ops) {
-        f.operation = op;
-        out.push_back(f);
-      }
-    }
-  }
-  return out;
 }
 
 // ---- remote: librdkafka's Admin API (its enums carry Kafka's wire codes, as security/acl.h's do)
@@ -408,7 +248,7 @@ int print_bindings(const GlobalOptions& g, const std::vector<sec::AclBinding>& a
 }
 
 int run_add(const GlobalOptions& g, const AclOptions& o) {
-  auto bindings = bindings_to_add(o);
+  auto bindings = acl_bindings_to_add(o);
   if (!bindings.ok()) return report_usage_error(bindings.error().message, "streamctl acl add --help shows examples");
   auto store = open_store(g);
   if (!store.ok()) return report_error(store.error());
@@ -419,7 +259,7 @@ int run_add(const GlobalOptions& g, const AclOptions& o) {
 }
 
 int run_list(const GlobalOptions& g, const AclOptions& o) {
-  auto filters = filters_for(o, false);
+  auto filters = acl_filters_for(o, false);
   if (!filters.ok()) return report_usage_error(filters.error().message);
   auto store = open_store(g);
   if (!store.ok()) return report_error(store.error());
@@ -436,7 +276,7 @@ int run_list(const GlobalOptions& g, const AclOptions& o) {
 }
 
 int run_remove(const GlobalOptions& g, const AclOptions& o) {
-  auto filters = filters_for(o, true);
+  auto filters = acl_filters_for(o, true);
   if (!filters.ok()) return report_usage_error(filters.error().message, "streamctl acl list shows the ACLs");
   auto store = open_store(g);
   if (!store.ok()) return report_error(store.error());
@@ -455,7 +295,7 @@ void add_selection_flags(CLI::App* c, AclOptions& o) {
   c->add_option("--topic", o.topics, "a topic (repeatable)")->type_name("NAME");
   c->add_option("--group", o.groups, "a consumer group (repeatable)")->type_name("NAME");
   c->add_flag("--cluster", o.cluster, "the cluster resource (admin operations)");
-  c->add_option("--operation", o.operations, std::string("operation (repeatable): ") + kOperationNames)->type_name("OP");
+  c->add_option("--operation", o.operations, std::string("operation (repeatable): ") + kAclOperationNames)->type_name("OP");
   c->add_option("--resource-pattern-type", o.pattern_type, "literal or prefixed (list/remove also: any, match)")
       ->type_name("TYPE");
   c->add_option("--host", o.host, "client host (IP address) the ACL applies to (add: default *)")->type_name("HOST");
