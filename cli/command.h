@@ -82,6 +82,7 @@ void register_log_command(CLI::App& app, CommandContext& ctx);    // cli/log_cmd
 void register_serve_command(CLI::App& app, CommandContext& ctx);  // cli/serve_cmd.cc
 void register_cluster_command(CLI::App& app, CommandContext& ctx);  // cli/cluster_cmd.cc
 void register_user_command(CLI::App& app, CommandContext& ctx);     // cli/user_cmd.cc
+void register_acl_command(CLI::App& app, CommandContext& ctx);      // cli/acl_cmd.cc
 
 // ---- errors and diagnostics (all on stderr)
 

@@ -226,6 +226,7 @@ int main(int argc, char** argv) {
   register_serve_command(app, ctx);
   register_cluster_command(app, ctx);
   register_user_command(app, ctx);
+  register_acl_command(app, ctx);
 
   if (argc <= 1) {
     std::fputs(app.help().c_str(), stderr);

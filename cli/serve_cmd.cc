@@ -66,7 +66,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
     }
     return report_error(e);
   }
-  // main() installed the SIGINT/SIGTERM handlers; wait for one. SIGHUP reloads the TLS files.
+  // main() installed the SIGINT/SIGTERM handlers; wait for one. SIGHUP reloads the TLS files and the ACLs.
   static volatile std::sig_atomic_t hup = 0;
   struct sigaction sa {};
   sa.sa_handler = [](int) { hup = 1; };
@@ -78,6 +78,7 @@ int run_serve(const GlobalOptions& global, const ServeOptions& opts) {
     if (hup) {
       hup = 0;
       (void)(*broker)->reload_tls();  // logged by the broker
+      (void)(*broker)->reload_acls();
     }
   }
   (*broker)->stop();
@@ -152,7 +153,8 @@ Examples:
   }
   cmd->add_flag("--no-auto-create-topics", opts->no_auto_create, "do not create topics named in Metadata requests");
   cmd->add_flag("--authorizer", opts->authorizer,
-                "enforce Kafka ACLs from <data>/__meta/acls.json (no matching ACL = denied)");
+                "enforce Kafka ACLs from <data>/__meta/acls.json (no matching ACL = denied; managed with "
+                "streamctl acl, re-read within 1 s of a change and on SIGHUP)");
   cmd->add_flag("--allow-everyone-if-no-acl-found", opts->allow_everyone,
                 "with --authorizer: a resource without any ACL is open to everyone");
   cmd->add_flag("--allow-plaintext", opts->allow_plaintext,

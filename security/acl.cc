@@ -5,6 +5,12 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/logging.h"
 #include "security/private_file.h"
 
 namespace streamctl::security {
@@ -150,34 +156,96 @@ Status validate_acl_filter(const AclBindingFilter& f) {
   return ok_status();
 }
 
+Result<std::set<AclBinding>> load_acl_file(const std::string& p) {
+  std::set<AclBinding> out;
+  STREAMCTL_ASSIGN_OR_RETURN(auto text, read_file_if_exists(p));
+  if (!text) return out;
+  json doc = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return Error::corruption(p + ": not a JSON object");
+  if (doc.value("version", 0) != 1) return Error::corruption(p + ": unsupported version (expected 1)");
+  auto acls = doc.find("acls");
+  if (acls == doc.end() || !acls->is_array()) return Error::corruption(p + ": 'acls' is missing");
+  size_t i = 0;
+  for (const json& j : *acls) {
+    std::string where = p + ": acls[" + std::to_string(i++) + "]";
+    auto str = [&](const char* k) { return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+    AclBinding b;
+    b.pattern.type = parse_resource_type(str("resource_type"));
+    b.pattern.name = str("name");
+    b.pattern.pattern = parse_pattern_type(str("pattern_type"));
+    b.entry.principal = str("principal");
+    b.entry.host = str("host");
+    b.entry.operation = parse_acl_operation(str("operation"));
+    b.entry.permission = parse_acl_permission(str("permission"));
+    if (auto st = validate_acl_binding(b); !st.ok()) return Error::corruption(where + ": " + st.error().message);
+    out.insert(std::move(b));
+  }
+  return out;
+}
+
+namespace {
+
+// "ino:size:mtime" of a file, "" when it does not exist.
+std::string file_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+         "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+std::string parent_dir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Authorizer>> Authorizer::open(std::string path, AuthorizerConfig config) {
   std::unique_ptr<Authorizer> a(new Authorizer(std::move(path), std::move(config)));
-  STREAMCTL_ASSIGN_OR_RETURN(auto text, read_file_if_exists(a->path_));
-  if (text) {
-    const std::string& p = a->path_;
-    json doc = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object()) return Error::corruption(p + ": not a JSON object");
-    if (doc.value("version", 0) != 1) return Error::corruption(p + ": unsupported version (expected 1)");
-    auto acls = doc.find("acls");
-    if (acls == doc.end() || !acls->is_array()) return Error::corruption(p + ": 'acls' is missing");
-    size_t i = 0;
-    for (const json& j : *acls) {
-      std::string where = p + ": acls[" + std::to_string(i++) + "]";
-      auto str = [&](const char* k) { return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
-      AclBinding b;
-      b.pattern.type = parse_resource_type(str("resource_type"));
-      b.pattern.name = str("name");
-      b.pattern.pattern = parse_pattern_type(str("pattern_type"));
-      b.entry.principal = str("principal");
-      b.entry.host = str("host");
-      b.entry.operation = parse_acl_operation(str("operation"));
-      b.entry.permission = parse_acl_permission(str("permission"));
-      if (auto st = validate_acl_binding(b); !st.ok()) return Error::corruption(where + ": " + st.error().message);
-      a->bindings_.insert(std::move(b));
-    }
-  }
+  std::unique_lock lock(a->mu_);
+  a->stamp_ = file_stamp(a->path_);
+  STREAMCTL_ASSIGN_OR_RETURN(a->bindings_, load_acl_file(a->path_));
   a->rebuild_index();
+  lock.unlock();
   return a;
+}
+
+Result<bool> Authorizer::reload_locked() {
+  std::string now = file_stamp(path_);
+  if (now == stamp_) return false;
+  STREAMCTL_ASSIGN_OR_RETURN(auto loaded, load_acl_file(path_));
+  stamp_ = std::move(now);
+  if (loaded == bindings_) return false;
+  bindings_ = std::move(loaded);
+  rebuild_index();
+  return true;
+}
+
+Result<bool> Authorizer::reload_if_changed() {
+  {
+    std::shared_lock lock(mu_);
+    if (file_stamp(path_) == stamp_) return false;
+  }
+  std::unique_lock lock(mu_);
+  return reload_locked();
+}
+
+void Authorizer::maybe_reload() const {
+  if (config_.reload_check_interval.count() <= 0) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  int64_t due = next_check_ns_.load(std::memory_order_relaxed);
+  if (now < due) return;
+  const int64_t next = now + std::chrono::duration_cast<std::chrono::nanoseconds>(config_.reload_check_interval).count();
+  if (!next_check_ns_.compare_exchange_strong(due, next, std::memory_order_relaxed)) return;  // another thread checks
+  // Logically const: the in-memory ACLs are a cache of the file.
+  auto reloaded = const_cast<Authorizer*>(this)->reload_if_changed();
+  if (!reloaded.ok()) {
+    log_warn("cannot reload ACLs; keeping the previous ones").kv("error", reloaded.error().message);
+  } else if (*reloaded) {
+    std::shared_lock lock(mu_);
+    log_info("ACLs reloaded").kv("path", path_).kv("acls", int64_t(bindings_.size()));
+  }
 }
 
 void Authorizer::rebuild_index() {
@@ -192,6 +260,7 @@ void Authorizer::rebuild_index() {
 bool Authorizer::authorize(const std::string& principal, const std::string& host, AclOperation operation,
                            ResourceType type, const std::string& name) const {
   if (config_.super_users.count(principal)) return true;
+  maybe_reload();
   std::shared_lock lock(mu_);
   // Collect the entries of every pattern matching the resource: literal name, literal "*", prefixes.
   std::vector<const Entries*> matching;
@@ -224,7 +293,7 @@ bool Authorizer::authorize(const std::string& principal, const std::string& host
   return allowed;
 }
 
-Status Authorizer::save(const std::set<AclBinding>& bindings) const {
+Status Authorizer::save(const std::set<AclBinding>& bindings) {
   json acls = json::array();
   for (const AclBinding& b : bindings) {
     acls.push_back({{"resource_type", to_string(b.pattern.type)},
@@ -236,37 +305,49 @@ Status Authorizer::save(const std::set<AclBinding>& bindings) const {
                     {"permission", to_string(b.entry.permission)}});
   }
   json doc = {{"version", 1}, {"acls", std::move(acls)}};
-  return write_private_file(path_, doc.dump(2) + "\n");
+  STREAMCTL_TRY(write_private_file(path_, doc.dump(2) + "\n"));
+  stamp_ = file_stamp(path_);
+  return ok_status();
 }
 
-Status Authorizer::create(const std::vector<AclBinding>& bindings) {
-  for (const AclBinding& b : bindings) STREAMCTL_TRY(validate_acl_binding(b));
+Status Authorizer::mutate(const std::function<Status(std::set<AclBinding>&)>& change) {
   std::unique_lock lock(mu_);
+  STREAMCTL_TRY(ensure_private_dir(parent_dir(path_)));
+  const std::string lock_path = path_ + ".lock";
+  if (int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);  // 0600, not 0644
+  STREAMCTL_ASSIGN_OR_RETURN(auto file_lock, posix_file_system()->lock(lock_path, LockMode::kExclusive, true));
+  STREAMCTL_TRY(reload_locked());
   std::set<AclBinding> next = bindings_;
-  next.insert(bindings.begin(), bindings.end());
-  if (next.size() == bindings_.size()) return ok_status();
+  STREAMCTL_TRY(change(next));
+  if (next == bindings_) return ok_status();
   STREAMCTL_TRY(save(next));
   bindings_ = std::move(next);
   rebuild_index();
   return ok_status();
 }
 
+Status Authorizer::create(const std::vector<AclBinding>& bindings) {
+  for (const AclBinding& b : bindings) STREAMCTL_TRY(validate_acl_binding(b));
+  return mutate([&](std::set<AclBinding>& next) {
+    next.insert(bindings.begin(), bindings.end());
+    return ok_status();
+  });
+}
+
 Result<std::vector<AclBinding>> Authorizer::remove(const AclBindingFilter& filter) {
   STREAMCTL_TRY(validate_acl_filter(filter));
-  std::unique_lock lock(mu_);
-  std::set<AclBinding> next;
   std::vector<AclBinding> removed;
-  for (const AclBinding& b : bindings_) {
-    if (filter.matches(b)) {
-      removed.push_back(b);
-    } else {
-      next.insert(b);
+  STREAMCTL_TRY(mutate([&](std::set<AclBinding>& next) {
+    for (auto it = next.begin(); it != next.end();) {
+      if (filter.matches(*it)) {
+        removed.push_back(*it);
+        it = next.erase(it);
+      } else {
+        ++it;
+      }
     }
-  }
-  if (removed.empty()) return removed;
-  STREAMCTL_TRY(save(next));
-  bindings_ = std::move(next);
-  rebuild_index();
+    return ok_status();
+  }));
   return removed;
 }
 

@@ -20,10 +20,20 @@
 //   {"version": 1, "acls": [{"resource_type": "TOPIC", "name": "orders", "pattern_type": "LITERAL",
 //     "principal": "User:alice", "host": "*", "operation": "READ", "permission": "ALLOW"}, ...]}
 //
-// Thread-safety: Authorizer is thread-safe; authorize() takes a shared lock only.
+// Several writers (the server's CreateAcls/DeleteAcls and `streamctl acl add|remove` on the data dir while it
+// is served) serialise through an exclusive flock on "<path>.lock" and re-read the file under it before
+// changing it, so no change is lost. A reader notices a file changed by another process with
+// reload_if_changed() (inode, size and mtime differ from what it last loaded or wrote); with
+// AuthorizerConfig::reload_check_interval set, authorize() does that itself at most once per interval.
+//
+// Thread-safety: Authorizer is thread-safe; authorize() takes a shared lock only (plus, once per reload
+// interval, one stat(2) and on change the exclusive lock to swap in the new ACLs).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -106,7 +116,13 @@ Status validate_acl_filter(const AclBindingFilter& filter);
 struct AuthorizerConfig {
   std::set<std::string> super_users;          // principals, e.g. "User:admin"
   bool allow_everyone_if_no_acl_found = false;
+  // > 0: authorize() checks the file for changes by other processes at most this often (the server: 1 s).
+  std::chrono::milliseconds reload_check_interval{0};
 };
+
+// The bindings stored in an ACL file (the format above); an empty set when it does not exist. kCorruption
+// naming the path and the entry when it does not parse or an entry is invalid.
+Result<std::set<AclBinding>> load_acl_file(const std::string& path);
 
 class Authorizer {
  public:
@@ -124,12 +140,23 @@ class Authorizer {
   // Bindings matching the filter, sorted.
   std::vector<AclBinding> describe(const AclBindingFilter& filter) const;
 
+  // Re-reads the file if another process changed it since this object last read or wrote it. Returns
+  // whether the ACLs were replaced. A file that no longer parses is an error and the previous ACLs stay.
+  Result<bool> reload_if_changed();
+
   const AuthorizerConfig& config() const { return config_; }
+  const std::string& path() const { return path_; }
 
  private:
   Authorizer(std::string path, AuthorizerConfig config) : path_(std::move(path)), config_(std::move(config)) {}
-  Status save(const std::set<AclBinding>& bindings) const;
+  Status save(const std::set<AclBinding>& bindings);
   void rebuild_index();
+  // REQUIRES: mu_ held exclusively. Reloads when the file's stamp differs from stamp_.
+  Result<bool> reload_locked();
+  // Takes the writers' flock, catches up with the file, applies `change` to a copy of the bindings and
+  // saves it when it differs.
+  Status mutate(const std::function<Status(std::set<AclBinding>&)>& change);
+  void maybe_reload() const;
 
   // The entries of one resource pattern.
   using Entries = std::vector<AccessControlEntry>;
@@ -143,6 +170,8 @@ class Authorizer {
   mutable std::shared_mutex mu_;
   std::set<AclBinding> bindings_;                // GUARDED_BY(mu_)
   std::map<ResourceType, TypeIndex> index_;      // GUARDED_BY(mu_), derived from bindings_
+  std::string stamp_;                            // GUARDED_BY(mu_): "ino:size:mtime" last read or written
+  mutable std::atomic<int64_t> next_check_ns_{0};  // steady clock; maybe_reload() runs when reached
 };
 
 }  // namespace streamctl::security

@@ -439,6 +439,7 @@ Status Broker::Impl::open() {
     security::AuthorizerConfig ac;
     for (const auto& u : split_mechanisms(config.super_users)) ac.super_users.insert(u);
     ac.allow_everyone_if_no_acl_found = config.allow_everyone_if_no_acl_found;
+    ac.reload_check_interval = std::chrono::seconds(1);  // `streamctl acl add` on the data dir while serving
     STREAMCTL_ASSIGN_OR_RETURN(authorizer, security::Authorizer::open(
                                                join_path(join_path(config.data_dir, "__meta"), "acls.json"), ac));
     services.authorizer = authorizer.get();
@@ -786,6 +787,17 @@ Status Broker::wait() {
 bool Broker::stopped() const {
   std::lock_guard<std::mutex> lk(impl_->done_mu);
   return impl_->finished;
+}
+
+Status Broker::reload_acls() {
+  if (!impl_->authorizer) return ok_status();
+  auto reloaded = impl_->authorizer->reload_if_changed();
+  if (!reloaded.ok()) {
+    log_warn("cannot reload ACLs; keeping the previous ones").kv("error", reloaded.error().message);
+    return reloaded.error();
+  }
+  if (*reloaded) log_info("ACLs reloaded").kv("path", impl_->authorizer->path());
+  return ok_status();
 }
 
 Status Broker::reload_tls() {

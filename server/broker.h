@@ -50,6 +50,10 @@ class Broker {
   // Re-reads --tls-cert/--tls-key/--tls-ca (SIGHUP): new TLS connections use the new files, existing ones
   // keep theirs; on error the old ones stay and the error is returned (and logged). No-op without TLS.
   Status reload_tls();
+  // Re-reads <data dir>/__meta/acls.json now (SIGHUP) if it changed; with --authorizer the broker also checks
+  // it by itself at most once a second (`streamctl acl add` on the data dir). A file that does not parse is
+  // logged and the previous ACLs stay. No-op without --authorizer.
+  Status reload_acls();
 
   uint16_t port() const;                 // the real Kafka listener port
   uint16_t http_port() const;            // 0 when --http is off

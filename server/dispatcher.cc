@@ -124,6 +124,13 @@ p::ErrorCode request_authorization(const RequestContext& ctx, const p::RequestBo
   if (auto* r = std::get_if<p::IncrementalAlterConfigsRequest>(&body)) {
     for (const auto& c : r->resources) config(AclOperation::kAlterConfigs, c.resource_type, c.resource_name);
   }
+  // ACL administration, as Kafka's AclAuthorizer: DESCRIBE on the cluster to list, ALTER to change.
+  if (std::holds_alternative<p::DescribeAclsRequest>(body)) {
+    need(AclOperation::kDescribe, ResourceType::kCluster, security::kClusterResourceName);
+  }
+  if (std::holds_alternative<p::CreateAclsRequest>(body) || std::holds_alternative<p::DeleteAclsRequest>(body)) {
+    need(AclOperation::kAlter, ResourceType::kCluster, security::kClusterResourceName);
+  }
   if (auto* r = std::get_if<p::DescribeConfigsRequest>(&body)) {
     for (const auto& c : r->resources) config(AclOperation::kDescribeConfigs, c.resource_type, c.resource_name);
   }
@@ -249,6 +256,9 @@ void Dispatcher::dispatch(RequestContext ctx, ByteSpan body, ReplyFn done) {
           [&](p::IncrementalAlterConfigsRequest& r) { finish(handlers::handle_incremental_alter_configs(ctx, r)); },
           [&](p::OffsetDeleteRequest& r) { finish(handlers::handle_offset_delete(ctx, r)); },
           [&](p::DescribeClusterRequest& r) { finish(handlers::handle_describe_cluster(ctx, r)); },
+          [&](p::DescribeAclsRequest& r) { finish(handlers::handle_describe_acls(ctx, r)); },
+          [&](p::CreateAclsRequest& r) { finish(handlers::handle_create_acls(ctx, r)); },
+          [&](p::DeleteAclsRequest& r) { finish(handlers::handle_delete_acls(ctx, r)); },
           // A SASL listener's connection answers these itself (server/sasl_gate.h); reaching here means a
           // listener without SASL or an authenticated session: Kafka's answer is ILLEGAL_SASL_STATE.
           [&](p::SaslHandshakeRequest& r) {

@@ -55,6 +55,11 @@ constexpr std::array kApis = {
     api<DeleteRecordsRequest, DeleteRecordsResponse>("DeleteRecords", {0, 1}),
     // Only non-idempotent producers until idempotence is implemented; v2+ is flexible.
     api<InitProducerIdRequest, InitProducerIdResponse>("InitProducerId", {0, 1}),
+    // ACL administration (serve --authorizer; SECURITY_DISABLED without). Every version: v2+ is flexible
+    // (librdkafka 2.0 and kafka-python pick v1; Kafka's own admin client v2/v3).
+    api<DescribeAclsRequest, DescribeAclsResponse>("DescribeAcls", {0, 3}),
+    api<CreateAclsRequest, CreateAclsResponse>("CreateAcls", {0, 3}),
+    api<DeleteAclsRequest, DeleteAclsResponse>("DeleteAcls", {0, 3}),
     api<DescribeConfigsRequest, DescribeConfigsResponse>("DescribeConfigs", {0, 2}),
     // Replaces a topic's whole override set (librdkafka 2.0's Admin API has no IncrementalAlterConfigs);
     // v2+ is flexible.

@@ -288,6 +288,30 @@ p::ResponseBody make_error_response(const p::RequestBody& request, int16_t versi
             out.error_code = e;
             return out;
           },
+          [&](const p::DescribeAclsRequest&) -> p::ResponseBody {
+            p::DescribeAclsResponse out;
+            out.error_code = e;
+            out.error_message = std::nullopt;
+            return out;
+          },
+          [&](const p::CreateAclsRequest& r) -> p::ResponseBody {
+            p::CreateAclsResponse out;
+            for (size_t i = 0; i < r.creations.size(); ++i) {
+              auto& x = out.results.emplace_back();
+              x.error_code = e;
+              x.error_message = std::nullopt;
+            }
+            return out;
+          },
+          [&](const p::DeleteAclsRequest& r) -> p::ResponseBody {
+            p::DeleteAclsResponse out;
+            for (size_t i = 0; i < r.filters.size(); ++i) {
+              auto& x = out.filter_results.emplace_back();
+              x.error_code = e;
+              x.error_message = std::nullopt;
+            }
+            return out;
+          },
           [&](const p::SaslHandshakeRequest&) -> p::ResponseBody {
             p::SaslHandshakeResponse out;
             out.error_code = e;
@@ -410,7 +434,18 @@ bool response_has_error(const p::ResponseBody& response) {
                 if (pr.error_code) return true;
             return false;
           },
-          // JoinGroup, Heartbeat, SyncGroup, ListGroups, ApiVersions, InitProducerId, DescribeCluster.
+          [](const p::CreateAclsResponse& r) {
+            for (const auto& x : r.results)
+              if (x.error_code) return true;
+            return false;
+          },
+          [](const p::DeleteAclsResponse& r) {
+            for (const auto& x : r.filter_results)
+              if (x.error_code) return true;
+            return false;
+          },
+          // JoinGroup, Heartbeat, SyncGroup, ListGroups, ApiVersions, InitProducerId, DescribeCluster,
+          // DescribeAcls.
           [](const auto& r) { return r.error_code != 0; },
       },
       response);

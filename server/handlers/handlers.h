@@ -8,7 +8,7 @@
 // DescribeCluster), topics.cc (CreateTopics, DeleteTopics, CreatePartitions, DeleteRecords), configs.cc
 // (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs), groups.cc (FindCoordinator, JoinGroup,
 // SyncGroup, Heartbeat, LeaveGroup, ListGroups, DescribeGroups, DeleteGroups, OffsetDelete), offsets.cc (OffsetCommit,
-// OffsetFetch), producer_id.cc (InitProducerId), error_response.cc (an error answer for any request).
+// OffsetFetch), producer_id.cc (InitProducerId), acls.cc (DescribeAcls, CreateAcls, DeleteAcls), error_response.cc (an error answer for any request).
 // Thread-safety: handlers may run concurrently on different connections; they rely on the services' own
 // locking.
 #pragma once
@@ -88,6 +88,11 @@ kafka::protocol::OffsetDeleteResponse handle_offset_delete(RequestContext& ctx, 
 
 kafka::protocol::OffsetCommitResponse handle_offset_commit(RequestContext& ctx, const kafka::protocol::OffsetCommitRequest& req);
 kafka::protocol::OffsetFetchResponse handle_offset_fetch(RequestContext& ctx, const kafka::protocol::OffsetFetchRequest& req);
+
+// acls.cc: ACL administration over ctx.services->authorizer (SECURITY_DISABLED when there is none).
+kafka::protocol::DescribeAclsResponse handle_describe_acls(RequestContext& ctx, const kafka::protocol::DescribeAclsRequest& req);
+kafka::protocol::CreateAclsResponse handle_create_acls(RequestContext& ctx, const kafka::protocol::CreateAclsRequest& req);
+kafka::protocol::DeleteAclsResponse handle_delete_acls(RequestContext& ctx, const kafka::protocol::DeleteAclsRequest& req);
 
 kafka::protocol::InitProducerIdResponse handle_init_producer_id(RequestContext& ctx,
                                                          const kafka::protocol::InitProducerIdRequest& req);

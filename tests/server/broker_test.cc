@@ -420,6 +420,34 @@ p::RequestBody rich_request(p::ApiKey api, int16_t v, int i) {
     }
     case p::ApiKey::kDescribeCluster:
       return p::DescribeClusterRequest{};
+    case p::ApiKey::kDescribeAcls: {  // no --authorizer: SECURITY_DISABLED
+      p::DescribeAclsRequest r;
+      r.resource_type_filter = 1;
+      if (v >= 1) r.pattern_type_filter = 1;
+      r.resource_name_filter = r.principal_filter = r.host_filter = std::nullopt;
+      r.operation = r.permission_type = 1;
+      return r;
+    }
+    case p::ApiKey::kCreateAcls: {
+      p::CreateAclsRequest r;
+      auto& c = r.creations.emplace_back();
+      c.resource_type = 2;
+      c.resource_name = "t";
+      c.principal = "User:x";
+      c.host = "*";
+      c.operation = 3;
+      c.permission_type = 3;
+      return r;
+    }
+    case p::ApiKey::kDeleteAcls: {
+      p::DeleteAclsRequest r;
+      auto& f = r.filters.emplace_back();
+      f.resource_type_filter = 2;
+      f.resource_name_filter = "t";
+      f.principal_filter = f.host_filter = std::nullopt;
+      f.operation = f.permission_type = 1;
+      return r;
+    }
     case p::ApiKey::kVote:  // KRaft quorum APIs: peer-only, not advertised (cluster/raft_wire.h)
     case p::ApiKey::kBeginQuorumEpoch:
     case p::ApiKey::kEndQuorumEpoch:
@@ -1180,6 +1208,7 @@ TEST_CASE("LargeRequestsAreReadOnlyOnceTheGlobalRequestBudgetAdmitsThem") {
 Server sasl_server(std::function<void(BrokerConfig&)> tweak = nullptr) {
   return Server([tweak](BrokerConfig& c) {
     c.listen = "SASL_PLAINTEXT://127.0.0.1:0";
+    if (tweak) tweak(c);  // first: it may choose the data dir
     auto store = security::CredentialStore::open(c.data_dir + "/__meta/users.json");
     REQUIRE(store.ok());
     for (const char* user : {"alice", "admin"}) {
@@ -1189,7 +1218,6 @@ Server sasl_server(std::function<void(BrokerConfig&)> tweak = nullptr) {
         REQUIRE((*store)->upsert(user, m, *cred).ok());
       }
     }
-    if (tweak) tweak(c);
   });
 }
 
@@ -1331,6 +1359,136 @@ TEST_CASE("AuthorizerEnforcesTopicAndGroupAclsForTheSaslPrincipal") {
   create.topics[0].replication_factor = 1;
   CHECK(alice.call<p::CreateTopicsResponse>(4, create).topics.at(0).error_code == 29);
   CHECK(admin.call<p::DeleteTopicsResponse>(1, del).responses.at(0).error_code == 0);
+}
+
+p::CreateAclsRequest::AclCreation acl_creation(int8_t type, std::string name, int8_t pattern, std::string principal,
+                                               int8_t operation, int8_t permission) {
+  p::CreateAclsRequest::AclCreation c;
+  c.resource_type = type;
+  c.resource_name = std::move(name);
+  c.resource_pattern_type = pattern;
+  c.principal = std::move(principal);
+  c.host = "*";
+  c.operation = operation;
+  c.permission_type = permission;
+  return c;
+}
+
+p::DescribeAclsRequest describe_all_acls() {
+  p::DescribeAclsRequest r;
+  r.resource_type_filter = 1;  // ANY
+  r.pattern_type_filter = 1;   // ANY
+  r.resource_name_filter = r.principal_filter = r.host_filter = std::nullopt;
+  r.operation = r.permission_type = 1;
+  return r;
+}
+
+TEST_CASE("AclAdminCreatesDescribesAndDeletesAclsThatApplyAtOnceAndSurviveARestart") {
+  test::TempDir keep("acl-admin");
+  const std::string data = keep.join("data");
+  auto tweak = [&](BrokerConfig& c) {
+    c.data_dir = data;
+    c.authorizer = true;
+    c.super_users = "User:admin";
+  };
+  {
+    Server s = sasl_server(tweak);
+    TestClient admin(s.port());
+    plain_login(admin, "admin");
+    create_topic(admin, "orders", 1);
+    TestClient alice(s.port());
+    plain_login(alice, "alice");
+    CHECK(alice.call<p::ProduceResponse>(7, produce_request("orders", 0, make_batch(1), 1))
+              .responses.at(0).partition_responses.at(0).error_code == 29);
+
+    // alice (no ALTER on the cluster) may not create ACLs, nor list them.
+    p::CreateAclsRequest grant;
+    grant.creations.push_back(acl_creation(2, "orders", 3, "User:alice", 4, 3));  // TOPIC orders WRITE ALLOW
+    auto denied = alice.call<p::CreateAclsResponse>(1, grant);
+    REQUIRE(denied.results.size() == 1);
+    CHECK(denied.results[0].error_code == 31);  // CLUSTER_AUTHORIZATION_FAILED
+    CHECK(alice.call<p::DescribeAclsResponse>(1, describe_all_acls()).error_code == 31);
+
+    // The super user creates one good ACL (PREFIXED, v1) and three bad ones: per-creation results.
+    grant.creations.push_back(acl_creation(2, "ord", 4, "User:alice", 8, 3));      // PREFIXED ord DESCRIBE
+    grant.creations.push_back(acl_creation(2, "x", 2, "User:alice", 3, 3));        // MATCH: not concrete
+    grant.creations.push_back(acl_creation(2, "x", 3, "alice", 3, 3));             // principal without Type:
+    grant.creations.push_back(acl_creation(2, "x", 3, "User:alice", 99, 3));       // unknown operation
+    auto created = admin.call<p::CreateAclsResponse>(1, grant);
+    REQUIRE(created.results.size() == 5);
+    CHECK(created.results[0].error_code == 0);
+    CHECK_FALSE(created.results[0].error_message.has_value());
+    CHECK(created.results[1].error_code == 0);
+    for (size_t i = 2; i < 5; ++i) {
+      CAPTURE(i);
+      CHECK(created.results[i].error_code == 42);  // INVALID_REQUEST
+      REQUIRE(created.results[i].error_message.has_value());
+    }
+    CHECK(created.results[3].error_message->find("<Type>:<name>") != std::string::npos);
+
+    // At once, on an existing connection.
+    CHECK(alice.call<p::ProduceResponse>(7, produce_request("orders", 0, make_batch(1), 1))
+              .responses.at(0).partition_responses.at(0).error_code == 0);
+
+    // Describe at v1 (flexible v2 too): grouped by resource pattern.
+    for (int16_t v : {int16_t(1), int16_t(2), int16_t(3)}) {
+      CAPTURE(v);
+      auto d = admin.call<p::DescribeAclsResponse>(v, describe_all_acls());
+      CHECK(d.error_code == 0);
+      REQUIRE(d.resources.size() == 2);  // sorted: "ord" before "orders"
+      CHECK(d.resources[0].resource_name == "ord");
+      CHECK(d.resources[0].pattern_type == 4);
+      CHECK(d.resources[1].resource_name == "orders");
+      CHECK(d.resources[1].pattern_type == 3);
+      REQUIRE(d.resources[1].acls.size() == 1);
+      CHECK(d.resources[1].acls[0].principal == "User:alice");
+      CHECK(d.resources[1].acls[0].operation == 4);
+    }
+    // v0 knows LITERAL only: its filter is LITERAL, so the PREFIXED ACL is left out.
+    p::DescribeAclsRequest v0 = describe_all_acls();
+    v0.pattern_type_filter = 3;
+    auto d0 = admin.call<p::DescribeAclsResponse>(0, v0);
+    REQUIRE(d0.resources.size() == 1);
+    CHECK(d0.resources[0].resource_name == "orders");
+  }
+  // Restart: the ACLs are back.
+  Server s = sasl_server(tweak);
+  TestClient admin(s.port());
+  plain_login(admin, "admin");
+  CHECK(admin.call<p::DescribeAclsResponse>(1, describe_all_acls()).resources.size() == 2);
+  TestClient alice(s.port());
+  plain_login(alice, "alice");
+  CHECK(alice.call<p::ProduceResponse>(7, produce_request("orders", 0, make_batch(1), 1))
+            .responses.at(0).partition_responses.at(0).error_code == 0);
+
+  // DeleteAcls (v3, flexible): a MATCH filter on topic "orders" removes the literal and the prefixed ACL;
+  // an UNKNOWN filter fails alone.
+  p::DeleteAclsRequest del;
+  auto& f = del.filters.emplace_back();
+  f.resource_type_filter = 2;
+  f.resource_name_filter = "orders";
+  f.pattern_type_filter = 2;  // MATCH
+  f.principal_filter = f.host_filter = std::nullopt;
+  f.operation = f.permission_type = 1;
+  auto& bad = del.filters.emplace_back(f);
+  bad.operation = 0;  // UNKNOWN
+  auto deleted = admin.call<p::DeleteAclsResponse>(3, del);
+  REQUIRE(deleted.filter_results.size() == 2);
+  CHECK(deleted.filter_results[0].error_code == 0);
+  CHECK(deleted.filter_results[0].matching_acls.size() == 2);
+  CHECK(deleted.filter_results[1].error_code == 42);
+  CHECK(admin.call<p::DescribeAclsResponse>(1, describe_all_acls()).resources.empty());
+  CHECK(alice.call<p::ProduceResponse>(7, produce_request("orders", 0, make_batch(1), 1))
+            .responses.at(0).partition_responses.at(0).error_code == 29);
+}
+
+TEST_CASE("AclAdminWithoutAnAuthorizerAnswersSecurityDisabled") {
+  Server s;
+  TestClient c(s.port());
+  CHECK(c.call<p::DescribeAclsResponse>(1, describe_all_acls()).error_code == 54);
+  p::CreateAclsRequest grant;
+  grant.creations.push_back(acl_creation(2, "t", 3, "User:alice", 3, 3));
+  CHECK(c.call<p::CreateAclsResponse>(1, grant).results.at(0).error_code == 54);
 }
 
 TEST_CASE("PlaintextListenerAnswersSaslHandshakeWithIllegalSaslState") {

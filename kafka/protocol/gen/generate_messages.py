@@ -54,6 +54,9 @@ APIS = [
     ("IncrementalAlterConfigs", "incremental_alter_configs", 0, 1),
     ("OffsetDelete", "offset_delete", 0, 0),
     ("DescribeCluster", "describe_cluster", 0, 0),
+    ("DescribeAcls", "describe_acls", 0, 3),
+    ("CreateAcls", "create_acls", 0, 3),
+    ("DeleteAcls", "delete_acls", 0, 3),
 ]
 
 # Kafka's KRaft quorum APIs, spoken between the nodes of a cluster: generated like APIS (same table in

@@ -66,6 +66,12 @@ Result<RequestBody> decode_request_message(int16_t api_key, int16_t version,
       return decode_as<RequestBody, DeleteRecordsRequest>(body, version);
     case 22:
       return decode_as<RequestBody, InitProducerIdRequest>(body, version);
+    case 29:
+      return decode_as<RequestBody, DescribeAclsRequest>(body, version);
+    case 30:
+      return decode_as<RequestBody, CreateAclsRequest>(body, version);
+    case 31:
+      return decode_as<RequestBody, DeleteAclsRequest>(body, version);
     case 32:
       return decode_as<RequestBody, DescribeConfigsRequest>(body, version);
     case 33:
@@ -136,6 +142,12 @@ Result<ResponseBody> decode_response_message(int16_t api_key, int16_t version,
       return decode_as<ResponseBody, DeleteRecordsResponse>(body, version);
     case 22:
       return decode_as<ResponseBody, InitProducerIdResponse>(body, version);
+    case 29:
+      return decode_as<ResponseBody, DescribeAclsResponse>(body, version);
+    case 30:
+      return decode_as<ResponseBody, CreateAclsResponse>(body, version);
+    case 31:
+      return decode_as<ResponseBody, DeleteAclsResponse>(body, version);
     case 32:
       return decode_as<ResponseBody, DescribeConfigsResponse>(body, version);
     case 33:

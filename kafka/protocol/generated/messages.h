@@ -30,6 +30,9 @@
 #include "kafka/protocol/generated/delete_topics.h"
 #include "kafka/protocol/generated/delete_records.h"
 #include "kafka/protocol/generated/init_producer_id.h"
+#include "kafka/protocol/generated/describe_acls.h"
+#include "kafka/protocol/generated/create_acls.h"
+#include "kafka/protocol/generated/delete_acls.h"
 #include "kafka/protocol/generated/describe_configs.h"
 #include "kafka/protocol/generated/alter_configs.h"
 #include "kafka/protocol/generated/sasl_authenticate.h"
@@ -62,6 +65,9 @@ using RequestBody = std::variant<
     DeleteTopicsRequest,
     DeleteRecordsRequest,
     InitProducerIdRequest,
+    DescribeAclsRequest,
+    CreateAclsRequest,
+    DeleteAclsRequest,
     DescribeConfigsRequest,
     AlterConfigsRequest,
     SaslAuthenticateRequest,
@@ -90,6 +96,9 @@ using ResponseBody = std::variant<
     DeleteTopicsResponse,
     DeleteRecordsResponse,
     InitProducerIdResponse,
+    DescribeAclsResponse,
+    CreateAclsResponse,
+    DeleteAclsResponse,
     DescribeConfigsResponse,
     AlterConfigsResponse,
     SaslAuthenticateResponse,

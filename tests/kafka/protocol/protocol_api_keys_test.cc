@@ -66,6 +66,8 @@ TEST_CASE("AdvertisedTableIsCompatSectionOne") {
       {ApiKey::kOffsetDelete, {0, 0}},
       // SASL (serve's SASL_PLAINTEXT/SASL_SSL listeners), advertised on every listener as Kafka does.
       {ApiKey::kSaslHandshake, {0, 1}},   {ApiKey::kSaslAuthenticate, {0, 2}},
+      // ACL administration, every version Kafka defines (v2+ flexible).
+      {ApiKey::kDescribeAcls, {0, 3}},    {ApiKey::kCreateAcls, {0, 3}},   {ApiKey::kDeleteAcls, {0, 3}},
   };
   size_t advertised_count = 0;
   for (const ApiInfo& a : api_table()) {
@@ -82,7 +84,11 @@ TEST_CASE("AdvertisedTableIsCompatSectionOne") {
   CHECK(advertised_count == expected.size());
 }
 
-TEST_CASE("AdvertisedVersionsAreDecodableAndNonFlexibleExceptApiVersionsV3AndSaslAuthenticateV2") {
+bool is_acl_api(ApiKey k) {
+  return k == ApiKey::kDescribeAcls || k == ApiKey::kCreateAcls || k == ApiKey::kDeleteAcls;
+}
+
+TEST_CASE("AdvertisedVersionsAreDecodableAndNonFlexibleExceptApiVersionsV3SaslAuthenticateV2AndAclsV2Plus") {
   for (const ApiInfo& a : api_table()) {
     CAPTURE(a.name);
     CHECK(a.decodable.min <= a.decodable.max);
@@ -92,7 +98,8 @@ TEST_CASE("AdvertisedVersionsAreDecodableAndNonFlexibleExceptApiVersionsV3AndSas
     for (int16_t v = a.advertised.min; v <= a.advertised.max; ++v) {
       CAPTURE(v);
       const bool flexible = is_flexible_version(static_cast<int16_t>(a.key), v);
-      CHECK(flexible == ((a.key == ApiKey::kApiVersions && v == 3) || (a.key == ApiKey::kSaslAuthenticate && v == 2)));
+      CHECK(flexible == ((a.key == ApiKey::kApiVersions && v == 3) || (a.key == ApiKey::kSaslAuthenticate && v == 2) ||
+                         (is_acl_api(a.key) && v >= 2)));
       // Every advertised version really goes through the generated decoder.
       auto decoded = decode_request_message(static_cast<int16_t>(a.key), v, {});
       if (!decoded.ok()) CHECK(decoded.error().code == streamctl::ErrorCode::kCorruption);
