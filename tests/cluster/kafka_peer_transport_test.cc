@@ -8,225 +8,78 @@
 // asserts only the outcome.
 #include <doctest/doctest.h>
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-
-#include <algorithm>
-#include <future>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cluster/kafka_peer_transport.h"
-#include "cluster/raft_host.h"
-#include "engine/log.h"
-#include "tests/cluster/engine_store.h"
+#include "tests/cluster/host_cluster.h"
 #include "tests/cluster/peer_acceptor.h"
-#include "tests/engine/log_test_helpers.h"
-#include "tests/support/temp_dir.h"
 
 using namespace streamctl;
 using namespace std::chrono_literals;
 using streamctl::cluster::GroupId;
 using streamctl::cluster::KafkaPeerTransport;
-using streamctl::cluster::RaftHost;
 using streamctl::raft::kNoNode;
 using streamctl::raft::NodeId;
 using streamctl::raft::Role;
 using streamctl::test::PeerAcceptor;
-using streamctl::test::read_batches;
-using streamctl::test::tag;
-using streamctl::test::TempDir;
+using streamctl::test::wait_until;
 
 namespace {
 
-constexpr auto kWait = 60s;  // bound on any wait; normally reached in well under a second
-
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds bound = kWait) {
-  auto end = std::chrono::steady_clock::now() + bound;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
-
 const GroupId kMeta = cluster::metadata_group();
+const GroupId kP0{"orders", 0};
 
-class TcpCluster {
+// Nodes 1..n, each with a PeerAcceptor on an ephemeral port of 127.0.0.1 (kept across restarts) and a
+// KafkaPeerTransport to the others.
+class TcpNetwork final : public test::Network {
  public:
-  explicit TcpCluster(int nodes) {
+  explicit TcpNetwork(int nodes) {
     for (NodeId id = 1; id <= nodes; ++id) {
-      all_.push_back(id);
-      nodes_[id].acceptor = std::make_unique<PeerAcceptor>();
-      ports_[id] = nodes_[id].acceptor->port();
+      acceptors_[id] = std::make_unique<PeerAcceptor>();
+      ports_[id] = acceptors_[id]->port();
     }
-    for (NodeId id : all_) start(id);
   }
-  ~TcpCluster() {
-    for (NodeId id : all_)
-      if (up(id)) kill(id);
-  }
-
-  void start(NodeId id) {
-    Node& n = nodes_[id];
-    REQUIRE(n.host == nullptr);
-    if (!n.acceptor) n.acceptor = std::make_unique<PeerAcceptor>(ports_[id]);  // the same address again
-    n.io = std::make_unique<asio::io_context>();
-    cluster::KafkaPeerOptions po;
-    po.node_id = id;
-    for (NodeId peer : all_) po.peers[peer] = cluster::PeerAddress{"127.0.0.1", ports_[peer]};
-    po.wire.fetch_max_wait_ms = 50;
-    po.backoff_min = 20ms;
-    po.backoff_max = 200ms;
-    n.transport = std::make_unique<KafkaPeerTransport>(n.io->get_executor(), po);
-    n.acceptor->set_target(n.transport.get());
-    cluster::RaftHostOptions o;
+  std::unique_ptr<cluster::PeerTransport> connect(NodeId id, asio::any_io_executor executor) override {
+    if (!acceptors_[id]) acceptors_[id] = std::make_unique<PeerAcceptor>(ports_.at(id));  // the same address
+    cluster::KafkaPeerOptions o;
     o.node_id = id;
-    o.tick_interval = 10ms;
-    o.seed = uint64_t(id) * 1000 + uint64_t(n.starts++) + 1;
-    n.host = std::make_unique<RaftHost>(n.io->get_executor(), n.transport.get(), o);
-    engine::LogOptions lo;
-    lo.dir = dir(id);
-    lo.tp = TopicPartition{kMeta.topic, kMeta.partition};
-    lo.fs = posix_file_system();
-    lo.clock = system_clock();
-    lo.cross_process_lock = false;
-    REQUIRE(posix_file_system()->create_dirs(lo.dir).ok());
-    auto log = engine::Log::open(lo);
-    if (!log.ok()) FAIL(log.error().to_string());
-    n.log = std::move(log).value();
-    n.adapter = std::make_unique<cluster::EngineRaftLog>(n.log.get(), system_clock());
-    cluster::GroupOptions go;
-    go.raft.id = id;
-    go.raft.voters = all_;
-    go.raft.election_timeout_ms = 150;
-    go.raft.fetch_timeout_ms = 800;
-    go.raft.request_timeout_ms = 100;
-    go.raft.fetch_max_wait_ms = 50;
-    go.quorum_state_path = lo.dir + "/quorum-state";
-    REQUIRE(n.host->add_group(kMeta, cluster::engine_group_log(n.adapter.get()), go).ok());
-    n.host->start();
-    n.work = std::make_unique<Work>(n.io->get_executor());
-    n.thread = std::thread([io = n.io.get()] { io->run(); });
+    for (const auto& [peer, port] : ports_) o.peers[peer] = cluster::PeerAddress{"127.0.0.1", port};
+    o.wire.fetch_max_wait_ms = 50;
+    o.backoff_min = 20ms;
+    o.backoff_max = 200ms;
+    auto t = std::make_unique<KafkaPeerTransport>(std::move(executor), o);
+    transports_[id] = t.get();
+    acceptors_[id]->set_target(t.get());
+    return t;
   }
-  // The node dies: its listener and every socket close, nothing more is sent or received.
-  void kill(NodeId id) {
-    Node& n = nodes_[id];
-    n.acceptor->close();
-    n.transport->close();
-    n.work.reset();
-    n.io->stop();
-    if (n.thread.joinable()) n.thread.join();
-    n.host.reset();
-    n.acceptor.reset();
-    n.transport.reset();
-    n.adapter.reset();
-    n.log.reset();
-    n.io.reset();
+  // The node dies: its listener and every socket close.
+  void disconnect(NodeId id) override {
+    acceptors_.at(id)->close();
+    acceptors_.at(id).reset();
+    transports_.at(id)->close();
+    transports_.erase(id);
   }
-  bool up(NodeId id) const {
-    auto it = nodes_.find(id);
-    return it != nodes_.end() && it->second.host != nullptr;
-  }
-  cluster::GroupStatus status(NodeId id) { return *nodes_.at(id).host->status(kMeta); }
-  KafkaPeerTransport& transport(NodeId id) { return *nodes_.at(id).transport; }
-  const std::vector<NodeId>& nodes() const { return all_; }
-  std::string dir(NodeId id) const { return tmp_.path() + "/node-" + std::to_string(id) + "/meta-0"; }
-
-  NodeId agreed_leader() {
-    NodeId leader = kNoNode;
-    raft::Epoch epoch = -1;
-    for (NodeId id : all_) {
-      if (!up(id)) continue;
-      cluster::GroupStatus s = status(id);
-      if (s.leader == kNoNode || (leader != kNoNode && (s.leader != leader || s.epoch != epoch))) return kNoNode;
-      leader = s.leader;
-      epoch = s.epoch;
-    }
-    if (leader == kNoNode || !up(leader) || status(leader).role != Role::kLeader) return kNoNode;
-    return leader;
-  }
-  NodeId wait_leader() {
-    NodeId leader = kNoNode;
-    wait_until([&] { return (leader = agreed_leader()) != kNoNode; });
-    return leader;
-  }
-  Result<raft::OffsetAndEpoch> append(NodeId id, const std::string& value) {
-    auto done = std::make_shared<std::promise<Result<raft::OffsetAndEpoch>>>();
-    auto future = done->get_future();
-    raft::Batch b;
-    b.bytes = value;
-    nodes_.at(id).host->append(kMeta, std::move(b), 60s,
-                               [done](Result<raft::OffsetAndEpoch> r) { done->set_value(std::move(r)); });
-    REQUIRE(future.wait_for(kWait) == std::future_status::ready);
-    return future.get();
-  }
-  // Appends n values, each through the leader of the moment (retried under a new value when leadership moved).
-  raft::Offset append_committed(int n, const std::string& prefix) {
-    raft::Offset last = -1;
-    for (int i = 0; i < n; ++i) {
-      Result<raft::OffsetAndEpoch> r = Error{ErrorCode::kUnavailable, "not tried"};
-      for (int attempt = 0; !r.ok(); ++attempt) {
-        REQUIRE(attempt <= 10);
-        if (attempt > 0) REQUIRE(r.error().code == ErrorCode::kUnavailable);
-        NodeId leader = wait_leader();
-        REQUIRE(leader != kNoNode);
-        r = append(leader, tag(tag(prefix, i) + "#", attempt));
-      }
-      last = std::max(last, r->offset);
-    }
-    return last;
-  }
-  bool wait_committed_everywhere(raft::Offset offset) {
-    return wait_until([&] {
-      for (NodeId id : all_)
-        if (up(id) && status(id).high_watermark <= offset) return false;
-      return true;
-    });
-  }
-  // The stored batches of [0, end) on node `id`, byte for byte (the node must be down).
-  std::vector<std::string> batches(NodeId id, raft::Offset end) {
-    REQUIRE_FALSE(up(id));
-    engine::LogOptions lo;
-    lo.dir = dir(id);
-    lo.tp = TopicPartition{kMeta.topic, kMeta.partition};
-    lo.fs = posix_file_system();
-    lo.clock = system_clock();
-    auto log = engine::Log::open(lo);
-    REQUIRE(log.ok());
-    cluster::EngineRaftLog adapter(log->get(), system_clock());
-    std::vector<std::string> out;
-    raft::Offset at = 0;
-    for (raft::Batch& b : read_batches(adapter)) {
-      if (at >= end) break;
-      at += b.record_count;
-      out.push_back(std::move(b.bytes));
-    }
-    return out;
-  }
+  KafkaPeerTransport& transport(NodeId id) { return *transports_.at(id); }
 
  private:
-  using Work = asio::executor_work_guard<asio::io_context::executor_type>;
-  struct Node {
-    std::unique_ptr<PeerAcceptor> acceptor;
-    std::unique_ptr<asio::io_context> io;
-    std::unique_ptr<Work> work;
-    std::thread thread;
-    std::unique_ptr<KafkaPeerTransport> transport;
-    std::unique_ptr<engine::Log> log;
-    std::unique_ptr<cluster::EngineRaftLog> adapter;
-    std::unique_ptr<RaftHost> host;
-    int starts = 0;
-  };
-
-  TempDir tmp_{"streamctl-peer-transport"};
-  std::vector<NodeId> all_;
+  std::map<NodeId, std::unique_ptr<PeerAcceptor>> acceptors_;
   std::map<NodeId, uint16_t> ports_;
-  std::map<NodeId, Node> nodes_;
+  std::map<NodeId, KafkaPeerTransport*> transports_;
+};
+
+struct WithTcpNetwork {
+  explicit WithTcpNetwork(int nodes) : network(nodes) {}
+  TcpNetwork network;
+};
+
+class TcpCluster : private WithTcpNetwork, public test::HostCluster {
+ public:
+  TcpCluster(int nodes, std::vector<GroupId> groups)
+      : WithTcpNetwork(nodes), HostCluster(&network, std::move(groups), nodes) {}
+  KafkaPeerTransport& transport(NodeId id) { return network.transport(id); }
 };
 
 }  // namespace
@@ -243,44 +96,54 @@ TEST_CASE("KafkaPeerTransport: the peer client id carries the node id") {
 }
 
 TEST_CASE("KafkaPeerTransport: two nodes over TCP elect a leader and commit on both") {
-  TcpCluster c(2);
-  NodeId leader = c.wait_leader();
+  TcpCluster c(2, {kMeta});
+  NodeId leader = c.wait_leader(kMeta);
   REQUIRE(leader != kNoNode);
-  raft::Offset end = c.append_committed(10, "two-");
-  REQUIRE(c.wait_committed_everywhere(end));
+  raft::Offset end = c.append_committed(leader, kMeta, 10, "two-");
+  REQUIRE(c.wait_committed_everywhere(kMeta, end));
   for (NodeId id : c.nodes()) {
+    CAPTURE(id);
     CHECK(c.transport(id).stats().connects >= 1);
     CHECK(c.transport(id).stats().inbound_responses > 0);
   }
   for (NodeId id : c.nodes()) c.kill(id);
-  auto reference = c.batches(1, end + 1);
+  auto reference = c.batches(1, kMeta, end + 1);
   CHECK(reference.size() >= 11);
-  CHECK(c.batches(2, end + 1) == reference);
+  CHECK(c.batches(2, kMeta, end + 1) == reference);
 }
 
 TEST_CASE("KafkaPeerTransport: three nodes over TCP replicate byte for byte, fail over, and reconnect") {
-  TcpCluster c(3);
-  NodeId leader = c.wait_leader();
+  TcpCluster c(3, {kMeta, kP0});
+  NodeId leader = c.wait_leader(kMeta);
   REQUIRE(leader != kNoNode);
-  raft::Offset end = c.append_committed(20, "before-");
-  REQUIRE(c.wait_committed_everywhere(end));
-  // The leader's node dies (its sockets close): the other two elect a new leader and go on committing.
+  raft::Offset end = c.append_committed(leader, kMeta, 20, "before-");
+  REQUIRE(c.wait_committed_everywhere(kMeta, end));
+  NodeId p0_leader = c.wait_leader(kP0);
+  REQUIRE(p0_leader != kNoNode);
+  raft::Offset p0_end = c.append_committed(p0_leader, kP0, 5, "p0-");
+  // The metadata leader's node dies (its sockets close): the other two elect a new leader and go on committing.
   c.kill(leader);
-  NodeId next = c.wait_leader();
+  NodeId next = c.wait_leader(kMeta);
   REQUIRE(next != kNoNode);
   CHECK(next != leader);
-  end = c.append_committed(10, "after-");
-  REQUIRE(c.wait_committed_everywhere(end));
+  end = c.append_committed(next, kMeta, 10, "after-");
+  REQUIRE(c.wait_committed_everywhere(kMeta, end));
   // It comes back on the same address: the others reconnect to it and it catches up.
   c.start(leader);
-  REQUIRE(c.wait_committed_everywhere(end));
-  CHECK(wait_until([&] { return c.status(leader).role == Role::kFollower; }));
-  end = c.append_committed(5, "back-");
-  REQUIRE(c.wait_committed_everywhere(end));
+  REQUIRE(c.wait_committed_everywhere(kMeta, end));
+  REQUIRE(c.wait_committed_everywhere(kP0, p0_end));
+  CHECK(wait_until([&] { return c.status(leader, kMeta).role == Role::kFollower; }));
+  next = c.wait_leader(kMeta);
+  REQUIRE(next != kNoNode);
+  end = c.append_committed(next, kMeta, 5, "back-");
+  REQUIRE(c.wait_committed_everywhere(kMeta, end));
   for (NodeId id : c.nodes())
     if (id != leader) CHECK(c.transport(id).stats().connects >= 2);  // to the old leader, before and after
   for (NodeId id : c.nodes()) c.kill(id);
-  auto reference = c.batches(1, end + 1);
+  auto reference = c.batches(1, kMeta, end + 1);
   CHECK(reference.size() >= 36);  // 35 appends and at least two LeaderChange batches
-  for (NodeId id : {2, 3}) CHECK(c.batches(id, end + 1) == reference);
+  for (NodeId id : {2, 3}) CHECK(c.batches(id, kMeta, end + 1) == reference);
+  auto p0 = c.batches(1, kP0, p0_end + 1);
+  CHECK(p0.size() >= 6);
+  for (NodeId id : {2, 3}) CHECK(c.batches(id, kP0, p0_end + 1) == p0);
 }
