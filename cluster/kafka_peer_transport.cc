@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -80,6 +81,9 @@ KafkaPeerTransport::KafkaPeerTransport(asio::any_io_executor handler_executor, K
       sweep_(io_),
       handler_(std::make_shared<Handler>()),
       open_(std::make_shared<std::atomic<bool>>(true)) {
+  // A random first correlation id: a restarted node does not reuse the ids its previous incarnation had in
+  // flight (the receiver keys pending requests by source node and correlation id).
+  next_correlation_ = int32_t(std::random_device{}() & 0x3fffffff) + 1;
   for (const auto& [id, address] : options_.peers)
     if (id != options_.node_id) peers_[id] = std::make_shared<Peer>(io_, id, address, options_.backoff_min);
   asio::post(io_, [this] { arm_sweep(); });
@@ -144,6 +148,7 @@ void KafkaPeerTransport::send(raft::NodeId to, std::vector<GroupMessage> message
   }
   if (!open_->load()) return;
   asio::post(io_, [this, to, encoded = std::move(encoded), responses = std::move(responses)]() mutable {
+    if (!open_->load()) return;  // closed meanwhile: open no connection
     if (!encoded.empty()) write_requests(to, std::move(encoded));
     if (!responses.empty()) answer(to, std::move(responses));
   });
