@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,6 +84,59 @@ class TcpCluster : private WithTcpNetwork, public test::HostCluster {
   KafkaPeerTransport& transport(NodeId id) { return network.transport(id); }
 };
 
+// One node's transport with a handler that records what arrives (on its own io_context thread).
+class RecordingNode {
+ public:
+  RecordingNode(NodeId id, std::map<NodeId, uint16_t> ports, std::chrono::milliseconds inbound_timeout = 2000ms)
+      : work_(io_.get_executor()) {
+    cluster::KafkaPeerOptions o;
+    o.node_id = id;
+    for (const auto& [peer, port] : ports) o.peers[peer] = cluster::PeerAddress{"127.0.0.1", port};
+    o.backoff_min = 10ms;
+    o.backoff_max = 50ms;
+    o.inbound_timeout = inbound_timeout;
+    transport = std::make_unique<KafkaPeerTransport>(io_.get_executor(), o);
+    transport->set_handler([this](cluster::GroupMessage m) {
+      std::lock_guard<std::mutex> lock(mu_);
+      got_.push_back(std::move(m));
+    });
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~RecordingNode() {
+    transport->close();
+    work_.reset();
+    thread_.join();
+  }
+  std::vector<cluster::GroupMessage> got() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_;
+  }
+  std::unique_ptr<KafkaPeerTransport> transport;
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::mutex mu_;
+  std::vector<cluster::GroupMessage> got_;
+  std::thread thread_;
+};
+
+cluster::GroupMessage vote_request(NodeId from, NodeId to, int32_t correlation, const GroupId& g) {
+  raft::VoteRequest v;
+  v.replica_epoch = 3;
+  v.replica_id = from;
+  v.last_offset_epoch = 2;
+  v.last_offset = 17;
+  return {g, raft::Message{from, to, correlation, v}};
+}
+
+cluster::GroupMessage vote_response(NodeId from, NodeId to, int32_t correlation, const GroupId& g) {
+  raft::VoteResponse v;
+  v.current_leader = {kNoNode, 3};
+  v.vote_granted = true;
+  return {g, raft::Message{from, to, correlation, v}};
+}
+
 }  // namespace
 
 TEST_CASE("KafkaPeerTransport: the peer client id carries the node id") {
@@ -146,4 +201,79 @@ TEST_CASE("KafkaPeerTransport: three nodes over TCP replicate byte for byte, fai
   auto p0 = c.batches(1, kP0, p0_end + 1);
   CHECK(p0.size() >= 6);
   for (NodeId id : {2, 3}) CHECK(c.batches(id, kP0, p0_end + 1) == p0);
+}
+
+TEST_CASE("KafkaPeerTransport: a peer that is down drops messages without blocking; once it listens, requests "
+          "and responses cross with their Raft correlation ids") {
+  uint16_t port = 0;
+  { port = PeerAcceptor().port(); }  // a free port nobody listens on (for now)
+  RecordingNode one(1, {{2, port}});
+  for (int i = 0; i < 20; ++i) one.transport->send(2, {vote_request(1, 2, 100 + i, kMeta)});
+  CHECK(wait_until([&] { return one.transport->stats().dropped_messages >= 1; }));
+  CHECK(one.transport->stats().connects == 0);
+
+  PeerAcceptor acceptor(port);
+  RecordingNode two(2, {{1, 0}});
+  acceptor.set_target(two.transport.get());
+  // Node 1 reconnects in the background; its next votes (two groups in one step) arrive as one Kafka request.
+  int32_t next = 1000;
+  REQUIRE(wait_until([&] {
+    one.transport->send(2, {vote_request(1, 2, next, kMeta), vote_request(1, 2, next + 1, kP0)});
+    next += 2;
+    std::this_thread::sleep_for(20ms);
+    return two.got().size() >= 2;
+  }));
+  auto in = two.got();
+  CHECK(one.transport->stats().connects == 1);
+  CHECK(std::get<raft::VoteRequest>(in[0].message.body).last_offset == 17);
+  CHECK(in[0].message.source == 1);
+  CHECK(in[0].group == kMeta);
+  CHECK(in[1].group == kP0);
+  const int32_t kafka_correlation = in[0].message.correlation_id;  // the Kafka one, shared by the request
+  CHECK(in[1].message.correlation_id == kafka_correlation);
+  // Answering one group does not answer the request yet; answering both does, and node 1 gets both responses
+  // back under the Raft correlation ids its requests went out with.
+  two.transport->send(1, {vote_response(2, 1, kafka_correlation, kP0)});
+  two.transport->send(1, {vote_response(2, 1, kafka_correlation, kMeta)});
+  REQUIRE(wait_until([&] { return one.got().size() >= 2; }));
+  auto back = one.got();
+  REQUIRE(back.size() == 2);
+  std::map<std::string, int32_t> ids;
+  for (const auto& m : back) {
+    CHECK(std::get<raft::VoteResponse>(m.message.body).vote_granted);
+    CHECK(m.message.source == 2);
+    CHECK(m.message.destination == 1);
+    ids[m.group.topic] = m.message.correlation_id;
+  }
+  CHECK(ids["orders"] == ids["__cluster_metadata"] + 1);
+  CHECK(ids["__cluster_metadata"] >= 1000);
+  CHECK(two.transport->stats().inbound_responses >= 1);
+}
+
+TEST_CASE("KafkaPeerTransport: a request answered only in part is answered with that part after the timeout; "
+          "a client id that is not a peer's is refused") {
+  PeerAcceptor acceptor;
+  RecordingNode two(2, {{1, 0}}, /*inbound_timeout=*/100ms);
+  acceptor.set_target(two.transport.get());
+  RecordingNode one(1, {{2, acceptor.port()}});
+  REQUIRE(wait_until([&] {
+    one.transport->send(2, {vote_request(1, 2, 7, kMeta), vote_request(1, 2, 8, kP0)});
+    std::this_thread::sleep_for(20ms);
+    return two.got().size() >= 2;
+  }));
+  const int32_t kafka_correlation = two.got()[0].message.correlation_id;
+  two.transport->send(1, {vote_response(2, 1, kafka_correlation, kP0)});
+  REQUIRE(wait_until([&] { return !one.got().empty(); }));
+  auto back = one.got();
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].group == kP0);
+  CHECK(back[0].message.correlation_id == 8);
+
+  kafka::protocol::RequestHeader h;
+  h.api_key = 52;
+  h.correlation_id = 1;
+  h.client_id = "rdkafka";
+  auto st = two.transport->handle_request(1, h, {}, [](Bytes) { FAIL("answered a refused request"); });
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.find("streamctl-peer-") != std::string::npos);
 }
