@@ -192,8 +192,13 @@ TEST_CASE("KafkaPeerTransport: three nodes over TCP replicate byte for byte, fai
   REQUIRE(next != kNoNode);
   end = c.append_committed(next, kMeta, 5, "back-");
   REQUIRE(c.wait_committed_everywhere(kMeta, end));
-  for (NodeId id : c.nodes())
-    if (id != leader) CHECK(c.transport(id).stats().connects >= 2);  // to the old leader, before and after
+  for (NodeId id : c.nodes()) {
+    auto st = c.transport(id).stats();
+    if (id != leader) CHECK(st.connects >= 2);  // to the old leader, before and after
+    MESSAGE("node " << id << ": " << st.connects << " connects, " << st.requests_sent << " requests sent, "
+                    << st.responses_received << " responses received, " << st.inbound_requests << " requests in, "
+                    << st.inbound_responses << " answered, " << st.dropped_messages << " messages dropped");
+  }
   for (NodeId id : c.nodes()) c.kill(id);
   auto reference = c.batches(1, kMeta, end + 1);
   CHECK(reference.size() >= 36);  // 35 appends and at least two LeaderChange batches
