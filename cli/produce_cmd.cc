@@ -1034,7 +1034,8 @@ int run_produce(const ProduceOptions& o, const GlobalOptions& g) {
   if (!ok) {
     if (n > 0 && (flushed.ok() || remote)) {
       report_error(failure, failure_hint);
-      info(g, std::to_string(n) + " record" + (n == 1 ? "" : "s") + " before the error were written and flushed to '" +
+      info(g, std::to_string(n) + (n == 1 ? " record before the error was" : " records before the error were") +
+                  " written and flushed to '" +
                   o.topic + "'");
       return to_int(ExitCode::kPartial);
     }
