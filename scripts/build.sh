@@ -8,6 +8,11 @@ while [ $# -ge 2 ] && [ "$1" = "--target" ]; do
   targets+=(--target "$2")
   shift 2
 done
-bash scripts/install-deps.sh
+# Building only the binary (the quick start) needs only the build packages; every other build installs all.
+if [ "${targets[*]:-}" = "--target streamctl" ]; then
+  bash scripts/install-deps.sh --build-only
+else
+  bash scripts/install-deps.sh
+fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 cmake --build build -j"$(nproc)" "${targets[@]}"

@@ -4,6 +4,8 @@
 # them when a benchmark runs. tests/tools/external_commands.py checks that every external command the
 # tests, scripts and benchmarks run comes from a package listed in one of the two.
 # Usage: scripts/install-deps.sh [PACKAGE...]   (with arguments: installs those packages instead)
+#        scripts/install-deps.sh --build-only   only what building the streamctl binary needs (the quick start:
+#                                               no test tools, no clang; scripts/test.sh installs the rest)
 # Idempotent: does nothing (and needs no network) when everything is already installed.
 set -euo pipefail
 
@@ -15,7 +17,16 @@ PACKAGES=(
   kcat python3 python3-kafka python3-confluent-kafka xxd jq
   clang libclang-rt-14-dev
 )
-if [ $# -gt 0 ]; then
+# The part of PACKAGES that building the binary needs.
+BUILD_ONLY=(
+  build-essential cmake ninja-build pkg-config ccache
+  libcli11-dev nlohmann-json3-dev doctest-dev
+  libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
+  libasio-dev librdkafka-dev libssl-dev
+)
+if [ "${1:-}" = "--build-only" ]; then
+  PACKAGES=("${BUILD_ONLY[@]}")
+elif [ $# -gt 0 ]; then
   PACKAGES=("$@")
 fi
 
